@@ -1,0 +1,57 @@
+"""Errors a user can cause.
+
+Every failure that a user can cause raises a subclass of :class:`LamarckError`. The message names the
+rule that was broken, the value that broke it and the fix. Subclasses also inherit the matching builtin,
+so ``except ValueError`` keeps working for callers that do not know Lamarck::
+
+    >>> from lamarck.errors import DataError
+    >>> try:
+    ...     raise DataError("file 'x.csv' is empty: it has no rows. Fix: pass a file with a header and rows.")
+    ... except ValueError as e:
+    ...     print(type(e).__name__)
+    DataError
+
+The CLI prints the message (never a traceback) and exits with :attr:`LamarckError.exit_code`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BudgetError",
+    "ConfigError",
+    "DataError",
+    "LamarckError",
+    "ModelNotFoundError",
+    "PlanError",
+    "SchemaError",
+]
+
+
+class LamarckError(Exception):
+    """Base class of every error a user can cause; the message says rule, value and fix."""
+
+    exit_code: int = 2
+
+
+class DataError(LamarckError, ValueError):
+    """The data cannot be read or used (missing file, empty file, bad encoding, duplicate columns...)."""
+
+
+class SchemaError(DataError):
+    """Rows do not match the schema a model was trained on (missing columns, wrong types)."""
+
+
+class PlanError(LamarckError, ValueError):
+    """A task specification does not fit the data (unknown target, metric that does not fit the task...)."""
+
+
+class BudgetError(PlanError):
+    """A time budget that is zero, negative or not a number."""
+
+
+class ConfigError(LamarckError, ValueError):
+    """A setting or option has a value outside its allowed range."""
+
+
+class ModelNotFoundError(LamarckError, LookupError):
+    """No model version or alias of that name in the registry."""

@@ -1,0 +1,14 @@
+import pytest
+
+from lamarck.errors import BudgetError, DataError, LamarckError, PlanError, SchemaError
+
+
+@pytest.mark.parametrize(
+    ("cls", "builtin"),
+    [(DataError, ValueError), (SchemaError, ValueError), (PlanError, ValueError), (BudgetError, ValueError)],
+)
+def test_errors_inherit_lamarck_and_builtin(cls, builtin):
+    err = cls("rule, value, fix")
+    assert isinstance(err, LamarckError)
+    assert isinstance(err, builtin)
+    assert err.exit_code != 0
