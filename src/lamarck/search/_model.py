@@ -1,0 +1,68 @@
+"""``LamarckModel``: the fitted artefact — feature processing, the ensemble of fold models, the labels.
+
+It takes the raw table (the columns it was trained on; extra columns are ignored) and returns labels,
+probabilities or values. It is what the registry stores and what ``predict`` and the server load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamarck.search._search import Member, predict_matrix
+
+__all__ = ["LamarckModel"]
+
+
+@dataclass
+class LamarckModel:
+    """A fitted model over raw rows. ``classes_`` follow the probability columns (binary: positive last)."""
+
+    task: str
+    target: str
+    metric: str
+    input_schema: dict[str, str]
+    processor: Any
+    members: list[Member]
+    classes_: np.ndarray | None = None
+    feature_names: list[str] = field(default_factory=list)
+    version: str | None = None
+
+    @property
+    def input_columns(self) -> list[str]:
+        return list(self.input_schema)
+
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.processor.transform(X[self.input_columns])
+
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        F = self._features(X)
+        n_classes = 0 if self.classes_ is None else len(self.classes_)
+        total: np.ndarray | None = None
+        for m in self.members:
+            fold_mean = np.mean([predict_matrix(mod, F, self.task, n_classes) for mod in m.models], axis=0)
+            total = m.weight * fold_mean if total is None else total + m.weight * fold_mean
+        assert total is not None  # a model always has at least one member
+        return total
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Probabilities, one column per class in ``classes_`` order."""
+        if self.task == "regression":
+            raise AttributeError("a regression model has no predict_proba")
+        proba = self._raw(X)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Labels (classification) or values (regression)."""
+        raw = self._raw(X)
+        if self.task == "regression":
+            return raw
+        assert self.classes_ is not None
+        return self.classes_[raw.argmax(axis=1)]
+
+    def describe(self) -> str:
+        parts = [f"{m.learner} x{len(m.models)} ({m.weight:.2f})" for m in self.members]
+        return " + ".join(parts)

@@ -1,0 +1,431 @@
+"""The search: Optuna drives trials over the model zoo within a time budget.
+
+A portfolio of known-good configurations is tried first, cheapest first; then the chosen sampler
+(TPE by default; ``random``, ``grid`` or ``evolutionary``) proposes a learner and its parameters.
+Every trial is scored by the validation scheme; hopeless trials are pruned after their first folds
+(median rule). The fold models of the best trials are kept, so the final model is a bag of fold models
+and needs no refit; a greedy (Caruana) ensemble over the best trials' out-of-fold predictions is used when
+it beats the best single trial.
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    >>> y = (X["a"] + 0.3 * rng.normal(size=300) > 0).astype(int).to_numpy()
+    >>> result = AutoSearch(task="binary", metric="roc_auc", time_budget_s=5,
+    ...                     learners=["lightgbm", "linear"]).fit(X, y)
+    >>> result.best_score > 0.9
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from lamarck.errors import ConfigError
+from lamarck.evaluate import get_metric, score, signed
+from lamarck.search._ensemble import caruana_weights
+from lamarck.search._learners import LEARNERS, FitContext, Learner
+from lamarck.search._validation import ValidationScheme, choose_scheme
+
+__all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord"]
+
+log = logging.getLogger(__name__)
+
+Sampler = Literal["tpe", "random", "grid", "evolutionary"]
+SAMPLERS: tuple[str, ...] = ("tpe", "random", "grid", "evolutionary")
+KEEP_TOP = 12  # trials whose fold models and out-of-fold predictions are kept for the ensemble
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as the leaderboard shows it. ``score`` is in the metric's own units."""
+
+    number: int
+    learner: str
+    params: dict[str, Any]
+    score: float
+    seconds: float
+    status: Literal["complete", "pruned", "failed", "skipped"]
+    source: str = "sampler"
+    error: str = ""
+    fold_scores: tuple[float, ...] = ()
+
+
+@dataclass
+class Member:
+    """A trial kept in the final model: its fold models and its weight in the ensemble."""
+
+    learner: str
+    params: dict[str, Any]
+    models: list[Any]
+    weight: float
+    trial: int
+    score: float
+
+
+@dataclass
+class SearchResult:
+    """What a search found: every trial, the members of the final model and how it was validated."""
+
+    task: str
+    metric: str
+    n_classes: int
+    trials: list[TrialRecord]
+    members: list[Member]
+    best_score: float
+    ensemble_score: float
+    single_best_score: float
+    oof: np.ndarray
+    oof_rows: np.ndarray
+    validation: ValidationScheme
+    history: list[tuple[float, float]]
+    seconds: float
+    sampler: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def leaderboard(self) -> list[TrialRecord]:
+        """Completed trials, best first."""
+        done = [t for t in self.trials if t.status == "complete" and math.isfinite(t.score)]
+        return sorted(done, key=lambda t: signed(self.metric, t.score), reverse=True)
+
+
+def predict_matrix(model: Any, X: pd.DataFrame, ctx_task: str, n_classes: int) -> np.ndarray:
+    """A model's prediction: (n, K) probabilities over encoded classes, or a vector for regression."""
+    if ctx_task == "regression":
+        return np.asarray(model.predict(X), dtype=float).reshape(-1)
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    classes = _classes_of(model)
+    if proba.shape[1] == n_classes and (classes is None or len(classes) == n_classes):
+        return proba
+    out = np.zeros((len(X), n_classes))
+    cols = classes if classes is not None else np.arange(proba.shape[1])
+    for j, c in enumerate(cols):
+        out[:, int(c)] = proba[:, j]
+    return out
+
+
+def _classes_of(model: Any) -> np.ndarray | None:
+    for obj in (model, getattr(model, "est", None), getattr(model, "pipeline", None)):
+        if obj is not None and hasattr(obj, "classes_"):
+            return np.asarray(obj.classes_)
+    return None
+
+
+class _Deadline(Exception):
+    pass
+
+
+class AutoSearch:
+    """Search the zoo for the best model of ``task`` by ``metric`` within ``time_budget_s`` seconds.
+
+    ``fit(X, y)`` takes the processed feature frame and the encoded target (integers ``0..K-1`` for
+    classification) and returns a :class:`SearchResult`. ``on_trial`` is called after every trial with
+    ``(record, best_score, elapsed_s)``; the CLI uses it for its progress display.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        metric: str,
+        time_budget_s: float,
+        sampler: str = "tpe",
+        seed: int = 0,
+        n_jobs: int = 2,
+        learners: Sequence[str] | None = None,
+        portfolio: bool = True,
+        ensemble: bool = True,
+        n_splits: int | None = None,
+        max_trials: int | None = None,
+        on_trial: Callable[[TrialRecord, float, float], None] | None = None,
+        storage: str | None = None,
+        study_name: str | None = None,
+    ) -> None:
+        self.task = task
+        self.metric = metric
+        self.time_budget_s = time_budget_s
+        self.sampler = sampler
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.learners = learners
+        self.portfolio = portfolio
+        self.ensemble = ensemble
+        self.n_splits = n_splits
+        self.max_trials = max_trials
+        self.on_trial = on_trial
+        self.storage = storage
+        self.study_name = study_name
+
+    # ------------------------------------------------------------------ set-up
+
+    def _check(self) -> list[Learner]:
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.sampler!r}. Fix: use one of {', '.join(SAMPLERS)}.")
+        if not (self.time_budget_s > 0 and math.isfinite(self.time_budget_s)):
+            raise ConfigError(
+                f"time budget must be a positive number of seconds, got {self.time_budget_s!r}. Fix: pass e.g. 60."
+            )
+        get_metric(self.metric)
+        names = list(self.learners) if self.learners else list(LEARNERS)
+        unknown = [n for n in names if n not in LEARNERS]
+        if unknown:
+            raise ConfigError(f"unknown learner(s) {unknown}. Fix: choose among {', '.join(LEARNERS)}.")
+        chosen = [LEARNERS[n] for n in names if LEARNERS[n].supports(self.task)]
+        if not chosen:
+            raise ConfigError(f"none of the learners {names} supports task {self.task!r}.")
+        return chosen
+
+    def _make_sampler(self) -> optuna.samplers.BaseSampler:
+        if self.sampler == "tpe":
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=self.seed,
+                multivariate=True,
+                group=True,
+                n_startup_trials=8,
+                constant_liar=False,
+                warn_independent_sampling=False,
+            )
+        if self.sampler == "evolutionary":
+            return optuna.samplers.NSGAIISampler(seed=self.seed, population_size=12)
+        return optuna.samplers.RandomSampler(seed=self.seed)
+
+    def _initial_configs(self, learners: list[Learner]) -> list[tuple[str, dict[str, Any], str]]:
+        """Configurations enqueued before sampling: the grid (grid sampler) or the portfolio."""
+        if self.sampler == "grid":
+            grids = [[(ln.name, g, "grid") for g in ln.grid(self.task)] for ln in learners]
+            out: list[tuple[str, dict[str, Any], str]] = []
+            for i in range(max(len(g) for g in grids)):  # interleave learners, cheapest first
+                for g in sorted(grids, key=lambda g: LEARNERS[g[0][0]].cost):
+                    if i < len(g):
+                        out.append(g[i])
+            return out
+        if not self.portfolio:
+            return []
+        first = [(ln.name, ln.portfolio(self.task)[0], "portfolio") for ln in learners]
+        first.sort(key=lambda c: (c[0] != "lightgbm", LEARNERS[c[0]].cost))  # LightGBM sets the time scale
+        rest = [(ln.name, p, "portfolio") for ln in learners for p in ln.portfolio(self.task)[1:]]
+        return first + rest
+
+    # ------------------------------------------------------------------ the search
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> SearchResult:
+        learners = self._check()
+        start = time.monotonic()
+        deadline = start + self.time_budget_s
+        y = np.asarray(y)
+        n_classes = int(y.max()) + 1 if self.task != "regression" else 0
+        scheme = choose_scheme(n_rows=len(X), task=self.task, n_splits=self.n_splits)
+        folds = scheme.split(y, seed=self.seed)
+        oof_rows = np.concatenate([va for _, va in folds])
+        n_rows = len(X)
+        names = [ln.name for ln in learners if n_rows <= ln.max_rows] or [learners[0].name]
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=self._make_sampler(),
+            # prune only the hopeless: worse than the bottom quarter of trials at the same fold
+            pruner=optuna.pruners.PercentilePruner(25.0, n_startup_trials=6, n_warmup_steps=0),
+            storage=self.storage or None,
+            study_name=self.study_name,
+            load_if_exists=bool(self.storage),
+        )
+        queue = [c for c in self._initial_configs(learners) if c[0] in names]
+        for name, params, _ in queue:
+            study.enqueue_trial(
+                {"learner": name, **{f"{name}.{k}": v for k, v in params.items()}}, skip_if_exists=True
+            )
+        sources = [src for _, _, src in queue]
+
+        trials: list[TrialRecord] = []
+        kept: dict[int, tuple[list[Any], np.ndarray, float]] = {}  # trial → (fold models, oof, signed score)
+        history: list[tuple[float, float]] = []
+        seconds_by_learner: dict[str, float] = {}
+        best_signed = -math.inf
+
+        def objective(trial: optuna.Trial) -> float:
+            nonlocal best_signed
+            t0 = time.monotonic()
+            name = trial.suggest_categorical("learner", names)
+            learner = LEARNERS[name]
+            params = learner.search_space(trial, self.task, n_rows)
+            source = sources[trial.number] if trial.number < len(sources) else self.sampler
+            time_left = deadline - t0
+            estimate = seconds_by_learner.get(name)
+            if estimate is None and "lightgbm" in seconds_by_learner:
+                estimate = seconds_by_learner["lightgbm"] * learner.cost
+            if trials and estimate is not None and estimate > time_left:
+                cheapest = min(seconds_by_learner.values(), default=0.0)
+                if cheapest > time_left:
+                    trial.study.stop()  # nothing fits in the time left
+                raise optuna.TrialPruned(f"estimated {estimate:.1f}s > {time_left:.1f}s left")
+            oof = np.zeros((n_rows, n_classes)) if n_classes else np.zeros(n_rows)
+            models: list[Any] = []
+            fold_scores: list[float] = []
+            status: Literal["complete", "pruned", "failed"] = "complete"
+            error = ""
+            # the first trial may use all the time (there must be a model); later ones at most half of it
+            trial_deadline = deadline if not kept else t0 + 0.5 * time_left
+            try:
+                for i, (tr, va) in enumerate(folds):
+                    now = time.monotonic()
+                    if now > deadline and trials:
+                        raise _Deadline()
+                    fold_deadline = now + max(trial_deadline - now, 0.5) / (len(folds) - i)
+                    ctx = FitContext(
+                        task=self.task,
+                        n_classes=n_classes,
+                        seed=self.seed,
+                        n_jobs=self.n_jobs,
+                        deadline=fold_deadline,
+                    )
+                    Xtr, Xva = X.iloc[tr], X.iloc[va]
+                    model = learner.fit(params, Xtr, y[tr], ctx, Xva, y[va])
+                    pred = predict_matrix(model, Xva, self.task, n_classes)
+                    oof[va] = pred
+                    models.append(model)
+                    fold_scores.append(score(self.metric, y[va], pred))
+                    if len(folds) > 1 and i < len(folds) - 1 and source != "portfolio":
+                        trial.report(float(np.mean([signed(self.metric, s) for s in fold_scores])), i)
+                        if trial.should_prune():
+                            status = "pruned"
+                            break
+            except _Deadline:
+                status = "pruned"
+                error = "time budget reached"
+            except Exception as e:  # a learner that fails on this data must not end the search
+                status = "failed"
+                error = f"{type(e).__name__}: {e}"
+                log.debug("trial %s (%s) failed:\n%s", trial.number, name, traceback.format_exc())
+            seconds = time.monotonic() - t0
+            if status == "complete":
+                seconds_by_learner[name] = max(seconds, seconds_by_learner.get(name, 0.0) * 0.5)
+                value = score(self.metric, y[oof_rows], oof[oof_rows])
+                s = signed(self.metric, value)
+                kept[trial.number] = (models, oof, s)
+                if len(kept) > KEEP_TOP:
+                    worst = min(kept, key=lambda k: kept[k][2])
+                    del kept[worst]
+                best_signed = max(best_signed, s)
+                history.append((time.monotonic() - start, signed(self.metric, best_signed)))
+                trials.append(
+                    TrialRecord(
+                        trial.number,
+                        name,
+                        params,
+                        value,
+                        seconds,
+                        "complete",
+                        source,
+                        fold_scores=tuple(fold_scores),
+                    )
+                )
+                return s
+            partial = float(np.mean(fold_scores)) if fold_scores else math.nan
+            trials.append(
+                TrialRecord(
+                    trial.number, name, params, partial, seconds, status, source, error, tuple(fold_scores)
+                )
+            )
+            if status == "failed":
+                raise optuna.TrialPruned(error)  # recorded as failed by us; optuna only needs to move on
+            raise optuna.TrialPruned()
+
+        def stop_when_done(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+            if time.monotonic() >= deadline:
+                study.stop()
+            if self.sampler == "grid" and len(study.trials) >= len(queue):
+                study.stop()
+
+        def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+            if self.on_trial and trials and trials[-1].number == frozen.number:
+                best = signed(self.metric, best_signed) if math.isfinite(best_signed) else math.nan
+                self.on_trial(trials[-1], best, time.monotonic() - start)
+
+        study.optimize(
+            objective,
+            timeout=max(self.time_budget_s, 0.1),
+            n_trials=self.max_trials,
+            callbacks=[notify, stop_when_done],
+            catch=(),
+            gc_after_trial=False,
+        )
+        if not kept:
+            failures = "; ".join(f"{t.learner}: {t.error}" for t in trials if t.error)[:800]
+            raise ConfigError(
+                f"no trial completed within the budget of {self.time_budget_s:g}s ({failures or 'no trial ran'}). "
+                "Fix: give a larger budget (--time) or a smaller table."
+            )
+        return self._finish(trials, kept, y, oof_rows, n_classes, scheme, history, start)
+
+    def _finish(
+        self,
+        trials: list[TrialRecord],
+        kept: dict[int, tuple[list[Any], np.ndarray, float]],
+        y: np.ndarray,
+        oof_rows: np.ndarray,
+        n_classes: int,
+        scheme: ValidationScheme,
+        history: list[tuple[float, float]],
+        start: float,
+    ) -> SearchResult:
+        by_number = {t.number: t for t in trials}
+        order = sorted(kept, key=lambda k: kept[k][2], reverse=True)
+        best = order[0]
+        single_best = kept[best][2]
+        weights = [1.0] + [0.0] * (len(order) - 1)
+        notes: list[str] = []
+        ens_signed = single_best
+        if self.ensemble and len(order) > 1:
+            preds = [kept[k][1][oof_rows] for k in order]
+            yv = y[oof_rows]
+            w = caruana_weights(preds, lambda p: signed(self.metric, score(self.metric, yv, p)))
+            blended = sum(wi * p for wi, p in zip(w, preds, strict=True))
+            ens_signed = signed(self.metric, score(self.metric, yv, blended))
+            if ens_signed > single_best + 1e-9 and sum(1 for wi in w if wi > 0) > 1:
+                weights = w
+                notes.append(
+                    f"greedy ensemble of {sum(1 for wi in w if wi > 0)} trials beats the best single trial "
+                    f"({signed(self.metric, ens_signed):.5g} vs {signed(self.metric, single_best):.5g})"
+                )
+            else:
+                ens_signed = single_best
+                notes.append(
+                    "greedy ensemble did not beat the best single trial; the best trial is used alone"
+                )
+        members = [
+            Member(by_number[k].learner, by_number[k].params, kept[k][0], wi, k, by_number[k].score)
+            for k, wi in zip(order, weights, strict=True)
+            if wi > 0
+        ]
+        oof = sum(m.weight * kept[m.trial][1] for m in members)
+        return SearchResult(
+            task=self.task,
+            metric=self.metric,
+            n_classes=n_classes,
+            trials=trials,
+            members=members,
+            best_score=signed(self.metric, ens_signed),
+            ensemble_score=signed(self.metric, ens_signed),
+            single_best_score=signed(self.metric, single_best),
+            oof=np.asarray(oof),
+            oof_rows=oof_rows,
+            validation=scheme,
+            history=history,
+            seconds=time.monotonic() - start,
+            sampler=self.sampler,
+            notes=notes,
+        )

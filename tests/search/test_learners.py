@@ -1,0 +1,83 @@
+"""Contract suite run on every learner of the zoo (scikit-learn check_estimator in spirit)."""
+
+import pickle
+import time
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from lamarck.search import LEARNERS, FitContext
+from lamarck.search._search import predict_matrix
+
+
+def _frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": pd.Categorical(rng.choice(["x", "y", "z"], size=n)),
+        }
+    )
+    X.loc[::17, "a"] = np.nan
+    X.loc[::13, "c"] = np.nan
+    return X
+
+
+def _target(X: pd.DataFrame, task: str) -> np.ndarray:
+    signal = X["a"].fillna(0).to_numpy() + (X["c"] == "x").to_numpy() * 1.5
+    if task == "regression":
+        return signal
+    if task == "binary":
+        return (signal > 0.3).astype(int)
+    return np.digitize(signal, [-0.5, 0.8])
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_learner_contract(name: str, task: str) -> None:
+    learner = LEARNERS[name]
+    assert learner.supports(task)
+    X = _frame()
+    y = _target(X, task)
+    n_classes = 0 if task == "regression" else int(y.max()) + 1
+    ctx = FitContext(task=task, n_classes=n_classes, seed=0, n_jobs=1, deadline=time.monotonic() + 3)
+    params = learner.portfolio(task)[0]
+    model = learner.fit(params, X.iloc[:180], y[:180], ctx, X.iloc[180:], y[180:])
+    pred = predict_matrix(model, X.iloc[180:], task, n_classes)
+    if task == "regression":
+        assert pred.shape == (60,)
+        assert np.corrcoef(pred, y[180:])[0, 1] > 0.5  # it learned something
+    else:
+        assert pred.shape == (60, n_classes)
+        np.testing.assert_allclose(pred.sum(axis=1), 1.0, atol=1e-6)
+        assert (pred.argmax(axis=1) == y[180:]).mean() > 0.5
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(predict_matrix(clone, X.iloc[180:], task, n_classes), pred)
+
+
+@pytest.mark.parametrize("name", sorted(LEARNERS))
+def test_search_space_and_grid_are_prefixed_and_valid(name: str) -> None:
+    learner = LEARNERS[name]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    params = learner.search_space(trial, "binary", 1000)
+    assert set(trial.params) == {f"{name}.{k}" for k in params}
+    assert learner.grid("binary"), "every learner has a grid for grid search"
+    for config in learner.portfolio("regression"):
+        assert set(config) == set(params), "portfolio configs set every parameter of the space"
+
+
+def test_unseen_category_at_predict_time_is_handled() -> None:
+    X = _frame()
+    y = _target(X, "binary")
+    X_new = X.iloc[:10].copy()
+    X_new["c"] = pd.Categorical(["w"] * 10, categories=[*X["c"].cat.categories.tolist(), "w"])
+    X_new["c"] = X_new["c"].cat.set_categories(X["c"].cat.categories)  # as the processor does: unseen → NaN
+    for name in sorted(LEARNERS):
+        model = LEARNERS[name].fit(
+            LEARNERS[name].portfolio("binary")[0], X, y, FitContext("binary", 2, n_jobs=1)
+        )
+        assert predict_matrix(model, X_new, "binary", 2).shape == (10, 2)
