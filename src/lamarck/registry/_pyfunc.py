@@ -1,0 +1,27 @@
+"""The MLflow pyfunc wrapper: MLflow's own tools load a Lamarck model through it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+
+
+class LamarckPyfunc(mlflow.pyfunc.PythonModel):
+    """Holds the pickled Lamarck model; ``predict`` returns labels/values, or probabilities with
+    ``params={"proba": True}``."""
+
+    def load_context(self, context: Any) -> None:
+        import cloudpickle
+
+        with open(context.artifacts["model"], "rb") as fh:
+            self.model = cloudpickle.load(fh)
+
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # MLflow reads hints
+        import pandas as pd
+
+        if params and params.get("proba") and hasattr(self.model, "predict_proba"):
+            return pd.DataFrame(
+                self.model.predict_proba(model_input), columns=[str(c) for c in self.model.classes_]
+            )
+        return pd.Series(self.model.predict(model_input), name="prediction")
