@@ -379,6 +379,51 @@ def _versions_table(versions: list[dict[str, Any]]) -> Table:
     return t
 
 
+# ---------------------------------------------------------------------------------------------- bench
+
+
+def _default_suite() -> Path:
+    here = Path(__file__).resolve()
+    for parent in [Path.cwd(), *here.parents]:
+        candidate = parent.parent / "shared" / "bench" / "public_suite.yaml"
+        if candidate.exists():
+            return candidate
+    return Path("public_suite.yaml")
+
+
+@app.command()
+def bench(
+    suite: Annotated[Path | None, typer.Option(help="Suite YAML (public suite schema).")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for results.csv and results.md.")] = Path(
+        "bench/results/batch"
+    ),
+    against: Annotated[str, typer.Option(help="Comma-separated peers (histgb).")] = "histgb",
+    cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
+    budget: Annotated[float, typer.Option(help="Wall-clock budget per case and system, seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the split and of every system.")] = 0,
+) -> None:
+    """Lamarck against its peers on a suite of real data, one row per case and system (resumable).
+
+    Example: lamarck bench --budget 60 --output bench/results/batch-60s
+    """
+    from lamarck.bench import load_suite, run_batch, summarize
+
+    all_cases = load_suite(suite or _default_suite())
+    if cases:
+        wanted = {c.strip() for c in cases.split(",")}
+        all_cases = [c for c in all_cases if c.name in wanted]
+    systems = ["lamarck", *[s.strip() for s in against.split(",") if s.strip()]]
+
+    def show(row: dict[str, Any]) -> None:
+        status = f"[red]{row['error']}[/red]" if row["error"] else f"{row['metric']} {_fmt(row['score'])}"
+        console.print(f"{row['case']:32s} {row['system']:10s} {status} ({row['seconds']}s)")
+
+    path = run_batch(all_cases, systems=systems, budget=budget, output=output, seed=seed, on_result=show)
+    table = summarize(path)
+    (output / "results.md").write_text(table + "\n")
+    console.print(table)
+
+
 # ---------------------------------------------------------------------------------------------- entry
 
 

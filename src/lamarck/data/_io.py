@@ -91,24 +91,30 @@ def _read_file(path: Path) -> pd.DataFrame:
 
 
 def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, Windows-1252, then the detected encoding."""
+    import codecs
+
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
     if b"\x00" in raw[:4096]:
         raise DataError(
-            f"{str(path)!r} looks binary, not text (NUL bytes). Fix: pass a text CSV or a Parquet/Excel file."
+            f"{str(path)!r} is not readable as text: it holds NUL bytes (binary data or an unknown encoding). "
+            "Fix: save it as UTF-8 CSV, or pass a Parquet / Excel file."
         )
-    for enc in ("utf-8-sig", "utf-8"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            pass
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw[:200_000]).best()
-    if best is None or best.encoding is None:
-        raise DataError(f"cannot tell the text encoding of {str(path)!r}. Fix: save it as UTF-8.")
-    try:
-        return raw.decode(best.encoding)
-    except (UnicodeDecodeError, LookupError):
-        raise DataError(f"{str(path)!r} is not readable as {best.encoding}. Fix: save it as UTF-8.") from None
+    detected = [best.encoding] if best is not None and best.encoding else []
+    for enc in ["cp1252", *detected]:  # Western spreadsheets first; detection is unreliable on short files
+        try:
+            return raw.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise DataError(f"cannot tell the text encoding of {str(path)!r}. Fix: save it as UTF-8.")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

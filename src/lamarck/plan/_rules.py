@@ -235,7 +235,11 @@ def _match_column(phrase: str, columns: list[str]) -> str | None:
     if ps in by_stem:
         return by_stem[ps]
     close = difflib.get_close_matches(p, list(by_norm), n=1, cutoff=0.85)
-    return by_norm[close[0]] if close else None
+    if close:
+        return by_norm[close[0]]
+    words = set(p.split())
+    containing = [c for k, c in by_norm.items() if words <= set(k.split())]
+    return containing[0] if len(containing) == 1 else None
 
 
 def parse_exclusions(sentence: str, columns: list[str]) -> list[tuple[str, str]]:
@@ -331,7 +335,13 @@ class RulePlanner:
     def _target(
         self, frame: pd.DataFrame, sentence: str, columns: list[str], excluded: list[str]
     ) -> tuple[str, Reason]:
-        candidates = [c for c in columns if c not in excluded]
+        n = len(frame)
+        candidates = [
+            c
+            for c in columns
+            if c not in excluded
+            and not (re.search(r"(^|[_ ])(id|uuid|key)$|Id$|ID$", c) and n > 20 and frame[c].nunique() == n)
+        ]
         # 1. a column named in parentheses or quotes
         for m in re.finditer(r"[(\"'`“]([^()\"'`”]{1,40})[)\"'`”]", sentence):
             col = _match_column(m.group(1), candidates)

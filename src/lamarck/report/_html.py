@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def _svg(fig: Any) -> Markup:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
-    text = buf.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>", "", buf.getvalue(), flags=re.S)
     return Markup(text[text.index("<svg") :])
 
 

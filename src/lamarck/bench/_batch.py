@@ -1,0 +1,189 @@
+"""Batch comparison: Lamarck against peers on a suite, same seeded 75/25 split, one shared metric function.
+
+Results go to ``DIR/results.csv`` (``case,system,metric,score,seconds,error``; score in the metric's own
+units), appended row by row, so a bench killed half-way resumes without redoing finished cases.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from lamarck.bench._suite import Case, load_case
+from lamarck.evaluate import score, signed
+
+__all__ = ["FIELDS", "run_batch", "shared_score", "split_case", "summarize"]
+
+FIELDS = ["case", "system", "metric", "score", "seconds", "error"]
+
+
+def split_case(case: Case, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    X, y = load_case(case)
+    strat = y if case.task != "regression" else None
+    return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=strat)
+
+
+def _classes(case: Case, y: pd.Series) -> list[str]:
+    classes = sorted(y.astype(str).unique())
+    if case.task == "binary":
+        pos = case.positive_class if case.positive_class in classes else classes[-1]
+        classes = [c for c in classes if c != pos] + [pos]
+    return classes
+
+
+def shared_score(case: Case, y_test: pd.Series, pred: Any, classes: Sequence[str] | None = None) -> float:
+    """The case metric of ``pred``: a (n, K) probability frame with class-named columns, or values."""
+    if case.task == "regression":
+        return score(case.metric, y_test.to_numpy(dtype=float), np.asarray(pred, dtype=float))
+    classes = list(classes or _classes(case, y_test))
+    proba = pd.DataFrame(pred).reindex(columns=classes, fill_value=0.0).to_numpy(dtype=float)
+    index = {c: i for i, c in enumerate(classes)}
+    return score(case.metric, y_test.astype(str).map(index).to_numpy(), proba)
+
+
+def _run_lamarck(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> float:  # type: ignore[no-untyped-def]
+    from lamarck.project import Project
+
+    frame = Xtr.copy()
+    frame[case.target] = ytr
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Project(tmp).fit(
+            frame, case.instruction, time_budget_s=budget, seed=seed, register=False, report=False
+        )
+    model = result.model
+    if result.spec.target != case.target:
+        raise RuntimeError(f"planner chose target {result.spec.target!r}, the case says {case.target!r}")
+    if case.task == "regression":
+        return shared_score(case, yte, model.predict(Xte))
+    proba = pd.DataFrame(model.predict_proba(Xte), columns=[str(c) for c in model.classes_])
+    return shared_score(case, yte, proba, _classes(case, pd.concat([ytr, yte])))
+
+
+def _run_histgb(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> float:  # type: ignore[no-untyped-def]
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    def prep(X: pd.DataFrame) -> pd.DataFrame:
+        X = X.copy()
+        for c in X.columns:
+            if not pd.api.types.is_numeric_dtype(X[c]):
+                X[c] = X[c].astype("category")
+        return X
+
+    Xa = prep(pd.concat([Xtr, Xte]))
+    A, B = Xa.iloc[: len(Xtr)], Xa.iloc[len(Xtr) :]
+    if case.task == "regression":
+        m = HistGradientBoostingRegressor(random_state=seed, categorical_features="from_dtype").fit(A, ytr)
+        return shared_score(case, yte, m.predict(B))
+    m = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype").fit(
+        A, ytr.astype(str)
+    )
+    proba = pd.DataFrame(m.predict_proba(B), columns=[str(c) for c in m.classes_])
+    return shared_score(case, yte, proba, _classes(case, pd.concat([ytr, yte])))
+
+
+SYSTEMS: dict[str, Callable[..., float]] = {"lamarck": _run_lamarck, "histgb": _run_histgb}
+
+
+def _done(path: Path) -> set[tuple[str, str]]:
+    if not path.exists():
+        return set()
+    with path.open() as fh:
+        return {(r["case"], r["system"]) for r in csv.DictReader(fh)}
+
+
+def run_batch(
+    cases: Sequence[Case],
+    *,
+    systems: Sequence[str],
+    budget: float,
+    output: Path,
+    seed: int = 0,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> Path:
+    """Run every (case, system) not yet in ``output/results.csv`` and append its row."""
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / "results.csv"
+    done = _done(path)
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        for case in cases:
+            todo = [s for s in systems if (case.name, s) not in done]
+            if not todo:
+                continue
+            Xtr, Xte, ytr, yte = split_case(case, seed)
+            for system in todo:
+                t0 = time.monotonic()
+                row: dict[str, Any] = {"case": case.name, "system": system, "metric": case.metric}
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        row["score"] = SYSTEMS[system](case, Xtr, Xte, ytr, yte, budget, seed)
+                    row["error"] = ""
+                except Exception as e:
+                    row["score"] = ""
+                    row["error"] = f"{type(e).__name__}: {e}"[:300]
+                    traceback.print_exc()
+                row["seconds"] = round(time.monotonic() - t0, 2)
+                writer.writerow(row)
+                fh.flush()
+                if on_result:
+                    on_result(row)
+    return path
+
+
+def summarize(results: Path, baseline: str = "histgb") -> str:
+    """Markdown: per-case scores (higher is better: losses negated), mean rank, wins, normalized score."""
+    df = pd.read_csv(results)
+    df["signed"] = [
+        signed(m, float(s)) if isinstance(s, int | float) and not math.isnan(s) else math.nan
+        for m, s in zip(df["metric"], pd.to_numeric(df["score"], errors="coerce"), strict=True)
+    ]
+    systems = sorted(df["system"].unique())
+    wide = df.pivot_table(index="case", columns="system", values="signed", aggfunc="last")
+    secs = df.pivot_table(index="case", columns="system", values="seconds", aggfunc="last")
+    lines = ["| case | metric | " + " | ".join(systems) + " |", "|---|---|" + "---|" * len(systems)]
+    metrics = df.groupby("case")["metric"].first()
+    for case in wide.index:
+        cells = []
+        for s in systems:
+            v = wide.loc[case].get(s, math.nan)
+            cells.append("fail" if pd.isna(v) else f"{v:.4f} ({secs.loc[case].get(s, math.nan):.0f}s)")
+        lines.append(f"| {case} | {metrics[case]} | " + " | ".join(cells) + " |")
+    ranks = wide.rank(axis=1, ascending=False, method="min")
+    best = wide.max(axis=1)
+    lines += [
+        "",
+        "| system | mean rank | wins | mean normalized score (baseline=0, best=1) | failures |",
+        "|---|---|---|---|---|",
+    ]
+    for s in systems:
+        norm = ((wide[s] - wide.get(baseline, wide[s])) / (best - wide.get(baseline, wide[s]))).where(
+            best != wide.get(baseline, best)
+        )
+        fails = int(df[(df.system == s) & df["signed"].isna()].shape[0])
+        lines.append(
+            f"| {s} | {ranks[s].mean():.2f} | {int((ranks[s] == 1).sum())} | {norm.fillna(0).mean():.3f} | {fails} |"
+        )
+    if baseline in wide.columns and "lamarck" in wide.columns:
+        diff = wide["lamarck"] - wide[baseline]
+        rel = diff / wide[baseline].abs()
+        lines += [
+            "",
+            f"Lamarck beats {baseline} on {int((diff > 0).sum())} of {int(diff.notna().sum())} cases; "
+            f"worst relative gap {rel.min():+.2%}.",
+        ]
+    return "\n".join(lines)
