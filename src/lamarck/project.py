@@ -150,6 +150,7 @@ class Project:
         report: bool = True,
         on_trial: TrialCallback | None = None,
         on_stage: StageCallback | None = None,
+        dataset_name: str | None = None,
     ) -> FitResult:
         """Plan, check the data, search within the budget, evaluate, register the champion, write the report."""
         from lamarck.data import FeatureProcessor, check_quality, fingerprint, profile
@@ -164,7 +165,8 @@ class Project:
         seed = self.settings.seed if seed is None else seed
         stage("reading data")
         frame = data if isinstance(data, pd.DataFrame) else self._read(data)
-        dataset_name = Path(str(data)).name if not isinstance(data, pd.DataFrame) else "DataFrame"
+        if dataset_name is None:
+            dataset_name = Path(str(data)).name if not isinstance(data, pd.DataFrame) else "DataFrame"
         stage("planning")
         spec = self.plan(
             frame,
@@ -258,21 +260,6 @@ class Project:
 
         version = None
         report_path = None
-        if report:
-            stage("writing report")
-            report_path = self._report(
-                spec,
-                dataset_name,
-                len(frame),
-                prof,
-                quality,
-                leaderboard,
-                card,
-                importance,
-                result,
-                y,
-                classes,
-            )
         if register:
             stage("registering the champion")
             if warm is not None:
@@ -293,11 +280,28 @@ class Project:
                 lineage={"parent": previous, "reason": "fit", "data": dataset_name, "rows": len(clean)},
                 tags={"task": spec.task, "target": spec.target, "metric": spec.metric},
                 input_example=X_in.head(5),
-                extra_artifacts={"report.html": report_path} if report_path else None,
             )
             version = str(info.version)
             model.version = version
             self.registry.set_alias("champion", version)
+        if report:
+            stage("writing report")
+            report_path = self._report(
+                spec,
+                dataset_name,
+                len(frame),
+                prof,
+                quality,
+                leaderboard,
+                card,
+                importance,
+                result,
+                y,
+                classes,
+                version,
+            )
+            if version is not None:
+                self.registry.log_artifact(version, report_path)
         return FitResult(
             spec=spec,
             leaderboard=leaderboard,
@@ -383,7 +387,7 @@ class Project:
         return path
 
     def _report(
-        self, spec, dataset, n_rows, prof, quality, leaderboard, card, importance, result, y, classes
+        self, spec, dataset, n_rows, prof, quality, leaderboard, card, importance, result, y, classes, version
     ):  # type: ignore[no-untyped-def]
         from lamarck.report import ReportData, render_report
 
@@ -416,6 +420,7 @@ class Project:
             classes=None if classes is None else [str(c) for c in classes],
             task=spec.task,
             history=result.history,
+            champion_version=version,
             notes=[*result.notes, f"validation: {result.validation.describe()}"],
         )
         return render_report(data, path)
@@ -486,6 +491,10 @@ def _scorecard(model, X, y_raw, result, spec, classes, seed):  # type: ignore[no
             except ValueError:
                 secondary[name] = math.nan
     card["secondary"] = secondary
+    if spec.task != "regression":
+        from lamarck.evaluate import calibration
+
+        card["calibration"] = calibration(y, oof)
     card["score"] = result.best_score
     card["evaluated_on"] = f"out-of-fold predictions ({result.validation.describe()})"
     return card

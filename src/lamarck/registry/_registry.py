@@ -171,6 +171,12 @@ class Registry:
             )
         return self.info(str(mv.version))
 
+    def log_artifact(self, ref: str, path: Path) -> None:
+        """Attach a file (e.g. the HTML report) to the run of a version."""
+        info = self.info(ref)
+        with _quiet():
+            self.client.log_artifact(info.run_id, str(path))
+
     def set_alias(self, alias: str, version: str) -> None:
         with _quiet():
             self.client.set_registered_model_alias(self.model_name, alias, str(version))

@@ -488,7 +488,7 @@ class _ForestLearner(Learner):
             est.fit(M, y)
             if time.monotonic() > ctx.deadline:
                 break
-        est.set_params(warm_start=False)
+        est.set_params(warm_start=False, n_jobs=1)  # one thread predicts small batches far faster
         return _ForestModel(est, fill)
 
 
@@ -641,7 +641,7 @@ class KNNLearner(Learner):
 
         k = min(int(params["n_neighbors"]), max(1, len(X) - 1))
         cls = KNeighborsClassifier if ctx.is_classification else KNeighborsRegressor
-        pipe = _dense_pipeline(X, cls(n_neighbors=k, weights=params["weights"], n_jobs=ctx.n_jobs))
+        pipe = _dense_pipeline(X, cls(n_neighbors=k, weights=params["weights"], n_jobs=1))
         pipe.fit(X, y)
         return _DenseModel(pipe)
 
