@@ -1,15 +1,37 @@
 """Lamarck: from a table and one sentence to a served model that keeps itself current.
 
->>> import lamarck
->>> sorted(lamarck.__all__)
-['AutoClassifier', 'AutoRegressor', 'LamarckError', 'Project', 'TaskSpec', '__version__']
+    >>> import lamarck
+    >>> sorted(lamarck.__all__)
+    ['AutoClassifier', 'AutoRegressor', 'LamarckError', 'Project', 'TaskSpec', '__version__']
+
+The public names are imported on first use, so ``lamarck --help`` starts without loading the ML stack.
 """
 
-from lamarck._sklearn import AutoClassifier, AutoRegressor
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from lamarck.errors import LamarckError
-from lamarck.plan import TaskSpec
-from lamarck.project import Project
+
+if TYPE_CHECKING:
+    from lamarck._sklearn import AutoClassifier, AutoRegressor
+    from lamarck.plan import TaskSpec
+    from lamarck.project import Project
 
 __version__ = "0.1.0"
 
 __all__ = ["AutoClassifier", "AutoRegressor", "LamarckError", "Project", "TaskSpec", "__version__"]
+
+_LAZY = {
+    "AutoClassifier": "lamarck._sklearn",
+    "AutoRegressor": "lamarck._sklearn",
+    "Project": "lamarck.project",
+    "TaskSpec": "lamarck.plan",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lamarck' has no attribute {name!r}")

@@ -173,6 +173,9 @@ def fit(
         learners=learner_list,
         seed=seed,
         report=report,
+        dataset_name=data.split("@")[-1].split("?")[0]
+        if "://" in data
+        else Path(data).name,  # no credentials
     )
     if as_json:
         result = proj.fit(frame, sentence, **kwargs)
@@ -277,7 +280,7 @@ def _leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10)
     t.add_column(metric, justify="right")
     t.add_column("fit s", justify="right")
     t.add_column("from")
-    t.add_column("params", overflow="fold", max_width=60)
+    t.add_column("params", overflow="ellipsis", no_wrap=True, max_width=70)
     for row in rows[: limit + 1]:
         params = row.get("params") or {}
         text = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())

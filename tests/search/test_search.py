@@ -31,7 +31,7 @@ def _data(n: int = 400, task: str = "binary", seed: int = 0) -> tuple[pd.DataFra
 def test_search_finds_a_good_model(task, metric, floor):
     X, y = _data(task=task)
     result = AutoSearch(
-        task=task, metric=metric, time_budget_s=6, learners=["lightgbm", "linear", "knn"]
+        task=task, metric=metric, time_budget_s=60, max_trials=5, learners=["lightgbm", "linear", "knn"]
     ).fit(X, y)
     assert result.members and abs(sum(m.weight for m in result.members) - 1) < 1e-9
     assert result.leaderboard[0].status == "complete"

@@ -149,6 +149,7 @@ class Registry:
                     client.log_artifact(run_id, str(tmpd / name), "meta")
                 pkl = tmpd / "model.pkl"
                 pkl.write_bytes(cloudpickle.dumps(model))
+                warnings.filterwarnings("ignore", message=".*type hint.*")  # our predict takes any frame
                 mlflow.pyfunc.save_model(
                     path=str(tmpd / "model"),
                     python_model=LamarckPyfunc(),
