@@ -275,12 +275,12 @@ def _print_fit(result: Any) -> None:
 
 def _leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) -> Table:
     t = Table(title="Leaderboard", title_justify="left")
-    t.add_column("#", justify="right")
-    t.add_column("model")
-    t.add_column(metric, justify="right")
-    t.add_column("fit s", justify="right")
-    t.add_column("from")
-    t.add_column("params", overflow="ellipsis", no_wrap=True, max_width=70)
+    t.add_column("#", justify="right", no_wrap=True, min_width=2)
+    t.add_column("model", no_wrap=True, min_width=13)
+    t.add_column(metric, justify="right", no_wrap=True, min_width=10)
+    t.add_column("fit s", justify="right", no_wrap=True, min_width=6)
+    t.add_column("from", no_wrap=True, min_width=9)
+    t.add_column("params", overflow="ellipsis", no_wrap=True, max_width=50)
     for row in rows[: limit + 1]:
         params = row.get("params") or {}
         text = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
