@@ -145,6 +145,7 @@ class Project:
         positive_class: str | None = None,
         sampler: str = "tpe",
         learners: Sequence[str] | None = None,
+        portfolio: bool = True,
         seed: int | None = None,
         register: bool = True,
         report: bool = True,
@@ -392,6 +393,8 @@ class Project:
         from lamarck.report import ReportData, render_report
 
         rows = result.oof_rows
+        if len(rows) > 5000:  # plots of 5,000 points say as much and keep the file small
+            rows = np.sort(np.random.default_rng(0).choice(rows, 5000, replace=False))
         oof = result.oof[rows]
         truth = y[rows]
         if spec.task == "regression":

@@ -13,6 +13,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,9 @@ def _run_histgb(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> flo
 
 
 SYSTEMS: dict[str, Callable[..., float]] = {"lamarck": _run_lamarck, "histgb": _run_histgb}
+# search strategies at equal budgets, without the portfolio so that only the sampler differs
+for _sampler in ("grid", "random", "tpe", "evolutionary"):
+    SYSTEMS[f"search-{_sampler}"] = partial(_run_lamarck, sampler=_sampler, portfolio=False)
 
 
 def _done(path: Path) -> set[tuple[str, str]]:
