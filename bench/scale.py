@@ -27,7 +27,9 @@ def make(rows: int, seed: int = 0) -> pd.DataFrame:
     X["segment"] = rng.choice(["a", "b", "c", "d"], rows)
     X["day"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), unit="D")
     X.loc[rng.random(rows) < 0.05, "x3"] = np.nan
-    logit = X["x0"] * 1.5 - X["x1"] + np.sin(X["x2"] * 2) + (X["segment"] == "a") * 0.8 + rng.normal(size=rows)
+    logit = (
+        X["x0"] * 1.5 - X["x1"] + np.sin(X["x2"] * 2) + (X["segment"] == "a") * 0.8 + rng.normal(size=rows)
+    )
     X["label"] = np.where(logit > 0.5, "yes", "no")
     return X
 
@@ -43,11 +45,21 @@ def main() -> None:
         result = Project(tmp).fit(frame, f"predict the label, optimize AUC, in {args.budget:g} seconds")
         seconds = time.monotonic() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({
-        "rows": args.rows, "budget_s": args.budget, "seconds": round(seconds, 1),
-        "ratio": round(seconds / args.budget, 3), "peak_rss_mb": round(peak_mb), "trials": result.n_trials,
-        "auc": round(result.score, 4), "validation": result.validation, "table_mb": round(frame.memory_usage(deep=True).sum() / 2**20),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "budget_s": args.budget,
+                "seconds": round(seconds, 1),
+                "ratio": round(seconds / args.budget, 3),
+                "peak_rss_mb": round(peak_mb),
+                "trials": result.n_trials,
+                "auc": round(result.score, 4),
+                "validation": result.validation,
+                "table_mb": round(frame.memory_usage(deep=True).sum() / 2**20),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

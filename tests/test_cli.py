@@ -140,3 +140,41 @@ def test_help_explains_every_command(capsys):
     for command in ("plan", "fit", "predict", "status", "models", "bench"):
         main([command, "--help"])
         assert "Example" in capsys.readouterr().out or command in ("status", "models")
+
+
+def test_target_without_values_is_refused(tmp_path, capsys):
+    path = _csv(tmp_path, "x,y\n" + "\n".join(f"{i}," for i in range(30)), "novalues.csv")
+    assert main(["fit", path, "predict y", "--time", "5"]) != 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["plan", path, "", "--target", "y"]) != 0
+    assert "no values" in capsys.readouterr().err
+
+
+def test_fit_json_quarantines_rows_without_target(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["u", "v"], 120)})
+    frame["y"] = (frame["a"] + rng.normal(scale=0.5, size=120) > 0).map({True: "hi", False: "lo"})
+    frame.loc[:4, "y"] = None
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    project = tmp_path / "p"
+    assert (
+        main(
+            [
+                "fit",
+                str(tmp_path / "t.csv"),
+                "predict y in 5 seconds",
+                "--json",
+                "--learners",
+                "linear",
+                "--no-report",
+                "--project",
+                str(project),
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["quarantined_rows"] == 5 and out["champion_version"] == "1"
+    assert out["spec"]["task"] == "binary" and out["score"] > 0.8
+    saved = pd.read_csv(next((project / "quarantine").glob("*.csv")))
+    assert len(saved) == 5 and set(saved["_reason"]) == {"target 'y' is missing"}
