@@ -41,5 +41,18 @@ format: env
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Peers for `lamarck bench --against flaml,autogluon`, each in its own environment (AutoGluon pins its
+# own pandas). Versions match ../shared/bench/anchors_public_60s.md.
+PEERS := .bench-peers
+bench-peers: $(UV)
+	test -x $(PEERS)/flaml/bin/python || $(UV) venv -q $(PEERS)/flaml --python $(PYTHON)
+	$(UV) pip install -q --python $(PEERS)/flaml/bin/python "flaml[automl]==2.7.0" pyarrow
+	test -x $(PEERS)/autogluon/bin/python || $(UV) venv -q $(PEERS)/autogluon --python $(PYTHON)
+	$(UV) pip install -q --python $(PEERS)/autogluon/bin/python "autogluon.tabular[lightgbm,catboost,xgboost]==1.6.3" pyarrow
+
+# The batch comparison of issue #7 (about 45 minutes at 60 s per case and system, one at a time).
+bench: env bench-peers
+	$(VENV)/bin/lamarck bench --budget 60 --against histgb,flaml,autogluon --output bench/results/batch-60s-peers
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

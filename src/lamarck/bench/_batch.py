@@ -93,7 +93,79 @@ def _run_histgb(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> flo
     return shared_score(case, yte, proba, _classes(case, pd.concat([ytr, yte])))
 
 
-SYSTEMS: dict[str, Callable[..., float]] = {"lamarck": _run_lamarck, "histgb": _run_histgb}
+PEERS_DIR = Path(".bench-peers")  # virtual environments made by `make bench-peers`
+
+
+def peer_runner() -> Path:
+    """The script that runs a peer inside its own environment (bench/peers/run_peer.py)."""
+    for base in (Path.cwd(), *Path(__file__).resolve().parents):
+        candidate = base / "bench" / "peers" / "run_peer.py"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("bench/peers/run_peer.py not found: run `lamarck bench` from the repository")
+
+
+def _run_peer(
+    case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int, peer: str = "flaml"
+) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Fit a peer in its own virtual environment (a subprocess) on the same split; score here.
+
+    Returns the score and the peer's own fit + predict seconds (its interpreter start-up left out).
+    """
+    import json
+    import subprocess
+
+    python = PEERS_DIR / peer / "bin" / "python"
+    if not python.exists():
+        raise RuntimeError(f"no environment for {peer} at {python}; run `make bench-peers` first")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        train = Xtr.copy()
+        train[case.target] = ytr
+        _to_parquet(train, work / "train.parquet")
+        _to_parquet(Xte, work / "test.parquet")
+        (work / "config.json").write_text(
+            json.dumps(
+                {
+                    "target": case.target,
+                    "task": case.task,
+                    "metric": case.metric,
+                    "budget": budget,
+                    "seed": seed,
+                }
+            )
+        )
+        proc = subprocess.run(
+            [str(python), str(peer_runner()), peer, str(work)],
+            capture_output=True,
+            text=True,
+            timeout=budget * 3 + 120,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{peer} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+            )
+        pred = pd.read_parquet(work / "pred.parquet")
+        seconds = json.loads((work / "timing.json").read_text())["seconds"]
+    if case.task == "regression":
+        return shared_score(case, yte, pred["prediction"].to_numpy()), seconds
+    return shared_score(case, yte, pred, _classes(case, pd.concat([ytr, yte]))), seconds
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame = frame.copy()
+    for c in frame.columns:  # plain types: the peer's pandas may be older than ours
+        if not pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]):
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    frame.reset_index(drop=True).to_parquet(path)
+
+
+SYSTEMS: dict[str, Callable[..., Any]] = {
+    "lamarck": _run_lamarck,
+    "histgb": _run_histgb,
+    "flaml": partial(_run_peer, peer="flaml"),
+    "autogluon": partial(_run_peer, peer="autogluon"),
+}
 # search strategies at equal budgets, without the portfolio so that only the sampler differs
 for _sampler in ("grid", "random", "tpe", "evolutionary"):
     SYSTEMS[f"search-{_sampler}"] = partial(_run_lamarck, sampler=_sampler, portfolio=False)
@@ -131,17 +203,19 @@ def run_batch(
             Xtr, Xte, ytr, yte = split_case(case, seed)
             for system in todo:
                 t0 = time.monotonic()
+                own_seconds = None
                 row: dict[str, Any] = {"case": case.name, "system": system, "metric": case.metric}
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        row["score"] = SYSTEMS[system](case, Xtr, Xte, ytr, yte, budget, seed)
+                        out = SYSTEMS[system](case, Xtr, Xte, ytr, yte, budget, seed)
+                    row["score"], own_seconds = out if isinstance(out, tuple) else (out, None)
                     row["error"] = ""
                 except Exception as e:
                     row["score"] = ""
                     row["error"] = f"{type(e).__name__}: {e}"[:300]
                     traceback.print_exc()
-                row["seconds"] = round(time.monotonic() - t0, 2)
+                row["seconds"] = round(time.monotonic() - t0 if own_seconds is None else own_seconds, 2)
                 writer.writerow(row)
                 fh.flush()
                 if on_result:
