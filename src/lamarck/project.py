@@ -452,14 +452,14 @@ def _encode_target(y: pd.Series, spec: TaskSpec) -> tuple[np.ndarray | None, np.
     if spec.task == "regression":
         values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
         return None, values
-    labels = y.astype(str) if y.dtype == object or isinstance(y.dtype, pd.StringDtype) else y
+    labels = _labels(y)
     classes = sorted(pd.unique(labels), key=lambda v: (str(type(v)), v))
     if spec.task == "binary" and spec.positive_class is not None:
         pos = [c for c in classes if str(c) == str(spec.positive_class)]
         if pos:
             classes = [c for c in classes if c is not pos[0]] + [pos[0]]
-    index = {c: i for i, c in enumerate(classes)}
-    return np.asarray(classes, dtype=object), labels.map(index).to_numpy(dtype=int)
+    classes_arr = np.asarray(classes, dtype=object)
+    return classes_arr, _encoded(y, classes_arr)
 
 
 def _scorecard(model, X, y_raw, result, spec, classes, seed):  # type: ignore[no-untyped-def]
@@ -503,10 +503,14 @@ def _scorecard(model, X, y_raw, result, spec, classes, seed):  # type: ignore[no
     return card
 
 
+def _labels(y: pd.Series) -> pd.Series:
+    """Class labels as the model sees them: text columns as str, others unchanged."""
+    return y.astype(str) if y.dtype == object or isinstance(y.dtype, pd.StringDtype) else y
+
+
 def _encoded(y_raw: pd.Series, classes: np.ndarray) -> np.ndarray:
-    labels = y_raw.astype(str) if y_raw.dtype == object or isinstance(y_raw.dtype, pd.StringDtype) else y_raw
     index = {c: i for i, c in enumerate(classes)}
-    return labels.map(index).to_numpy(dtype=int)
+    return _labels(y_raw).map(index).to_numpy(dtype=int)
 
 
 def _importance(model: Any, feature_names: list[str], inputs: list[str]) -> dict[str, float]:

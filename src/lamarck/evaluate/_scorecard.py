@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,6 +90,15 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
     return Xn
 
 
+def _median_seconds(call: Callable[[], object], *, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def scorecard(
     model: Any,
     X: pd.DataFrame,
@@ -132,23 +141,14 @@ def scorecard(
         robustness = noisy / clean if clean else math.nan
     else:
         robustness = clean / noisy if noisy else math.nan
-    one = X.iloc[:1]
-    times = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        _predict(model, one, task)
-        times.append(time.perf_counter() - t0)
+    single = _median_seconds(lambda: _predict(model, X.iloc[:1], task), repeats=10)
     batch = X.iloc[:1000]
-    btimes = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        _predict(model, batch, task)
-        btimes.append(time.perf_counter() - t0)
+    batch_s = _median_seconds(lambda: _predict(model, batch, task), repeats=3)
     latency = {
-        "single_row_ms": 1000 * float(np.median(times)),
-        "batch_ms": 1000 * float(np.median(btimes)),
+        "single_row_ms": 1000 * single,
+        "batch_ms": 1000 * batch_s,
         "batch_rows": len(batch),
-        "rows_per_second": len(batch) / max(float(np.median(btimes)), 1e-9),
+        "rows_per_second": len(batch) / max(batch_s, 1e-9),
     }
     if size_bytes is None:
         try:

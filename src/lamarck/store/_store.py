@@ -1,0 +1,260 @@
+"""Append-only events: predictions with their inputs and model version, feedback, quarantined rows and
+evolution decisions. SQLAlchemy: SQLite in WAL mode inside the project by default, PostgreSQL by URL.
+
+    >>> store = EventStore("sqlite://")
+    >>> ids = store.log_predictions([{"x": 1}], predictions=["yes"], model_version="1")
+    >>> store.add_feedback([{"prediction_id": ids[0], "label": "no"}])
+    1
+    >>> store.labelled()[["x", "label", "model_version"]].to_dict("records")
+    [{'x': 1, 'label': 'no', 'model_version': '1'}]
+
+Every write is one transaction, committed before the call returns: feedback is durable before it is
+acknowledged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from lamarck.errors import DataError
+
+__all__ = ["EventStore", "create_store_engine"]
+
+_meta = sa.MetaData()
+
+PREDICTIONS = sa.Table(
+    "predictions",
+    _meta,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    sa.Column("prediction", sa.JSON),
+    sa.Column("proba", sa.JSON),
+)
+FEEDBACK = sa.Table(
+    "feedback",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("prediction_id", sa.String(36), index=True),
+    sa.Column("inputs", sa.JSON),
+    sa.Column("label", sa.JSON, nullable=False),
+    sa.Column("weight", sa.Float, nullable=False, default=1.0),
+    sa.Column("source", sa.String(32), nullable=False, default="explicit"),
+)
+QUARANTINE = sa.Table(
+    "quarantine",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("row", sa.JSON, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+DECISIONS = sa.Table(
+    "decisions",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+)
+
+
+def create_store_engine(url: str) -> sa.Engine:
+    """The one place that turns a store URL into an engine (SQLite gets WAL and a busy timeout)."""
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True, future=True)
+    except (sa.exc.ArgumentError, ImportError) as e:
+        raise DataError(
+            f"cannot use store URL {url.split('@')[-1]!r}: {e}. Fix: e.g. sqlite:///events.db "
+            "or postgresql+psycopg://user@host/db."
+        ) from None
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+    return engine
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+class EventStore:
+    """Append-only event log of a project."""
+
+    def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
+        self.url = url
+        self._engine = engine
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = create_store_engine(self.url)
+            _meta.create_all(self._engine)
+        return self._engine
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(UTC)
+
+    def log_predictions(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        predictions: Sequence[Any],
+        model_version: str,
+        probas: Sequence[Sequence[float]] | None = None,
+    ) -> list[str]:
+        """Store each row with its prediction; returns the prediction ids."""
+        ids = [str(uuid.uuid4()) for _ in rows]
+        now = self._now()
+        records = [
+            {
+                "id": i,
+                "ts": now,
+                "model_version": str(model_version),
+                "inputs": _json_safe(dict(r)),
+                "prediction": _json_safe(p),
+                "proba": None if probas is None else _json_safe(list(probas[k])),
+            }
+            for k, (i, r, p) in enumerate(zip(ids, rows, predictions, strict=True))
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(PREDICTIONS.insert(), records)
+        return ids
+
+    def add_feedback(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Store labels, by ``prediction_id`` or with their ``inputs``; committed before returning."""
+        now = self._now()
+        records = []
+        for item in items:
+            if "label" not in item:
+                raise DataError(
+                    f"feedback item {dict(item)!r} has no 'label'. Fix: send {{'prediction_id': ..., "
+                    "'label': ...}} or a row with its label."
+                )
+            if not item.get("prediction_id") and not item.get("inputs"):
+                raise DataError(
+                    "feedback item needs a 'prediction_id' or the row's 'inputs'. Fix: add one of them."
+                )
+            records.append(
+                {
+                    "ts": now,
+                    "prediction_id": item.get("prediction_id"),
+                    "inputs": _json_safe(dict(item["inputs"])) if item.get("inputs") else None,
+                    "label": _json_safe(item["label"]),
+                    "weight": float(item.get("weight", 1.0)),
+                    "source": str(item.get("source", "explicit")),
+                }
+            )
+        if records:
+            with self.engine.begin() as conn:
+                conn.execute(FEEDBACK.insert(), records)
+        return len(records)
+
+    def quarantine(self, rows: Sequence[Mapping[str, Any]], reasons: Sequence[str], *, source: str) -> int:
+        """Keep rows that could not be used, each with its reason."""
+        now = self._now()
+        records = [
+            {"ts": now, "source": source, "row": _json_safe(dict(r)), "reason": why}
+            for r, why in zip(rows, reasons, strict=True)
+        ]
+        if records:
+            with self.engine.begin() as conn:
+                conn.execute(QUARANTINE.insert(), records)
+        return len(records)
+
+    def record_decision(self, kind: str, reason: str, figures: Mapping[str, Any] | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                DECISIONS.insert(),
+                [
+                    {
+                        "ts": self._now(),
+                        "kind": kind,
+                        "reason": reason,
+                        "figures": _json_safe(dict(figures or {})),
+                    }
+                ],
+            )
+
+    # ------------------------------------------------------------------ reads
+
+    def labelled(self, *, since: datetime | None = None) -> pd.DataFrame:
+        """Labelled rows: feedback joined to its prediction (inputs, model version, prediction)."""
+        j = FEEDBACK.outerjoin(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
+        q = (
+            sa.select(
+                FEEDBACK.c.ts,
+                FEEDBACK.c.label,
+                FEEDBACK.c.weight,
+                FEEDBACK.c.source,
+                FEEDBACK.c.inputs.label("fb_inputs"),
+                PREDICTIONS.c.inputs,
+                PREDICTIONS.c.model_version,
+                PREDICTIONS.c.prediction,
+            )
+            .select_from(j)
+            .order_by(FEEDBACK.c.id)
+        )
+        if since is not None:
+            q = q.where(FEEDBACK.c.ts >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        records = []
+        for r in rows:
+            inputs = r["inputs"] or r["fb_inputs"] or {}
+            records.append(
+                {
+                    **inputs,
+                    "label": r["label"],
+                    "weight": r["weight"],
+                    "source": r["source"],
+                    "model_version": r["model_version"],
+                    "prediction": r["prediction"],
+                    "ts": r["ts"],
+                }
+            )
+        return pd.DataFrame.from_records(records)
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+                for t in (PREDICTIONS, FEEDBACK, QUARANTINE, DECISIONS)
+            }
+
+    def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(sa.select(DECISIONS).order_by(DECISIONS.c.id.desc()).limit(limit))
+                .mappings()
+                .all()
+            )
+        return [dict(r) for r in rows]

@@ -1,0 +1,107 @@
+"""The same store tests on SQLite (embedded default) and PostgreSQL (scale-out), for real."""
+
+import os
+import threading
+import uuid
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from lamarck.errors import DataError
+from lamarck.store import EventStore, create_store_engine
+
+PG_URL = os.environ.get("LAMARCK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_or_skip() -> str:
+    try:
+        with sa.create_engine(PG_URL, connect_args={"connect_timeout": 3}).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as e:  # no server on this machine
+        pytest.skip(
+            f"no PostgreSQL at {PG_URL.split('@')[-1]} ({type(e).__name__}); set LAMARCK_TEST_POSTGRES_URL"
+        )
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with sa.create_engine(PG_URL).begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'events.db'}" if request.param == "sqlite" else _postgres_or_skip()
+    s = EventStore(url)
+    yield s
+    s.engine.dispose()
+
+
+def test_predictions_feedback_and_join(store):
+    ids = store.log_predictions(
+        [{"x": 1.5, "c": "a"}, {"x": 2.0, "c": "b"}],
+        predictions=["yes", "no"],
+        probas=[[0.2, 0.8], [0.9, 0.1]],
+        model_version="3",
+    )
+    assert (
+        store.add_feedback(
+            [
+                {"prediction_id": ids[1], "label": "yes", "weight": 2.0},
+                {"inputs": {"x": 9.0, "c": "z"}, "label": "no"},
+            ]
+        )
+        == 2
+    )
+    rows = store.labelled()
+    first, second = rows[["x", "c", "label", "weight", "model_version", "prediction"]].to_dict("records")
+    assert first == {
+        "x": 2.0,
+        "c": "b",
+        "label": "yes",
+        "weight": 2.0,
+        "model_version": "3",
+        "prediction": "no",
+    }
+    assert (second["x"], second["c"], second["label"]) == (9.0, "z", "no")
+    assert pd.isna(second["model_version"]) and pd.isna(
+        second["prediction"]
+    )  # labelled rows sent without a prediction
+
+
+def test_quarantine_and_decisions(store):
+    assert store.quarantine([{"x": "oops"}], ["x is not a number"], source="predict") == 1
+    store.record_decision("promote", "challenger beat champion", {"p_value": 0.01, "n": 250})
+    assert store.counts()["quarantine"] == 1
+    assert store.decisions()[0]["figures"] == {"p_value": 0.01, "n": 250}
+
+
+def test_feedback_without_label_is_refused_and_nothing_written(store):
+    with pytest.raises(DataError, match="label"):
+        store.add_feedback([{"prediction_id": "p1", "label": 1}, {"prediction_id": "p2"}])
+    assert store.counts()["feedback"] == 0
+
+
+def test_concurrent_writers_lose_nothing(store):
+    store.counts()  # create tables first
+
+    def write(k: int) -> None:
+        for i in range(25):
+            store.add_feedback([{"inputs": {"k": k, "i": i}, "label": i % 2}])
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert store.counts()["feedback"] == 100
+
+
+def test_wal_mode_on_sqlite(tmp_path):
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_bad_url_is_a_clear_error():
+    with pytest.raises(DataError, match="store URL"):
+        create_store_engine("nosuchdialect://x")
