@@ -1,0 +1,173 @@
+"""Drift and decay: feature drift against the training reference (PSI and KS per column, unseen
+categories, missing-rate jumps, share of 3σ values) and performance decay with ADWIN on the error stream.
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=2000), "c": rng.choice(["a", "b"], 2000)})
+    >>> cur = pd.DataFrame({"x": rng.normal(1.0, size=500), "c": rng.choice(["a", "b", "z"], 500)})
+    >>> report = feature_drift(ref, cur)
+    >>> report.column("x").severity, report.column("c").unseen_share > 0.2
+    ('severe', True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["ColumnDrift", "DecayDetector", "DriftReport", "feature_drift", "psi"]
+
+Severity = Literal["none", "moderate", "severe"]
+PSI_MODERATE, PSI_SEVERE = 0.1, 0.2
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
+    """Population stability index between two share vectors over the same bins."""
+    e = np.clip(np.asarray(expected, dtype=float), eps, None)
+    a = np.clip(np.asarray(actual, dtype=float), eps, None)
+    e, a = e / e.sum(), a / a.sum()
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    kind: str
+    psi: float
+    ks_statistic: float | None
+    ks_p_value: float | None
+    unseen_share: float
+    missing_jump: float
+    outlier_share: float
+    severity: Severity
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    columns: tuple[ColumnDrift, ...]
+    n_reference: int
+    n_current: int
+
+    def column(self, name: str) -> ColumnDrift:
+        return next(c for c in self.columns if c.column == name)
+
+    @property
+    def severity(self) -> Severity:
+        levels = [c.severity for c in self.columns]
+        return "severe" if "severe" in levels else "moderate" if "moderate" in levels else "none"
+
+    @property
+    def drifted(self) -> list[str]:
+        return [c.column for c in self.columns if c.severity != "none"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "drifted": self.drifted,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+
+def _numeric(ref: pd.Series, cur: pd.Series, name: str) -> ColumnDrift:
+    r = pd.to_numeric(ref, errors="coerce").dropna().to_numpy(dtype=float)
+    c = pd.to_numeric(cur, errors="coerce").dropna().to_numpy(dtype=float)
+    if len(r) < 2 or len(c) < 2:
+        return ColumnDrift(name, "numeric", 0.0, None, None, 0.0, 0.0, 0.0, "none")
+    edges = np.unique(np.quantile(r, np.linspace(0, 1, 11)))
+    edges[0], edges[-1] = -np.inf, np.inf
+    value = psi(np.histogram(r, edges)[0], np.histogram(c, edges)[0]) if len(edges) > 2 else 0.0
+    ks = stats.ks_2samp(r, c)
+    mu, sd = r.mean(), r.std()
+    outliers = float(np.mean(np.abs(c - mu) > 3 * sd)) if sd > 0 else 0.0
+    return ColumnDrift(
+        name, "numeric", value, float(ks.statistic), float(ks.pvalue), 0.0, 0.0, outliers, "none"
+    )
+
+
+def _categorical(ref: pd.Series, cur: pd.Series, name: str) -> ColumnDrift:
+    r = ref.dropna().astype(str)
+    c = cur.dropna().astype(str)
+    levels = sorted(set(r) | set(c))
+    value = (
+        psi(
+            r.value_counts().reindex(levels, fill_value=0).to_numpy(),
+            c.value_counts().reindex(levels, fill_value=0).to_numpy(),
+        )
+        if len(c)
+        else 0.0
+    )
+    unseen = float((~c.isin(set(r))).mean()) if len(c) else 0.0
+    return ColumnDrift(name, "categorical", value, None, None, unseen, 0.0, 0.0, "none")
+
+
+def feature_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, *, columns: list[str] | None = None
+) -> DriftReport:
+    """Drift of every column of ``current`` against ``reference``."""
+    out = []
+    for name in columns or [c for c in reference.columns if c in current.columns]:
+        ref, cur = reference[name], current[name]
+        numeric = pd.api.types.is_numeric_dtype(ref) and not pd.api.types.is_bool_dtype(ref)
+        d = _numeric(ref, cur, name) if numeric else _categorical(ref, cur, name)
+        jump = float(cur.isna().mean() - ref.isna().mean()) if len(cur) else 0.0
+        severe = d.psi > PSI_SEVERE or d.unseen_share > 0.05 or jump > 0.05 or d.outlier_share > 0.05
+        moderate = d.psi > PSI_MODERATE or (
+            d.ks_p_value is not None and d.ks_p_value < 1e-3 and d.ks_statistic > 0.1
+        )
+        severity: Severity = "severe" if severe else "moderate" if moderate else "none"
+        out.append(
+            ColumnDrift(
+                d.column,
+                d.kind,
+                round(d.psi, 6),
+                d.ks_statistic,
+                d.ks_p_value,
+                d.unseen_share,
+                round(jump, 6),
+                d.outlier_share,
+                severity,
+            )
+        )
+    return DriftReport(tuple(out), len(reference), len(current))
+
+
+class DecayDetector:
+    """Performance decay: ADWIN (river) on the stream of errors (1 wrong, 0 right; or a loss).
+
+    ``update(error) -> bool`` is True when the error rate has changed upwards.
+    """
+
+    def __init__(self, *, delta: float = 0.002) -> None:
+        self.delta = delta
+        self._adwin: Any = None
+        self._before = math.nan
+
+    def update(self, error: float) -> bool:
+        if self._adwin is None:
+            from river import drift
+
+            self._adwin = drift.ADWIN(delta=self.delta)
+        before = self._adwin.estimation
+        self._adwin.update(float(error))
+        if self._adwin.drift_detected:
+            worse = self._adwin.estimation > before
+            self._before = before
+            return bool(worse)
+        return False
+
+    @property
+    def error_rate(self) -> float:
+        return float(self._adwin.estimation) if self._adwin is not None else math.nan
+
+    def reset(self) -> None:
+        self._adwin = None
