@@ -382,6 +382,84 @@ def _versions_table(versions: list[dict[str, Any]]) -> Table:
     return t
 
 
+# ---------------------------------------------------------------------------------------------- serve
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /metrics, /docs.
+
+    Example: lamarck serve --port 8000   (then open http://127.0.0.1:8000/docs)
+    """
+    import uvicorn
+
+    from lamarck.serve import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/yellow] listening on {host} without API keys (not built yet): "
+            "anyone who reaches this address can predict and send feedback."
+        )
+    console.print(f"Lamarck serving project {project} on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(_project(project)), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def feedback(
+    data: Annotated[str, typer.Argument(help="File of labelled rows (or prediction ids with labels).")],
+    label_column: Annotated[str, typer.Option("--label-column", help="Column that holds each row's label.")],
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id-column", help="Column of prediction ids (labels for logged predictions)."),
+    ] = None,
+    weight: Annotated[float, typer.Option(help="Weight of these labels in training.")] = 1.0,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Store labelled feedback from a file; each label is written durably before the command reports it.
+
+    Example: lamarck feedback labels.csv --label-column churned
+    """
+    from lamarck.errors import DataError
+
+    frame = _read(data, None, None)
+    if label_column not in frame.columns:
+        raise DataError(
+            f"no column {label_column!r} in {data}; columns are {list(frame.columns)[:20]}. "
+            "Fix: --label-column with one of them."
+        )
+    labelled = frame[frame[label_column].notna()]
+    store = _project(project).store
+    unlabelled = len(frame) - len(labelled)
+    if unlabelled:
+        store.quarantine(
+            frame[frame[label_column].isna()].to_dict("records"),
+            [f"label {label_column!r} is missing"] * unlabelled,
+            source="feedback",
+        )
+    if id_column:
+        items = [
+            {"prediction_id": str(r[id_column]), "label": r[label_column], "weight": weight}
+            for r in labelled.to_dict("records")
+        ]
+    else:
+        items = [
+            {
+                "inputs": {k: v for k, v in r.items() if k != label_column},
+                "label": r[label_column],
+                "weight": weight,
+            }
+            for r in labelled.to_dict("records")
+        ]
+    n = store.add_feedback(items)
+    console.print(
+        f"stored {n} label(s)" + (f"; {unlabelled} row(s) without a label quarantined" if unlabelled else "")
+    )
+
+
 # ---------------------------------------------------------------------------------------------- bench
 
 

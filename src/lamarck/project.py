@@ -94,6 +94,7 @@ class Project:
         self.path = Path(path)
         self._settings = settings
         self._registry: Any = None
+        self._store: Any = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -113,6 +114,49 @@ class Project:
                 self.settings.registry_uri, artifact_root=self.path.resolve() / "artifacts"
             )
         return self._registry
+
+    @property
+    def store(self) -> Any:
+        """The project's append-only event store (SQLite in the folder, or the configured URL)."""
+        if self._store is None:
+            from lamarck.store import EventStore
+
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._store = EventStore(self.settings.store_url)
+        return self._store
+
+    def promote(
+        self, version: str, *, reason: str = "promoted by hand", figures: dict[str, Any] | None = None
+    ) -> str:
+        """Move ``champion`` to ``version`` (an alias move) and record the decision; returns the old one."""
+        info = self.registry.info(str(version))  # raises ModelNotFoundError for an unknown version
+        previous = self.registry.alias_version("champion")
+        self.registry.set_alias("champion", info.version)
+        self.store.record_decision(
+            "promote", reason, {"from": previous, "to": info.version, **(figures or {})}
+        )
+        return previous or ""
+
+    def rollback(self, *, reason: str = "rolled back by hand") -> str:
+        """Move ``champion`` back to the version it replaced; returns the version now serving."""
+        current = self.registry.alias_version("champion")
+        target = None
+        for d in self.store.decisions(limit=200):
+            if d["kind"] == "promote" and d["figures"].get("to") == current and d["figures"].get("from"):
+                target = d["figures"]["from"]
+                break
+        if target is None and current is not None:
+            target = (self.registry.info(current).lineage or {}).get("parent")
+        if not target:
+            from lamarck.errors import ModelNotFoundError
+
+            raise ModelNotFoundError(
+                f"champion version {current} has no earlier version to roll back to. Fix: promote a version with "
+                "`POST /v1/models/{version}/promote` or fit again."
+            )
+        self.registry.set_alias("champion", str(target))
+        self.store.record_decision("rollback", reason, {"from": current, "to": str(target)})
+        return str(target)
 
     @staticmethod
     def _read(data: Any, **kwargs: Any) -> pd.DataFrame:
@@ -285,6 +329,11 @@ class Project:
             version = str(info.version)
             model.version = version
             self.registry.set_alias("champion", version)
+            self.store.record_decision(
+                "promote",
+                "new fit",
+                {"from": previous, "to": version, f"cv_{spec.metric}": result.best_score},
+            )
         if report:
             stage("writing report")
             report_path = self._report(
