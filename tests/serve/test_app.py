@@ -69,7 +69,7 @@ def test_rows_missing_columns_are_quarantined_not_lost(served):
 
 
 def test_promote_rollback_status_models_metrics(served):
-    project, client, frame = served
+    _, client, frame = served
     assert client.post("/v1/models/1/promote").json() == {"champion": "1", "previous": "2"}
     rows = frame.drop(columns=["y"]).head(1).to_dict("records")
     assert client.post("/v1/predict", json={"rows": rows}).json()["model_version"] == "1"
