@@ -78,6 +78,7 @@ def test_promote_rollback_status_models_metrics(served):
     status = client.get("/v1/status").json()
     assert status["champion"]["version"] == "2" and status["decisions"][0]["kind"] == "rollback"
     assert [m["version"] for m in client.get("/v1/models").json()] == ["2", "1"]
+    client.post("/v1/feedback", json={"rows": [{"a": 0.2, "b": "v", "y": "no"}], "label_column": "y"})
     text = client.get("/metrics").text
     assert "lamarck_predictions_total" in text and "lamarck_feedback_total" in text
     assert client.get("/docs").status_code == 200
