@@ -18,6 +18,8 @@ import json
 import logging
 import math
 import re
+import shutil
+import tempfile
 import threading
 import time
 import warnings
@@ -310,6 +312,10 @@ class Project:
             if warm is not None:
                 warm.join()
             previous = self.registry.alias_version("champion")
+            reference = clean[[*features, spec.target]]
+            reference = reference.sample(n=min(len(reference), 5000), random_state=seed).sort_index()
+            tmp = Path(tempfile.mkdtemp(prefix="lamarck-ref-"))
+            _to_parquet(reference, tmp / "reference.parquet")  # the training reference: drift and replay
             info = self.registry.register(
                 model,
                 params={
@@ -325,7 +331,9 @@ class Project:
                 lineage={"parent": previous, "reason": "fit", "data": dataset_name, "rows": len(clean)},
                 tags={"task": spec.task, "target": spec.target, "metric": spec.metric},
                 input_example=X_in.head(5),
+                extra_artifacts={"reference.parquet": tmp / "reference.parquet"},
             )
+            shutil.rmtree(tmp, ignore_errors=True)
             version = str(info.version)
             model.version = version
             self.registry.set_alias("champion", version)
@@ -550,6 +558,24 @@ def _scorecard(model, X, y_raw, result, spec, classes, seed):  # type: ignore[no
     card["score"] = result.best_score
     card["evaluated_on"] = f"out-of-fold predictions ({result.validation.describe()})"
     return card
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to Parquet with text columns as plain strings (mixed object columns would fail)."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    out.to_parquet(path)
+
+
+def reference_frame(project: Project, ref: str = "champion") -> pd.DataFrame:
+    """The training reference sample (features and target) stored with a version."""
+    info = project.registry.info(ref)
+    path = info.artifact_dir / "reference.parquet" if info.artifact_dir else None
+    if path is None or not path.exists():
+        raise DataError(f"version {info.version} has no stored training reference. Fix: fit again with this release.")
+    return pd.read_parquet(path)
 
 
 def _labels(y: pd.Series) -> pd.Series:
