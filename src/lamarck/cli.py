@@ -472,6 +472,12 @@ def _default_suite() -> Path:
     return Path("public_suite.yaml")
 
 
+def _bench_args_type() -> Any:
+    from lamarck.bench import BenchArgs
+
+    return BenchArgs
+
+
 @app.command()
 def bench(
     suite: Annotated[Path | None, typer.Option(help="Suite YAML (public suite schema).")] = None,
@@ -482,13 +488,32 @@ def bench(
     cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
     budget: Annotated[float, typer.Option(help="Wall-clock budget per case and system, seconds.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the split and of every system.")] = 0,
+    part: Annotated[
+        str,
+        typer.Option(
+            help="Which comparison: batch (AutoML peers), or another registered part "
+            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving)."
+        ),
+    ] = "batch",
 ) -> None:
     """Lamarck against its peers on a suite of real data, one row per case and system (resumable).
 
     Example: lamarck bench --budget 60 --output bench/results/batch-60s
     """
-    from lamarck.bench import load_suite, run_batch, summarize
+    from lamarck.bench import PARTS, load_suite, run_batch, summarize
 
+    if part != "batch":
+        if part not in PARTS:
+            from lamarck.errors import ConfigError
+
+            raise ConfigError(
+                f"unknown bench part {part!r}. Fix: --part with one of {['batch', *sorted(PARTS)]}."
+            )
+        PARTS[part](
+            _bench_args_type()(suite=suite, output=output, against=against, cases=cases, budget=budget, seed=seed),
+            console,
+        )
+        return
     all_cases = load_suite(suite or _default_suite())
     if cases:
         wanted = {c.strip() for c in cases.split(",")}
