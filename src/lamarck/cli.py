@@ -62,6 +62,14 @@ TaskOpt = Annotated[str | None, typer.Option("--task", help="binary, multiclass 
 QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query when DATA is a database URL.")]
 TableOpt = Annotated[str | None, typer.Option("--table", help="Table name when DATA is a database URL.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+LLMOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--llm/--no-llm",
+        help="Plan with the LLM endpoint (LAMARCK_LLM_BASE_URL) or forbid it; default: the LLM when one is "
+        "configured, else the offline rule planner. An unreachable endpoint falls back to the rules.",
+    ),
+]
 
 
 def _project(path: Path) -> Any:
@@ -97,6 +105,7 @@ def plan(
     query: QueryOpt = None,
     table: TableOpt = None,
     as_json: JsonOpt = False,
+    llm: LLMOpt = None,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Show the plan (target, task, metric, budget, exclusions, and why) without training.
@@ -105,12 +114,26 @@ def plan(
     """
     frame = _read(data, query, table)
     spec = _project(project).plan(
-        frame, sentence, target=target, metric=metric, time_budget_s=time_budget, exclude=exclude, task=task
+        frame,
+        sentence,
+        target=target,
+        metric=metric,
+        time_budget_s=time_budget,
+        exclude=exclude,
+        task=task,
+        llm=llm,
     )
+    _print_plan_notes(spec)
     if as_json:
         print(spec.model_dump_json(indent=2))
         return
     console.print(_spec_table(spec))
+
+
+def _print_plan_notes(spec: Any) -> None:
+    """The planner's notes (ambiguity, LLM fallback) as warnings on stderr, so --json output stays clean."""
+    for note in getattr(spec, "notes", []):
+        err_console.print(f"[yellow]warning:[/yellow] {note}", highlight=False)
 
 
 def _spec_table(spec: Any) -> Table:
@@ -510,7 +533,9 @@ def bench(
                 f"unknown bench part {part!r}. Fix: --part with one of {['batch', *sorted(PARTS)]}."
             )
         PARTS[part](
-            _bench_args_type()(suite=suite, output=output, against=against, cases=cases, budget=budget, seed=seed),
+            _bench_args_type()(
+                suite=suite, output=output, against=against, cases=cases, budget=budget, seed=seed
+            ),
             console,
         )
         return

@@ -20,6 +20,10 @@ __all__ = [
     "BudgetError",
     "ConfigError",
     "DataError",
+    "LLMAuthError",
+    "LLMEndpointError",
+    "LLMError",
+    "LLMUnavailableError",
     "LamarckError",
     "ModelNotFoundError",
     "PlanError",
@@ -55,3 +59,19 @@ class ConfigError(LamarckError, ValueError):
 
 class ModelNotFoundError(LamarckError, LookupError):
     """No model version or alias of that name in the registry."""
+
+
+class LLMError(LamarckError, RuntimeError):
+    """A language-model endpoint failed (see the subclasses); planning falls back to the rule planner."""
+
+
+class LLMAuthError(LLMError):
+    """The endpoint refused the API key (HTTP 401 / 403): a setting to fix, never a silent fallback."""
+
+
+class LLMEndpointError(LLMError):
+    """The base URL or model name is wrong (HTTP 404, or an answer that is not a chat completion)."""
+
+
+class LLMUnavailableError(LLMError):
+    """The endpoint cannot be reached, timed out, or kept failing (429 / 5xx) within the time limit."""

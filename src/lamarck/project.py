@@ -168,13 +168,18 @@ class Project:
 
     # ------------------------------------------------------------------ plan
 
-    def plan(self, data: Any, sentence: str = "", **overrides: Any) -> TaskSpec:
-        """The verified :class:`TaskSpec` for ``data`` and ``sentence``; keyword overrides act as flags."""
-        from lamarck.plan import make_plan
+    def plan(self, data: Any, sentence: str = "", *, llm: bool | None = None, **overrides: Any) -> TaskSpec:
+        """The verified :class:`TaskSpec` for ``data`` and ``sentence``; keyword overrides act as flags.
+
+        ``llm=True`` plans with the configured LLM endpoint, ``False`` with the rule planner, ``None`` (the
+        default) with the LLM when an endpoint is configured. LLM exchanges are kept in ``<project>/llm/``.
+        """
+        from lamarck.plan import make_plan, planner_for
 
         frame = data if isinstance(data, pd.DataFrame) else self._read(data)
         overrides.setdefault("default_time_budget_s", self.settings.default_time_budget_s)
-        return make_plan(frame, sentence, **overrides)
+        planner = planner_for(self.settings, llm=llm, audit_dir=self.path / "llm")
+        return make_plan(frame, sentence, planner=planner, **overrides)
 
     # ------------------------------------------------------------------ fit
 

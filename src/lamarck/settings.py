@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint for the LLM planner.")
     llm_api_key: str = Field(default="", repr=False, description="API key of that endpoint (never stored).")
     llm_model: str = Field(default="", description="Model name at that endpoint.")
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Wall-clock limit of one LLM step (plan, features, review)."
+    )
+    llm_max_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries on 429 / 5xx / lost connections."
+    )
+    llm_redact_examples: bool = Field(
+        default=False,
+        description="Send no example values of the columns to the LLM (names, types, rates only).",
+    )
 
     @model_validator(mode="after")
     def _defaults_inside_project(self) -> Settings:

@@ -1,22 +1,32 @@
 """Planning: the sentence and the data → a verified :class:`TaskSpec`."""
 
+from lamarck.plan._client import LLMClient, Reply, Transcript, extract_json
+from lamarck.plan._llm import LLMPlanner, compact_profile, llm_client, planner_for
 from lamarck.plan._rules import RulePlanner, infer_task, parse_budget, parse_exclusions, parse_metric
 from lamarck.plan._spec import Reason, ReasonSource, TaskSpec, TaskType
 from lamarck.plan._verify import PlanIssue, apply_overrides, make_plan, verify, verify_all
 
 __all__ = [
+    "LLMClient",
+    "LLMPlanner",
     "PlanIssue",
     "Reason",
     "ReasonSource",
+    "Reply",
     "RulePlanner",
     "TaskSpec",
     "TaskType",
+    "Transcript",
     "apply_overrides",
+    "compact_profile",
+    "extract_json",
     "infer_task",
+    "llm_client",
     "make_plan",
     "parse_budget",
     "parse_exclusions",
     "parse_metric",
+    "planner_for",
     "verify",
     "verify_all",
 ]

@@ -21,7 +21,11 @@ ReasonSource = Literal["sentence", "data", "flag", "default", "llm"]
 
 
 class Reason(BaseModel):
-    """Why a field has its value: who decided (``source``) and the words or data rule (``text``)."""
+    """Why a field has its value: who decided (``source``) and the words or data rule (``text``).
+
+    ``source`` "llm" marks a field the LLM planner produced (and the verifier accepted); every other
+    source is the rule planner's (sentence, data, default) or a command-line flag.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,7 +46,13 @@ class TaskSpec(BaseModel):
     positive_class: str | None = Field(default=None, description="Label of the positive class (binary).")
     sentence: str = Field(default="", description="The sentence the plan came from.")
     reasons: dict[str, Reason] = Field(default_factory=dict, description="Field name → why it has its value.")
-    planner: str = Field(default="rules", description="Which planner produced the spec.")
+    planner: str = Field(
+        default="rules",
+        description="Which planner produced the spec: rules, llm, or llm+rules (fallback per field).",
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="What the planner wants the user to know (ambiguity, fallback)."
+    )
 
     def with_changes(self, reason: Reason | None = None, **changes: object) -> TaskSpec:
         """A copy with ``changes`` applied, each recorded with ``reason`` (e.g. a command-line flag)."""
