@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lamarck.errors import DataError, SchemaError
+from lamarck.evolve._policy import write_reference
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings
 
@@ -130,20 +131,32 @@ class Project:
     def promote(
         self, version: str, *, reason: str = "promoted by hand", figures: dict[str, Any] | None = None
     ) -> str:
-        """Move ``champion`` to ``version`` (an alias move) and record the decision; returns the old one."""
+        """Move ``champion`` to ``version`` and record the decision; returns the version it replaced.
+
+        The decision is written before the alias moves, so a process killed in between is finished by
+        the next ``evolve`` pass; the promotion is watched like any other and rolled back if it goes wrong.
+        """
         info = self.registry.info(str(version))  # raises ModelNotFoundError for an unknown version
         previous = self.registry.alias_version("champion")
-        self.registry.set_alias("champion", info.version)
         self.store.record_decision(
-            "promote", reason, {"from": previous, "to": info.version, **(figures or {})}
+            "promote",
+            reason,
+            {
+                "from": previous,
+                "to": info.version,
+                "origin": "manual",
+                "feedback_cursor": self.store.max_feedback_id(),
+                **(figures or {}),
+            },
         )
+        self.registry.set_alias("champion", info.version)
         return previous or ""
 
     def rollback(self, *, reason: str = "rolled back by hand") -> str:
         """Move ``champion`` back to the version it replaced; returns the version now serving."""
         current = self.registry.alias_version("champion")
         target = None
-        for d in self.store.decisions(limit=200):
+        for d in self.store.decisions(limit=200, kinds=("promote", "rollback")):
             if d["kind"] == "promote" and d["figures"].get("to") == current and d["figures"].get("from"):
                 target = d["figures"]["from"]
                 break
@@ -156,9 +169,89 @@ class Project:
                 f"champion version {current} has no earlier version to roll back to. Fix: promote a version with "
                 "`POST /v1/models/{version}/promote` or fit again."
             )
-        self.registry.set_alias("champion", str(target))
         self.store.record_decision("rollback", reason, {"from": current, "to": str(target)})
+        self.registry.set_alias("champion", str(target))
         return str(target)
+
+    # ------------------------------------------------------------------ evolve
+
+    def evolver(self, policy: Any = None) -> Any:
+        """The :class:`lamarck.evolve.Evolver` of this project (fresh searches go through :meth:`fit`)."""
+        from lamarck.evolve import EvolutionPolicy, Evolver
+
+        def fresh_fit(frame: pd.DataFrame, budget_s: float) -> Any:
+            spec = self.registry.info("champion").spec
+            return self.fit(
+                frame,
+                target=spec["target"],
+                task=spec["task"],
+                metric=spec["metric"],
+                positive_class=spec.get("positive_class"),
+                time_budget_s=budget_s,
+                register=False,
+                report=False,
+            ).model
+
+        return Evolver(
+            self.registry,
+            self.store,
+            policy=policy or EvolutionPolicy(seed=self.settings.seed),
+            fresh_fit=fresh_fit,
+        )
+
+    def evolve(self, policy: Any = None) -> Any:
+        """One pass of the evolution policy (see :mod:`lamarck.evolve`); returns the :class:`Decision`."""
+        return self.evolver(policy).run_once()
+
+    def history(self) -> dict[str, Any]:
+        """The lineage of every version and every decision, oldest first, JSON-friendly."""
+        versions = self.models() if (self.path / "mlflow.db").exists() else []
+        decisions = list(reversed(self.store.decisions(limit=10_000)))
+        return {
+            "versions": [_version_dict(v) for v in reversed(versions)],
+            "decisions": [
+                {
+                    "ts": d["ts"].isoformat(timespec="seconds")
+                    if hasattr(d["ts"], "isoformat")
+                    else str(d["ts"]),
+                    "kind": d["kind"],
+                    "reason": d["reason"],
+                    "figures": d["figures"],
+                }
+                for d in decisions
+            ],
+        }
+
+    def suggest_labels(self, n: int = 20, *, strategy: str = "entropy") -> pd.DataFrame:
+        """The logged, unlabelled predictions whose labels would help most (highest entropy or lowest margin)."""
+        from lamarck.errors import ConfigError
+
+        if n < 1 or strategy not in ("entropy", "margin"):
+            raise ConfigError(
+                f"suggest_labels needs n >= 1 and strategy entropy|margin, got n={n}, strategy={strategy!r}. "
+                "Fix: e.g. suggest_labels(20, strategy='margin')."
+            )
+        rows = self.store.unlabelled_predictions()
+        rows = rows[rows["proba"].notna()] if len(rows) else rows
+        if rows.empty:
+            return pd.DataFrame(columns=["prediction_id", "score", "prediction", "model_version"])
+        P = np.clip(np.array([np.asarray(p, dtype=float) for p in rows["proba"]]), 1e-12, 1.0)
+        if strategy == "entropy":
+            value = -(P * np.log(P)).sum(axis=1) / np.log(max(P.shape[1], 2))
+        else:
+            top = np.sort(P, axis=1)
+            value = 1.0 - (top[:, -1] - top[:, -2])
+        inputs = pd.DataFrame.from_records(list(rows["inputs"]))
+        out = pd.DataFrame(
+            {
+                "prediction_id": rows["id"].to_numpy(),
+                "score": value,
+                "prediction": rows["prediction"].to_numpy(),
+                "model_version": rows["model_version"].to_numpy(),
+            }
+        )
+        out = pd.concat([out, inputs], axis=1)
+        return out.sort_values("score", ascending=False, kind="stable").head(n).reset_index(drop=True)
 
     @staticmethod
     def _read(data: Any, **kwargs: Any) -> pd.DataFrame:
@@ -317,10 +410,9 @@ class Project:
             if warm is not None:
                 warm.join()
             previous = self.registry.alias_version("champion")
-            reference = clean[[*features, spec.target]]
-            reference = reference.sample(n=min(len(reference), 5000), random_state=seed).sort_index()
+            reference = _reference(clean[[*features, spec.target]], result, seed)
             tmp = Path(tempfile.mkdtemp(prefix="lamarck-ref-"))
-            _to_parquet(reference, tmp / "reference.parquet")  # the training reference: drift and replay
+            write_reference(reference, tmp / "reference.parquet")  # the training reference: drift and replay
             info = self.registry.register(
                 model,
                 params={
@@ -341,12 +433,18 @@ class Project:
             shutil.rmtree(tmp, ignore_errors=True)
             version = str(info.version)
             model.version = version
-            self.registry.set_alias("champion", version)
-            self.store.record_decision(
+            self.store.record_decision(  # written before the alias moves (see Project.promote)
                 "promote",
                 "new fit",
-                {"from": previous, "to": version, f"cv_{spec.metric}": result.best_score},
+                {
+                    "from": previous,
+                    "to": version,
+                    "origin": "fit",
+                    "feedback_cursor": self.store.max_feedback_id(),
+                    f"cv_{spec.metric}": result.best_score,
+                },
             )
+            self.registry.set_alias("champion", version)
         if report:
             stage("writing report")
             report_path = self._report(
@@ -565,22 +663,32 @@ def _scorecard(model, X, y_raw, result, spec, classes, seed):  # type: ignore[no
     return card
 
 
-def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to Parquet with text columns as plain strings (mixed object columns would fail)."""
-    out = frame.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    out.to_parquet(path)
+def _reference(frame: pd.DataFrame, result: Any, seed: int, size: int = 5000) -> pd.DataFrame:
+    """A sample of the training rows with their out-of-fold predictions (``__p0..``, honest, so the
+    evolution gate can tell forgetting from the optimism of a model scored on its own training rows)."""
+    from lamarck.evolve import PRED_PREFIX
+
+    oof = np.full((len(frame), result.oof.shape[1] if result.oof.ndim == 2 else 1), np.nan)
+    oof[result.oof_rows] = result.oof[result.oof_rows].reshape(len(result.oof_rows), -1)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(frame), size=min(len(frame), size), replace=False))
+    out = frame.iloc[rows].copy()
+    for j in range(oof.shape[1]):
+        out[f"{PRED_PREFIX}{j}"] = oof[rows, j]
+    return out
 
 
 def reference_frame(project: Project, ref: str = "champion") -> pd.DataFrame:
     """The training reference sample (features and target) stored with a version."""
+    from lamarck.evolve import read_reference
+
     info = project.registry.info(ref)
-    path = info.artifact_dir / "reference.parquet" if info.artifact_dir else None
-    if path is None or not path.exists():
-        raise DataError(f"version {info.version} has no stored training reference. Fix: fit again with this release.")
-    return pd.read_parquet(path)
+    frame = read_reference(info)
+    if frame is None:
+        raise DataError(
+            f"version {info.version} has no stored training reference. Fix: fit again with this release."
+        )
+    return frame
 
 
 def _labels(y: pd.Series) -> pd.Series:

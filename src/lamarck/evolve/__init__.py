@@ -1,15 +1,30 @@
-"""Evolve: drift and decay detectors, the memory pool, and (to come) the evolution policy."""
+"""Evolve: the memory pool, drift and decay detectors, and the evolution policy (train a challenger with
+replay, gate it, shadow it, promote it, roll it back)."""
 
 from lamarck.evolve._drift import ColumnDrift, DecayDetector, DriftReport, feature_drift, psi
 from lamarck.evolve._memory import MemoryPool, PoolRow, hardness
+from lamarck.evolve._policy import (
+    PRED_PREFIX,
+    Decision,
+    EvolutionPolicy,
+    Evolver,
+    read_reference,
+    write_reference,
+)
 
 __all__ = [
+    "PRED_PREFIX",
     "ColumnDrift",
     "DecayDetector",
+    "Decision",
     "DriftReport",
+    "EvolutionPolicy",
+    "Evolver",
     "MemoryPool",
     "PoolRow",
     "feature_drift",
     "hardness",
     "psi",
+    "read_reference",
+    "write_reference",
 ]

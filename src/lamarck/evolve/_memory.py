@@ -90,6 +90,8 @@ class MemoryPool:
                 self._reservoir[j] = row
         self._recent.append(row)
         item = (row.loss, row.seq, row)
+        if self.hard_size <= 0:
+            return
         if len(self._hard) < self.hard_size:
             heapq.heappush(self._hard, item)
         elif row.loss > self._hard[0][0]:

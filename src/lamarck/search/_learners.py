@@ -91,8 +91,16 @@ class Learner(ABC):
         y_val: np.ndarray | None = None,
     ) -> Any: ...
 
-    def warm_start(self, previous: Any, X: pd.DataFrame, y: np.ndarray, ctx: FitContext) -> Any:
-        """Continue from a fitted estimator; the default refits the same configuration from scratch."""
+    def warm_start(
+        self,
+        previous: Any,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        ctx: FitContext,
+        *,
+        sample_weight: np.ndarray | None = None,
+    ) -> Any:
+        """Continue from a fitted estimator (raise NotImplementedError to have the caller refit)."""
         raise NotImplementedError(f"{self.name} has no warm start")
 
     def _p(self, trial: optuna.Trial, kind: str, key: str, *args: Any, **kwargs: Any) -> Any:
@@ -228,12 +236,13 @@ class LightGBMLearner(Learner):
             est.fit(X, y, callbacks=callbacks, **fit_kwargs)
         return est
 
-    def warm_start(self, previous, X, y, ctx):  # type: ignore[no-untyped-def]
-
+    def warm_start(self, previous, X, y, ctx, *, sample_weight=None):  # type: ignore[no-untyped-def]
         params = dict(previous.get_params())
         params["n_estimators"] = max(50, int(0.3 * max(previous.n_estimators_, 1)))
         est = type(previous)(**params)
-        est.fit(X, y, init_model=previous.booster_)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y, sample_weight=sample_weight, init_model=previous.booster_)
         return est
 
 
@@ -302,14 +311,14 @@ class XGBoostLearner(Learner):
         est.set_params(callbacks=None)  # keep the fitted model picklable and free of the deadline
         return est
 
-    def warm_start(self, previous, X, y, ctx):  # type: ignore[no-untyped-def]
+    def warm_start(self, previous, X, y, ctx, *, sample_weight=None):  # type: ignore[no-untyped-def]
         params = {
             k: v for k, v in previous.get_params().items() if k not in ("early_stopping_rounds", "callbacks")
         }
         best = getattr(previous, "best_iteration", None)
         params["n_estimators"] = max(50, int(0.3 * ((best or params.get("n_estimators") or 100) + 1)))
         est = type(previous)(**params)
-        est.fit(X, y, xgb_model=previous.get_booster(), verbose=False)
+        est.fit(X, y, sample_weight=sample_weight, xgb_model=previous.get_booster(), verbose=False)
         return est
 
 

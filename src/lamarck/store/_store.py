@@ -14,6 +14,8 @@ acknowledged.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,7 +26,7 @@ import sqlalchemy as sa
 
 from lamarck.errors import DataError
 
-__all__ = ["EventStore", "create_store_engine"]
+__all__ = ["ROLES", "EventStore", "create_store_engine", "hash_key"]
 
 _meta = sa.MetaData()
 
@@ -67,6 +69,36 @@ DECISIONS = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("figures", sa.JSON, nullable=False),
 )
+
+
+SHADOW = sa.Table(
+    "shadow",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("prediction_id", sa.String(36), nullable=False, index=True),
+    sa.Column("model_version", sa.String(64), nullable=False, index=True),
+    sa.Column("prediction", sa.JSON),
+    sa.Column("proba", sa.JSON),
+)
+API_KEYS = sa.Table(
+    "api_keys",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
+#: roles of API keys: ``predict`` may predict, ``feedback`` may send labels, ``admin`` may do anything
+ROLES = ("predict", "feedback", "admin")
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 of an API key (keys are 256-bit random tokens, so no salt or stretching is needed)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def create_store_engine(url: str) -> sa.Engine:
@@ -206,11 +238,16 @@ class EventStore:
 
     # ------------------------------------------------------------------ reads
 
-    def labelled(self, *, since: datetime | None = None) -> pd.DataFrame:
-        """Labelled rows: feedback joined to its prediction (inputs, model version, prediction)."""
+    def labelled(self, *, since: datetime | None = None, after_id: int | None = None) -> pd.DataFrame:
+        """Labelled rows in arrival order: feedback joined to its prediction (inputs, version, prediction).
+
+        ``feedback_id`` increases with arrival, so ``after_id`` reads only what came after a cursor.
+        """
         j = FEEDBACK.outerjoin(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
         q = (
             sa.select(
+                FEEDBACK.c.id.label("feedback_id"),
+                FEEDBACK.c.prediction_id,
                 FEEDBACK.c.ts,
                 FEEDBACK.c.label,
                 FEEDBACK.c.weight,
@@ -225,6 +262,8 @@ class EventStore:
         )
         if since is not None:
             q = q.where(FEEDBACK.c.ts >= since)
+        if after_id is not None:
+            q = q.where(FEEDBACK.c.id > after_id)
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         records = []
@@ -239,22 +278,159 @@ class EventStore:
                     "model_version": r["model_version"],
                     "prediction": r["prediction"],
                     "ts": r["ts"],
+                    "feedback_id": r["feedback_id"],
+                    "prediction_id": r["prediction_id"],
                 }
             )
         return pd.DataFrame.from_records(records)
+
+    def max_feedback_id(self) -> int:
+        """The id of the newest feedback (0 when there is none): a cursor for "labels after this"."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(FEEDBACK.c.id))).scalar_one() or 0)
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {
                 t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
-                for t in (PREDICTIONS, FEEDBACK, QUARANTINE, DECISIONS)
+                for t in (PREDICTIONS, FEEDBACK, QUARANTINE, DECISIONS, SHADOW)
             }
 
-    def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
+    # ------------------------------------------------------------------ shadow
+
+    def log_shadow(
+        self,
+        prediction_ids: Sequence[str],
+        *,
+        predictions: Sequence[Any],
+        model_version: str,
+        probas: Sequence[Sequence[float]] | None = None,
+    ) -> int:
+        """Store a challenger's predictions on live rows (the champion's answer is what was served)."""
+        now = self._now()
+        records = [
+            {
+                "ts": now,
+                "prediction_id": pid,
+                "model_version": str(model_version),
+                "prediction": _json_safe(p),
+                "proba": None if probas is None else _json_safe(list(probas[k])),
+            }
+            for k, (pid, p) in enumerate(zip(prediction_ids, predictions, strict=True))
+        ]
+        if records:
+            with self.engine.begin() as conn:
+                conn.execute(SHADOW.insert(), records)
+        return len(records)
+
+    def shadow_labelled(self, model_version: str) -> pd.DataFrame:
+        """Labels of live rows that ``model_version`` shadowed: inputs, label, both predictions, both versions."""
+        q = (
+            sa.select(
+                FEEDBACK.c.id.label("feedback_id"),
+                FEEDBACK.c.label,
+                PREDICTIONS.c.inputs,
+                PREDICTIONS.c.model_version.label("served_version"),
+                PREDICTIONS.c.prediction.label("served_prediction"),
+                SHADOW.c.prediction.label("shadow_prediction"),
+            )
+            .select_from(
+                SHADOW.join(PREDICTIONS, SHADOW.c.prediction_id == PREDICTIONS.c.id).join(
+                    FEEDBACK, FEEDBACK.c.prediction_id == SHADOW.c.prediction_id
+                )
+            )
+            .where(SHADOW.c.model_version == str(model_version))
+            .order_by(FEEDBACK.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return pd.DataFrame.from_records(
+            [{**(r["inputs"] or {}), **{k: r[k] for k in r if k != "inputs"}} for r in rows]
+        )
+
+    def shadow_count(self, model_version: str) -> int:
+        with self.engine.connect() as conn:
+            q = sa.select(sa.func.count()).where(SHADOW.c.model_version == str(model_version))
+            return int(conn.execute(q).scalar_one())
+
+    # ------------------------------------------------------------------ active learning
+
+    def unlabelled_predictions(self, *, limit: int = 20_000) -> pd.DataFrame:
+        """The newest logged predictions that no feedback has labelled yet (inputs, proba, id)."""
+        labelled = sa.select(FEEDBACK.c.prediction_id).where(FEEDBACK.c.prediction_id.is_not(None))
+        q = (
+            sa.select(
+                PREDICTIONS.c.id,
+                PREDICTIONS.c.ts,
+                PREDICTIONS.c.model_version,
+                PREDICTIONS.c.inputs,
+                PREDICTIONS.c.prediction,
+                PREDICTIONS.c.proba,
+            )
+            .where(PREDICTIONS.c.id.not_in(labelled))
+            .order_by(PREDICTIONS.c.ts.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return pd.DataFrame.from_records([dict(r) for r in rows])
+
+    # ------------------------------------------------------------------ API keys
+
+    def create_key(self, role: str, *, name: str = "") -> str:
+        """A new API key with ``role``; only its hash is stored, so the key is shown once."""
+        if role not in ROLES:
+            raise DataError(f"unknown role {role!r}. Fix: use one of {list(ROLES)}.")
+        key = "lmk_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                API_KEYS.insert(),
+                [
+                    {
+                        "ts": self._now(),
+                        "name": name or role,
+                        "role": role,
+                        "key_hash": hash_key(key),
+                        "revoked": False,
+                    }
+                ],
+            )
+        return key
+
+    def key_role(self, key: str) -> str | None:
+        """The role of a key, or None for an unknown or revoked key."""
+        with self.engine.connect() as conn:
+            q = sa.select(API_KEYS.c.role).where(API_KEYS.c.key_hash == hash_key(key), ~API_KEYS.c.revoked)
+            return conn.execute(q).scalar_one_or_none()
+
+    def keys(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = (
-                conn.execute(sa.select(DECISIONS).order_by(DECISIONS.c.id.desc()).limit(limit))
+                conn.execute(
+                    sa.select(
+                        API_KEYS.c.id, API_KEYS.c.ts, API_KEYS.c.name, API_KEYS.c.role, API_KEYS.c.revoked
+                    )
+                )
                 .mappings()
                 .all()
             )
+        return [dict(r) for r in rows]
+
+    def revoke_key(self, key_id: int) -> bool:
+        with self.engine.begin() as conn:
+            done = conn.execute(API_KEYS.update().where(API_KEYS.c.id == key_id).values(revoked=True))
+        return bool(done.rowcount)
+
+    def has_keys(self) -> bool:
+        with self.engine.connect() as conn:
+            q = sa.select(sa.func.count()).select_from(API_KEYS).where(~API_KEYS.c.revoked)
+            return int(conn.execute(q).scalar_one()) > 0
+
+    def decisions(self, limit: int = 50, *, kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The newest decisions first (optionally only of ``kinds``)."""
+        q = sa.select(DECISIONS).order_by(DECISIONS.c.id.desc()).limit(limit)
+        if kinds:
+            q = q.where(DECISIONS.c.kind.in_(list(kinds)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
         return [dict(r) for r in rows]

@@ -1,0 +1,162 @@
+"""The evolution policy on a real project: gate, anti-forgetting, shadow, promotion, rollback, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lamarck import Project
+from lamarck.errors import ConfigError
+from lamarck.evolve import EvolutionPolicy
+
+
+def make(n: int, *, seed: int, region: float = 0.0, rule: str = "old") -> pd.DataFrame:
+    """Rows around ``region`` on x2; the old rule is x0 + x1 > 0, the new region's rule is x1 - x0 > 0.5."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "x0": rng.normal(size=n),
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(loc=region, size=n),
+            "c": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    if rule == "old":
+        y = X["x0"] + X["x1"] > 0
+    elif rule == "flipped":
+        y = X["x0"] + X["x1"] <= 0
+    else:
+        y = X["x1"] - X["x0"] > 0.5
+    X["label"] = np.where(y, "yes", "no")
+    return X
+
+
+def champion_project(tmp_path) -> Project:
+    project = Project(tmp_path / "proj")
+    project.fit(make(1500, seed=0), "predict the label", time_budget_s=4, learners=["lightgbm"], report=False)
+    return project
+
+
+def send(project: Project, frame: pd.DataFrame) -> list[str]:
+    """Predict with the champion (logged, as the server does), then send the true labels back."""
+    model = project.load_model("champion")
+    rows = frame.drop(columns=["label"])
+    ids = project.store.log_predictions(
+        rows.to_dict("records"), predictions=list(model.predict(rows)), model_version=model.version
+    )
+    project.store.add_feedback(
+        [{"prediction_id": i, "label": y} for i, y in zip(ids, frame["label"], strict=True)]
+    )
+    return ids
+
+
+FAST = {"min_new_labels": 300, "min_test_labels": 200, "fresh_search": False}
+
+
+def test_policy_rules_are_checked():
+    with pytest.raises(ConfigError, match="alpha"):
+        EvolutionPolicy(alpha=2.0)
+
+
+def test_nothing_to_do_without_labels(tmp_path):
+    project = champion_project(tmp_path)
+    assert project.evolve().kind == "skip"
+    send(project, make(100, seed=1))
+    decision = project.evolve(EvolutionPolicy(**FAST))
+    assert decision.kind == "skip" and "no trigger" in decision.reason
+
+
+def test_new_region_is_learned_without_forgetting_and_promoted(tmp_path):
+    project = champion_project(tmp_path)
+    send(project, make(900, seed=2, region=4.0, rule="new"))
+    decision = project.evolve(EvolutionPolicy(**FAST, shadow_labels=0))
+    assert decision.kind == "promote", decision.reason
+    figures = decision.figures
+    assert figures["p_value"] < 0.05 and figures["delta"] > 0.05
+    assert figures["forgetting"] <= 0.01 and figures["replay_test_rows"] > 100
+    assert "drift" in figures["triggers"]
+    assert project.registry.alias_version("champion") == decision.version
+    lineage = project.registry.info(decision.version).lineage
+    assert lineage["parent"] == "1" and "evolve" in lineage["reason"]
+    # the new champion answers both regions well: old concept remembered, new one learned
+    new = project.load_model("champion")
+    old_rows, new_rows = make(500, seed=3), make(500, seed=4, region=4.0, rule="new")
+    assert (new.predict(old_rows) == old_rows["label"]).mean() > 0.85
+    assert (new.predict(new_rows) == new_rows["label"]).mean() > 0.8
+    # the labels were used: the next pass has nothing new
+    assert project.evolve(EvolutionPolicy(**FAST)).kind == "skip"
+
+
+def test_a_challenger_that_forgets_is_rejected(tmp_path):
+    project = champion_project(tmp_path)
+    send(project, make(900, seed=5, rule="flipped"))  # the same region, contradicting labels
+    decision = project.evolve(EvolutionPolicy(**FAST, shadow_labels=0))
+    assert decision.kind == "reject", decision.reason
+    assert any("forgets" in c["why"] for c in decision.figures["candidates"])
+    assert project.registry.alias_version("champion") == "1"
+
+
+def test_shadow_then_promote(tmp_path):
+    project = champion_project(tmp_path)
+    send(project, make(900, seed=6, region=4.0, rule="new"))
+    policy = EvolutionPolicy(**FAST, shadow_labels=200)
+    first = project.evolve(policy)
+    assert first.kind == "challenger", first.reason
+    assert project.registry.alias_version("challenger") == first.version
+    assert project.evolve(policy).kind == "skip"  # no shadow labels yet
+    # live traffic: the champion serves, the challenger answers in the shadow (what the server does)
+    live = make(300, seed=7, region=4.0, rule="new")
+    ids = send(project, live)
+    challenger = project.load_model("challenger")
+    project.store.log_shadow(
+        ids, predictions=list(challenger.predict(live.drop(columns=["label"]))), model_version=first.version
+    )
+    second = project.evolve(policy)
+    assert second.kind == "promote", second.reason
+    assert second.figures["shadow_labels"] == 300
+    assert project.registry.alias_version("champion") == first.version
+    assert project.registry.alias_version("challenger") is None
+
+
+def test_a_bad_promotion_is_rolled_back(tmp_path):
+    project = champion_project(tmp_path)
+    bad = project.fit(
+        make(1500, seed=8, rule="flipped"), "predict the label", time_budget_s=3, learners=["lightgbm"], report=False
+    )
+    project.promote("1", reason="back to the good one")  # v2 was a fit: the user chose it, not watched
+    project.promote(bad.champion_version, reason="operator mistake")
+    assert project.registry.alias_version("champion") == bad.champion_version
+    send(project, make(150, seed=9))
+    decision = project.evolve(EvolutionPolicy(**FAST))
+    assert decision.kind == "rollback", decision.reason
+    assert project.registry.alias_version("champion") == "1"
+    assert decision.figures["new_error"] > 0.8 > 0.2 > decision.figures["old_error"]
+
+
+def test_an_interrupted_alias_move_is_finished(tmp_path):
+    project = champion_project(tmp_path)
+    second = project.fit(make(800, seed=10), "predict the label", time_budget_s=3, learners=["lightgbm"], report=False)
+    # a promotion killed after its decision was written and before the alias moved
+    project.store.record_decision("promote", "killed half-way", {"from": second.champion_version, "to": "1"})
+    assert project.registry.alias_version("champion") == second.champion_version
+    decision = project.evolve()
+    assert decision.kind == "resume"
+    assert project.registry.alias_version("champion") == "1"
+
+
+def test_suggest_labels_ranks_uncertain_predictions(tmp_path):
+    project = champion_project(tmp_path)
+    model = project.load_model("champion")
+    rows = make(200, seed=11).drop(columns=["label"])
+    proba = model.predict_proba(rows)
+    ids = project.store.log_predictions(
+        rows.to_dict("records"), predictions=list(model.predict(rows)), probas=proba.tolist(), model_version="1"
+    )
+    project.store.add_feedback([{"prediction_id": ids[0], "label": "yes"}])
+    top = project.suggest_labels(5)
+    assert len(top) == 5 and ids[0] not in set(top["prediction_id"])
+    margin = np.abs(proba[:, 1] - 0.5)
+    chosen = [ids.index(i) for i in top["prediction_id"]]
+    assert margin[chosen].max() <= np.sort(margin[1:])[10]
+    assert list(top["score"]) == sorted(top["score"], reverse=True)
