@@ -177,6 +177,22 @@ def fit(
     table: TableOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
     as_json: JsonOpt = False,
+    llm: LLMOpt = None,
+    llm_features: Annotated[
+        bool,
+        typer.Option(
+            "--llm-features",
+            help="Let the LLM propose derived features; each is kept only if cross-validation improves by more "
+            "than the fold noise (listed in the report, kept ones saved in the model).",
+        ),
+    ] = False,
+    llm_review: Annotated[
+        bool,
+        typer.Option(
+            "--llm-review",
+            help="Let the LLM review the scorecard and data findings in the report (changes nothing).",
+        ),
+    ] = False,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Plan, check the data, search models within the budget, register the champion, write a report.
@@ -196,19 +212,31 @@ def fit(
         learners=learner_list,
         seed=seed,
         report=report,
+        llm=llm,
+        llm_features=llm_features,
+        llm_review=llm_review,
         dataset_name=data.split("@")[-1].split("?")[0]
         if "://" in data
         else Path(data).name,  # no credentials
     )
     if as_json:
         result = proj.fit(frame, sentence, **kwargs)
+        _print_plan_notes(result.spec)
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return
     spec = proj.plan(
-        frame, sentence, target=target, metric=metric, time_budget_s=time_budget, exclude=exclude, task=task
+        frame,
+        sentence,
+        target=target,
+        metric=metric,
+        time_budget_s=time_budget,
+        exclude=exclude,
+        task=task,
+        llm=llm,
     )
+    _print_plan_notes(spec)
     console.print(_spec_table(spec))
-    result = _fit_with_progress(proj, frame, sentence, spec, kwargs)
+    result = _fit_with_progress(proj, frame, sentence, spec, {**kwargs, "spec": spec})  # plan once
     _print_fit(result)
 
 
@@ -266,6 +294,21 @@ def _print_fit(result: Any) -> None:
         if len(result.quality) > 15:
             t.add_row("…", "", f"{len(result.quality) - 15} more in the report")
         console.print(t)
+    if getattr(result, "llm_features", None):
+        t = Table(title="LLM-proposed features", title_justify="left")
+        for col in ("feature", "expression", "verdict", "gain", "note"):
+            t.add_column(col)
+        for f in result.llm_features:
+            style = "green" if f.get("status") == "kept" else "dim"
+            gain = f.get("delta")
+            t.add_row(
+                f.get("name", ""),
+                f.get("expression", ""),
+                f"[{style}]{f.get('status')}[/{style}]",
+                "" if gain is None else f"{gain:+.4g}",
+                f.get("message", ""),
+            )
+        console.print(t)
     console.print(_leaderboard_table(result.leaderboard, result.metric))
     card = result.scorecard
     lines = [
@@ -285,6 +328,11 @@ def _print_fit(result: Any) -> None:
             f"[yellow]{result.quarantined_rows} row(s) quarantined[/yellow] → {result.quarantine_path}"
         )
     lines.extend(f"[dim]{n}[/dim]" for n in result.notes)
+    review = getattr(result, "review", None)
+    if review:
+        lines.append(
+            f"LLM review: {review['self_score']}/5 — {review['score_reason']} (full review in the report)"
+        )
     version = result.champion_version
     lines.append(
         f"champion: [bold green]version {version}[/bold green] ({result.n_trials} trials, {result.seconds:.1f}s)"
@@ -408,27 +456,253 @@ def _versions_table(versions: list[dict[str, Any]]) -> Table:
 # ---------------------------------------------------------------------------------------------- serve
 
 
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (others than localhost need API keys).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    auto_evolve: Annotated[
+        bool,
+        typer.Option(
+            "--auto-evolve", help="Run the evolution policy in the background (as `lamarck evolve`)."
+        ),
+    ] = False,
+    evolve_every: Annotated[
+        float, typer.Option(help="Seconds between evolution passes with --auto-evolve.")
+    ] = 60.0,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
-    """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /metrics, /docs.
+    """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /v1/evolve,
+    /v1/suggest-labels, /metrics, /docs. A challenger in the shadow answers every row too (logged only).
 
-    Example: lamarck serve --port 8000   (then open http://127.0.0.1:8000/docs)
+    Without API keys (`lamarck keys create --role admin`) the server listens on localhost only.
+
+    Example: lamarck serve --port 8000 --auto-evolve   (then open http://127.0.0.1:8000/docs)
     """
     import uvicorn
 
     from lamarck.serve import create_app
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    proj = _project(project)
+    if host not in _LOCAL_HOSTS and not proj.store.has_keys():
         err_console.print(
-            f"[yellow]warning:[/yellow] listening on {host} without API keys (not built yet): "
-            "anyone who reaches this address can predict and send feedback."
+            f"[yellow]no API keys configured: listening on 127.0.0.1 instead of {host}[/yellow] "
+            "(create one with `lamarck keys create --role admin`, then serve on any address)."
         )
-    console.print(f"Lamarck serving project {project} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(_project(project)), host=host, port=port, log_level="warning")
+        host = "127.0.0.1"
+    auth = "API keys required" if proj.store.has_keys() else "no API keys (localhost only)"
+    evolving = f", auto-evolve every {evolve_every:g}s" if auto_evolve else ""
+    console.print(
+        f"Lamarck serving project {project} on http://{host}:{port} ({auth}{evolving}; docs at /docs)"
+    )
+    app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+# ---------------------------------------------------------------------------------------------- evolve
+
+
+@app.command()
+def evolve(
+    as_json: JsonOpt = False,
+    min_new_labels: Annotated[int, typer.Option(help="New labels that trigger training on their own.")] = 500,
+    min_test_labels: Annotated[int, typer.Option(help="Recent labels the gate holds out (at least).")] = 200,
+    shadow_labels: Annotated[
+        int,
+        typer.Option(help="Labelled shadow predictions needed before promotion (0: promote at the gate)."),
+    ] = 200,
+    fresh_search_budget: Annotated[
+        float, typer.Option(help="Seconds for a fresh search when one runs.")
+    ] = 30.0,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """One pass of the evolution policy (run it from cron, or use `serve --auto-evolve`).
+
+    In order: finish an interrupted alias move; roll back a promotion that went wrong; promote or retire
+    a challenger in the shadow; or, on decay, drift or enough new labels, train a challenger warm-started
+    from the champion on the memory pool (old concepts replayed beside the new labels) and gate it: a
+    one-sided test on held-out recent labels (p < 0.05, >= 200 labels) and at most 1 point lost on a
+    replay hold-out of older data. Every decision is recorded; `lamarck history` shows them.
+
+    Example: lamarck evolve --json
+    """
+    from lamarck.evolve import EvolutionPolicy
+
+    policy = EvolutionPolicy(
+        min_new_labels=min_new_labels,
+        min_test_labels=min_test_labels,
+        shadow_labels=shadow_labels,
+        fresh_search_budget_s=fresh_search_budget,
+    )
+    with console.status("evolving: reading labels, checking drift, training and gating a challenger..."):
+        decision = _project(project).evolve(policy)
+    if as_json:
+        print(json.dumps(decision.to_dict(), default=str))
+        return
+    colour = {"promote": "green", "rollback": "red", "reject": "yellow", "retire": "yellow"}.get(
+        decision.kind, "cyan"
+    )
+    console.print(Panel(decision.reason, title=f"[{colour}]{decision.kind}[/{colour}]", expand=False))
+    figures = decision.figures
+    table = Table(show_header=False, box=None)
+    for key in (
+        "triggers",
+        "new_labels",
+        "error_rate",
+        "mae",
+        "drift",
+        "drifted_columns",
+        "test_labels",
+        "train_rows",
+        "replay_test_rows",
+        "p_value",
+        "delta",
+        "forgetting",
+        "shadow_labels",
+        "cursor",
+    ):
+        if key in figures and figures[key] not in (None, [], {}):
+            table.add_row(
+                key,
+                _fmt(figures[key])
+                if not isinstance(figures[key], list)
+                else ", ".join(map(str, figures[key])),
+            )
+    for c in figures.get("candidates", []):
+        table.add_row(
+            f"candidate: {c['how']}",
+            f"delta {c['delta']:+.4f}, p {c['p_value']:.3g}, forgetting {c['forgetting']:+.2%} -> {c['why']}",
+        )
+    if table.row_count:
+        console.print(table)
+
+
+@app.command()
+def history(
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many of the newest decisions.")] = 50,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """The lineage of every version (parent, why it was made) and every decision with its reason.
+
+    Example: lamarck history
+    """
+    info = _project(project).history()
+    if as_json:
+        print(json.dumps(info, default=str))
+        return
+    t = Table(title="Versions (lineage)")
+    for col in ("version", "aliases", "parent", "made by", "created"):
+        t.add_column(col)
+    for v in info["versions"]:
+        lineage = v.get("lineage") or {}
+        t.add_row(
+            str(v["version"]),
+            ", ".join(v["aliases"]) or "—",
+            str(lineage.get("parent") or "—"),
+            str(lineage.get("reason") or "—"),
+            v["created_at"],
+        )
+    console.print(t)
+    d = Table(title="Decisions (oldest first)")
+    for col in ("when", "kind", "reason"):
+        d.add_column(col)
+    colours = {
+        "promote": "green",
+        "rollback": "red",
+        "reject": "yellow",
+        "retire": "yellow",
+        "signal": "magenta",
+    }
+    for row in info["decisions"][-limit:]:
+        c = colours.get(row["kind"], "cyan")
+        d.add_row(row["ts"].replace("T", " ")[:19], f"[{c}]{row['kind']}[/{c}]", row["reason"])
+    console.print(d)
+
+
+@app.command("suggest-labels")
+def suggest_labels(
+    n: Annotated[int, typer.Argument(help="How many predictions to suggest.")] = 20,
+    strategy: Annotated[
+        str, typer.Option(help="entropy (most uncertain overall) or margin (closest call).")
+    ] = "entropy",
+    output: Annotated[Path | None, typer.Option(help="Write the suggestions to this CSV file.")] = None,
+    as_json: JsonOpt = False,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """The logged, unlabelled predictions whose labels would help the model most (active learning).
+
+    Label them and send them back with `lamarck feedback FILE --label-column COL --id-column prediction_id`.
+
+    Example: lamarck suggest-labels 10 --output to_label.csv
+    """
+    table = _project(project).suggest_labels(n, strategy=strategy)
+    if output is not None:
+        table.to_csv(output, index=False)
+    if as_json:
+        print(table.to_json(orient="records"))
+        return
+    if table.empty:
+        console.print("no unlabelled predictions with probabilities are logged yet")
+        return
+    t = Table(title=f"{len(table)} prediction(s) to label ({strategy})")
+    shown = list(table.columns[:8])
+    for col in shown:
+        t.add_column(col)
+    for row in table[shown].itertuples(index=False):
+        t.add_row(*[_fmt(v) for v in row])
+    console.print(t)
+    if output is not None:
+        console.print(f"written to {output}")
+
+
+keys_app = typer.Typer(
+    help="API keys of the server, each with a role: predict, feedback or admin.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="predict, feedback or admin.")],
+    name: Annotated[str, typer.Option(help="A name to recognise the key by.")] = "",
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Create an API key; it is shown once (only its hash is stored).
+
+    Example: lamarck keys create --role feedback --name labelling-team
+    """
+    key = _project(project).store.create_key(role, name=name)
+    console.print(f"created a {role!r} key (shown once, store it now):")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(project: ProjectOpt = Path(".lamarck")) -> None:
+    """List API keys (never the keys themselves)."""
+    t = Table()
+    for col in ("id", "name", "role", "created", "revoked"):
+        t.add_column(col)
+    for k in _project(project).store.api_keys():
+        t.add_row(str(k["id"]), k["name"], k["role"], str(k["ts"])[:19], "yes" if k["revoked"] else "no")
+    console.print(t)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="Id from `lamarck keys list`.")],
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Revoke an API key by its id."""
+    from lamarck.errors import ConfigError
+
+    if not _project(project).store.revoke_key(key_id):
+        raise ConfigError(f"no API key with id {key_id}. Fix: see `lamarck keys list`.")
+    console.print(f"revoked key {key_id}")
 
 
 @app.command()
@@ -481,6 +755,124 @@ def feedback(
     console.print(
         f"stored {n} label(s)" + (f"; {unlabelled} row(s) without a label quarantined" if unlabelled else "")
     )
+
+
+# ---------------------------------------------------------------------------------------------- stream
+
+
+@app.command()
+def stream(
+    data: Annotated[str, typer.Argument(help="File read in order (CSV, JSON lines, ...) or - for JSON lines on stdin.")],
+    sentence: Annotated[str, typer.Argument(help="What to predict, in plain words.")] = "",
+    target: TargetOpt = None,
+    metric: MetricOpt = None,
+    exclude: ExcludeOpt = None,
+    task: TaskOpt = None,
+    label_delay: Annotated[int, typer.Option(help="Each label arrives this many events after its event.")] = 0,
+    checkpoint_every: Annotated[int, typer.Option(help="Save the state every N events (0: only at the end).")] = 10_000,
+    resume: Annotated[bool, typer.Option("--resume", help="Go on from the stream's last checkpoint.")] = False,
+    name: Annotated[str | None, typer.Option(help="Stream name (default: the file's name, or stdin).")] = None,
+    population: Annotated[int, typer.Option(help="Online learners that evolve together.")] = 4,
+    replace_every: Annotated[int, typer.Option(help="Replace the worst member every N labels.")] = 500,
+    combine: Annotated[str, typer.Option(help="vote (weighted by recent accuracy) or best.")] = "vote",
+    hybrid: Annotated[bool, typer.Option("--hybrid/--no-hybrid", help="Add the background LightGBM member.")] = True,
+    head: Annotated[int, typer.Option(help="Events read first to plan target, task and metric.")] = 1000,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    register: Annotated[bool, typer.Option("--register/--no-register", help="Register the learner.")] = True,
+    as_json: JsonOpt = False,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Learn from a stream, one event at a time: predict each event, then learn its label.
+
+    Example: lamarck stream elec2.csv "predict class" --label-delay 0 --json
+    Example: kafka-console-consumer --topic events | lamarck stream - "predict churn"
+    """
+    from lamarck.evolve import StreamLearner
+    from lamarck.evolve._stream_run import stream_project
+
+    learner = StreamLearner(
+        population=population,
+        replace_every=replace_every,
+        combine=combine,  # type: ignore[arg-type]
+        hybrid=hybrid,
+        label_delay=label_delay,
+        seed=seed,
+    )
+    kwargs: dict[str, Any] = dict(
+        name=name, target=target, metric=metric, exclude=exclude, task=task, head=head,
+        label_delay=label_delay, checkpoint_every=checkpoint_every, resume=resume, register=register,
+        limit=limit, learner=learner,
+    )  # fmt: skip
+    proj = _project(project)
+    if as_json:
+        result = stream_project(proj, data, sentence, **kwargs)
+        print(json.dumps(result.to_dict(), default=str))
+        if result.interrupted:
+            raise typer.Exit(130)
+        return
+    result = _stream_with_progress(proj, data, sentence, kwargs)
+    _print_stream(result)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+def _stream_with_progress(proj: Any, data: str, sentence: str, kwargs: dict[str, Any]) -> Any:
+    from lamarck.evolve._stream_run import stream_project
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed:,.0f} events"),
+        TextColumn("[cyan]{task.fields[rate]}/s"),
+        TextColumn("{task.fields[metric]} [green]{task.fields[score]}"),
+        TextColumn("[yellow]{task.fields[bad]}"),
+        TextColumn("[dim]{task.fields[best]}"),
+        console=console,
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("planning", total=None, rate="—", metric="", score="—", bad="", best="")
+
+        def on_plan(spec: dict[str, Any]) -> None:
+            progress.update(bar, description=f"streaming {spec['target']}", metric=spec["metric"])
+
+        def on_progress(session: Any) -> None:
+            bad = sum(session.quarantine.values())
+            members = session.learner.describe()
+            progress.update(
+                bar,
+                completed=session.events,
+                rate=f"{session.events / max(session.seconds, 1e-9):,.0f}",
+                score=_fmt(float(session.metric.get())),
+                bad=f"{bad} quarantined" if bad else "",
+                best=f"best {members[0]['name']}" if members else "",
+            )
+
+        return stream_project(proj, data, sentence, on_plan=on_plan, on_progress=on_progress, **kwargs)
+
+
+def _print_stream(result: Any) -> None:
+    t = Table(title="Population (recent accuracy)", title_justify="left")
+    t.add_column("member", overflow="ellipsis", max_width=60)
+    t.add_column("accuracy", justify="right")
+    t.add_column("labels", justify="right")
+    for m in result.members:
+        t.add_row(m["name"], _fmt(m["score"]), str(m["labels"]))
+    console.print(t)
+    lines = [
+        f"[bold]{result.metric}[/bold] {_fmt(result.score)} prequential over {result.events:,} events "
+        f"({result.labelled:,} labelled) in {result.seconds:.1f}s ({result.events / max(result.seconds, 1e-9):,.0f}/s)",
+        f"replacements {result.replacements}, drifts {result.drifts}, recurring concepts {result.recurrences}",
+    ]
+    if result.quarantined:
+        kinds = ", ".join(f"{k} {v}" for k, v in result.quarantine.items() if v)
+        lines.append(f"[yellow]{result.quarantined} event(s) quarantined[/yellow] ({kinds})")
+    if result.interrupted:
+        lines.append("[red]interrupted[/red]: state saved; go on with --resume")
+    if result.checkpoint:
+        lines.append(f"checkpoint: {result.checkpoint}")
+    if result.version:
+        lines.append(f"registered: [bold green]version {result.version}[/bold green] (alias stream)")
+    console.print(Panel("\n".join(lines), title="Stream", expand=False))
 
 
 # ---------------------------------------------------------------------------------------------- bench

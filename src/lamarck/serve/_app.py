@@ -7,19 +7,26 @@
     'ok'
 
 Feedback is written to the store (one committed transaction) before the response is sent. Rows that
-fail the model's schema are quarantined with their reason, never dropped silently.
+fail the model's schema are quarantined with their reason, never dropped silently. While a challenger
+is shadowing, it answers every predicted row too (after the response is sent) and its answers are
+logged beside the champion's. Once API keys exist (``lamarck keys create --role ...``), every route
+but ``/healthz`` needs one (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``): ``predict`` keys may
+predict, ``feedback`` keys may send labels, ``admin`` keys may do anything; any key may read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import FastAPI, HTTPException
+from fastapi import BackgroundTasks, Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,6 +34,11 @@ from lamarck.errors import LamarckError, ModelNotFoundError
 from lamarck.project import Project
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+#: seconds an alias lookup or the "are there keys" answer is reused (MLflow is not asked per request)
+CACHE_S = 1.0
 
 
 class PredictRequest(BaseModel):
@@ -83,23 +95,145 @@ def _jsonable(values: np.ndarray) -> list[Any]:
     return [v.item() if hasattr(v, "item") else v for v in values]
 
 
-def create_app(project: Project) -> FastAPI:
-    """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves)."""
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe records (NaN as null, numpy scalars as Python numbers)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in clean.to_dict("records")
+    ]
+
+
+class _Cached:
+    """A value recomputed at most every ``ttl`` seconds (``invalidate`` forces the next read)."""
+
+    def __init__(self, compute: Callable[[], Any], ttl: float = CACHE_S) -> None:
+        self.compute, self.ttl = compute, ttl
+        self.value: Any = None
+        self.at = -float("inf")
+        self.lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self.lock:
+            if time.monotonic() - self.at > self.ttl:
+                self.value, self.at = self.compute(), time.monotonic()
+            return self.value
+
+    def invalidate(self) -> None:
+        with self.lock:
+            self.at = -float("inf")
+
+
+def create_app(
+    project: Project,
+    *,
+    auto_evolve: bool = False,
+    evolve_every_s: float = 60.0,
+    policy: Any = None,
+) -> FastAPI:
+    """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves).
+
+    With ``auto_evolve``, a background thread runs one pass of the evolution policy every
+    ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``).
+    """
+    metrics = _Metrics()
+    state: dict[str, Any] = {"models": {}, "last_decision": None}
+    aliases = _Cached(lambda: project.registry.aliases())
+    keyed = _Cached(lambda: project.store.has_keys())
+    evolve_lock = threading.Lock()
+    stop = threading.Event()
+
+    def run_evolve() -> Any:
+        with evolve_lock:
+            decision = project.evolve(policy)
+        aliases.invalidate()
+        state["last_decision"] = decision.to_dict()
+        metrics.inc(f"evolve_{decision.kind}")
+        return decision
+
+    def evolve_loop() -> None:
+        while not stop.wait(evolve_every_s):
+            try:
+                decision = run_evolve()
+                log.info("evolve: %s (%s)", decision.kind, decision.reason)
+            except Exception:  # the loop survives a bad pass; the champion keeps serving
+                log.exception("evolve pass failed")
+                metrics.inc("evolve_errors")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        thread = None
+        if auto_evolve:
+            thread = threading.Thread(target=evolve_loop, name="lamarck-evolve", daemon=True)
+            thread.start()
+        yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=5)
+
     app = FastAPI(
         title="Lamarck",
         version="0.1.0",
         description="Predict with the champion, send labelled feedback, watch and steer versions.",
+        lifespan=lifespan,
     )
-    metrics = _Metrics()
-    state: dict[str, Any] = {"model": None, "version": None}
 
-    def champion() -> Any:
-        version = project.registry.alias_version("champion")
+    def model_of(alias: str) -> tuple[Any, str] | None:
+        version = aliases.get().get(alias)
         if version is None:
+            return None
+        cache = state["models"]
+        if version not in cache:
+            if len(cache) > 4:
+                cache.clear()
+            cache[version] = project.load_model(version)
+        return cache[version], version
+
+    def champion() -> tuple[Any, str]:
+        found = model_of("champion")
+        if found is None:
             raise HTTPException(503, 'no champion yet: run `lamarck fit DATA "SENTENCE"` first')
-        if state["version"] != version:
-            state["model"], state["version"] = project.load_model(version), version
-        return state["model"]
+        return found
+
+    def role(
+        authorization: str | None = Header(default=None, description="Bearer API key"),
+        x_api_key: str | None = Header(default=None, description="API key"),
+    ) -> str:
+        if not keyed.get():
+            return "admin"  # no keys configured: the server listens on localhost only (see `lamarck serve`)
+        key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
+        found = project.store.key_role(key) if key else None
+        if found is None:
+            raise HTTPException(
+                401, "a valid API key is needed: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+            )
+        return str(found)
+
+    def allow(*roles: str) -> Any:
+        def check(who: str = Depends(role)) -> str:
+            if who not in roles:
+                raise HTTPException(
+                    403, f"an API key with role {' or '.join(roles)} is needed; this key is {who!r}"
+                )
+            return who
+
+        return Depends(check)
+
+    def shadow(rows: list[dict[str, Any]], ids: list[str]) -> None:
+        found = model_of("challenger")
+        if found is None or found[1] == state.get("served_version"):
+            return
+        model, version = found
+        try:
+            frame = pd.DataFrame.from_records(rows)
+            preds = model.predict(frame)
+            probas = None if model.task == "regression" else model.predict_proba(frame).tolist()
+            project.store.log_shadow(
+                ids, predictions=_jsonable(np.asarray(preds)), probas=probas, model_version=version
+            )
+            metrics.inc("shadow_predictions", len(ids))
+        except Exception:  # the shadow never hurts the champion's answers
+            log.exception("shadow prediction by v%s failed", version)
+            metrics.inc("shadow_errors")
 
     @app.exception_handler(LamarckError)
     async def _lamarck_error(_request: Any, exc: LamarckError) -> Any:
@@ -113,9 +247,11 @@ def create_app(project: Project) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/v1/predict")
-    def predict(req: PredictRequest) -> dict[str, Any]:
+    def predict(
+        req: PredictRequest, background: BackgroundTasks, _who: str = allow("predict", "admin")
+    ) -> dict[str, Any]:
         t0 = time.perf_counter()
-        model = champion()
+        model, version = champion()
         frame = pd.DataFrame.from_records(req.rows)
         required = list(model.input_schema)
         bad = [(i, [c for c in required if c not in row]) for i, row in enumerate(req.rows)]
@@ -137,31 +273,36 @@ def create_app(project: Project) -> FastAPI:
                     },
                 )
             frame = frame.iloc[keep].reset_index(drop=True)
-        preds = model.predict(frame)
-        out: dict[str, Any] = {"predictions": _jsonable(np.asarray(preds))}
+        out: dict[str, Any] = {}
         probas = None
         if model.task != "regression":
             probas = model.predict_proba(frame)
+            out["predictions"] = _jsonable(np.asarray(model.classes_)[probas.argmax(axis=1)])
             out["probabilities"] = [
                 dict(zip([str(c) for c in model.classes_], map(float, p), strict=True)) for p in probas
             ]
+        else:
+            out["predictions"] = _jsonable(np.asarray(model.predict(frame)))
         rows = frame.to_dict("records")
-        out["prediction_ids"] = project.store.log_predictions(
+        ids = project.store.log_predictions(
             rows,
             predictions=out["predictions"],
             probas=None if probas is None else probas.tolist(),
-            model_version=state["version"],
+            model_version=version,
         )
-        out["model_version"] = state["version"]
+        out["prediction_ids"] = ids
+        out["model_version"] = version
         if quarantined:
             out["quarantined"] = quarantined
+        state["served_version"] = version
+        background.add_task(shadow, rows, ids)
         metrics.inc("predictions", len(rows))
         with metrics.lock:
             metrics.latency_sum += time.perf_counter() - t0
         return out
 
     @app.post("/v1/feedback")
-    def feedback(req: FeedbackRequest) -> dict[str, Any]:
+    def feedback(req: FeedbackRequest, _who: str = allow("feedback", "admin")) -> dict[str, Any]:
         if req.items:
             items = [
                 {"prediction_id": i.prediction_id, "label": i.label, "weight": i.weight} for i in req.items
@@ -184,27 +325,81 @@ def create_app(project: Project) -> FastAPI:
         return {"accepted": n}
 
     @app.get("/v1/status")
-    def status() -> dict[str, Any]:
+    def status(_who: str = Depends(role)) -> dict[str, Any]:
         info = project.status()
         info["events"] = project.store.counts()
+        current = aliases.get()
+        challenger = current.get("challenger")
+        info["challenger"] = None
+        if challenger is not None:
+            labelled = len(project.store.shadow_labelled(challenger))
+            needed = (policy.shadow_labels if policy is not None else None) or 200
+            info["challenger"] = {
+                "version": challenger,
+                "shadow_predictions": project.store.shadow_count(challenger),
+                "shadow_labels": labelled,
+                "shadow_labels_needed": needed,
+            }
+        signal = next(iter(project.store.decisions(limit=1, kinds=("signal", "challenger", "reject"))), None)
+        info["drift"] = (
+            None
+            if signal is None
+            else {
+                k: signal["figures"].get(k)
+                for k in (
+                    "drift",
+                    "drifted_columns",
+                    "drift_detail",
+                    "decay",
+                    "error_rate",
+                    "mae",
+                    "new_labels",
+                )
+                if k in signal["figures"]
+            }
+            | {"at": str(signal["ts"])}
+        )
         info["decisions"] = project.store.decisions(limit=10)
+        info["auto_evolve"] = {
+            "enabled": auto_evolve,
+            "every_s": evolve_every_s,
+            "last": state["last_decision"],
+        }
         return info
 
     @app.get("/v1/models")
-    def models() -> list[dict[str, Any]]:
+    def models(_who: str = Depends(role)) -> list[dict[str, Any]]:
         return project.status()["versions"]
 
     @app.post("/v1/models/{version}/promote")
-    def promote(version: str) -> dict[str, Any]:
+    def promote(version: str, _who: str = allow("admin")) -> dict[str, Any]:
         previous = project.promote(version, reason="promoted through the API")
+        aliases.invalidate()
         return {"champion": version, "previous": previous}
 
     @app.post("/v1/rollback")
-    def rollback() -> dict[str, Any]:
-        return {"champion": project.rollback(reason="rolled back through the API")}
+    def rollback(_who: str = allow("admin")) -> dict[str, Any]:
+        champion_now = project.rollback(reason="rolled back through the API")
+        aliases.invalidate()
+        return {"champion": champion_now}
+
+    @app.post("/v1/evolve")
+    def evolve(_who: str = allow("admin")) -> dict[str, Any]:
+        """Run one pass of the evolution policy now (what `lamarck evolve` does)."""
+        return run_evolve().to_dict()
+
+    @app.get("/v1/suggest-labels")
+    def suggest_labels(
+        n: int = Query(20, ge=1, le=10_000, description="How many predictions to suggest."),
+        strategy: str = Query("entropy", pattern="^(entropy|margin)$"),
+        _who: str = Depends(role),
+    ) -> dict[str, Any]:
+        """The logged, unlabelled predictions whose labels would help most (active learning)."""
+        table = project.suggest_labels(n, strategy=strategy)
+        return {"strategy": strategy, "suggestions": _records(table)}
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    def prometheus() -> str:
+    def prometheus(_who: str = Depends(role)) -> str:
         return metrics.render()
 
     return app

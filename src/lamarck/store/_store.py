@@ -403,7 +403,7 @@ class EventStore:
             q = sa.select(API_KEYS.c.role).where(API_KEYS.c.key_hash == hash_key(key), ~API_KEYS.c.revoked)
             return conn.execute(q).scalar_one_or_none()
 
-    def keys(self) -> list[dict[str, Any]]:
+    def api_keys(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(

@@ -1,0 +1,84 @@
+"""The loop through HTTP: keys and roles, the challenger in the shadow, evolve, suggest-labels, status."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lamarck import Project
+from lamarck.evolve import EvolutionPolicy
+from lamarck.serve import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evolve"))
+from test_policy import make  # noqa: E402
+
+
+@pytest.fixture()
+def project(tmp_path):
+    p = Project(tmp_path / "proj")
+    p.fit(make(1500, seed=0), "predict the label", time_budget_s=4, learners=["lightgbm"], report=False)
+    return p
+
+
+def test_keys_and_roles(project):
+    client = TestClient(create_app(project))
+    rows = make(3, seed=1).drop(columns=["label"]).to_dict("records")
+    assert client.post("/v1/predict", json={"rows": rows}).status_code == 200  # no keys yet: open (localhost)
+    predict_key = project.store.create_key("predict", name="app")
+    feedback_key = project.store.create_key("feedback")
+    admin_key = project.store.create_key("admin")
+    assert "key_hash" not in str(project.store.api_keys()) and predict_key not in str(project.store.api_keys())
+    client = TestClient(create_app(project))  # a new app: no cached "no keys" answer
+    assert client.post("/v1/predict", json={"rows": rows}).status_code == 401
+    assert client.post("/v1/predict", json={"rows": rows}, headers={"X-API-Key": "lmk_wrong"}).status_code == 401
+    ok = client.post("/v1/predict", json={"rows": rows}, headers={"Authorization": f"Bearer {predict_key}"})
+    assert ok.status_code == 200
+    ids = ok.json()["prediction_ids"]
+    items = {"items": [{"prediction_id": ids[0], "label": "yes"}]}
+    denied = client.post("/v1/feedback", json=items, headers={"X-API-Key": predict_key})
+    assert denied.status_code == 403 and "feedback" in denied.json()["detail"]
+    assert client.post("/v1/feedback", json=items, headers={"X-API-Key": feedback_key}).json() == {"accepted": 1}
+    assert client.post("/v1/rollback", headers={"X-API-Key": feedback_key}).status_code == 403
+    assert client.get("/v1/status", headers={"X-API-Key": predict_key}).status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/v1/evolve", headers={"X-API-Key": admin_key}).json()["kind"] == "skip"
+    assert project.store.revoke_key(1)  # a revoked key is refused at once (keys are looked up per request)
+    assert client.post("/v1/predict", json={"rows": rows}, headers={"X-API-Key": predict_key}).status_code == 401
+
+
+def test_challenger_shadows_live_traffic_then_is_promoted(project):
+    policy = EvolutionPolicy(min_new_labels=300, min_test_labels=200, shadow_labels=150, fresh_search=False)
+    client = TestClient(create_app(project, policy=policy))
+
+    def traffic(frame):
+        rows = frame.drop(columns=["label"]).to_dict("records")
+        ids = client.post("/v1/predict", json={"rows": rows}).json()["prediction_ids"]
+        items = [{"prediction_id": i, "label": y} for i, y in zip(ids, frame["label"], strict=True)]
+        assert client.post("/v1/feedback", json={"items": items}).json() == {"accepted": len(ids)}
+
+    traffic(make(900, seed=2, region=4.0, rule="new"))
+    first = client.post("/v1/evolve").json()
+    assert first["kind"] == "challenger", first["reason"]
+    traffic(make(200, seed=3, region=4.0, rule="new"))
+    status = client.get("/v1/status").json()
+    assert status["challenger"]["version"] == first["version"]
+    assert status["challenger"]["shadow_predictions"] == 200 == status["challenger"]["shadow_labels"]
+    assert status["drift"]["drift"] in ("moderate", "severe")
+    second = client.post("/v1/evolve").json()
+    assert second["kind"] == "promote", second["reason"]
+    body = client.post("/v1/predict", json={"rows": make(2, seed=4).drop(columns=["label"]).to_dict("records")})
+    assert body.json()["model_version"] == first["version"]
+    text = client.get("/metrics").text
+    assert "lamarck_shadow_predictions_total 200" in text and "lamarck_evolve_promote_total 1" in text
+
+
+def test_suggest_labels_endpoint(project):
+    client = TestClient(create_app(project))
+    rows = make(50, seed=5).drop(columns=["label"]).to_dict("records")
+    ids = client.post("/v1/predict", json={"rows": rows}).json()["prediction_ids"]
+    body = client.get("/v1/suggest-labels", params={"n": 5, "strategy": "margin"}).json()
+    assert len(body["suggestions"]) == 5 and {s["prediction_id"] for s in body["suggestions"]} <= set(ids)
+    assert client.get("/v1/suggest-labels", params={"n": 0}).status_code == 422
