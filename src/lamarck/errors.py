@@ -20,6 +20,7 @@ __all__ = [
     "BudgetError",
     "ConfigError",
     "DataError",
+    "FeatureError",
     "LLMAuthError",
     "LLMEndpointError",
     "LLMError",
@@ -43,6 +44,10 @@ class DataError(LamarckError, ValueError):
 
 class SchemaError(DataError):
     """Rows do not match the schema a model was trained on (missing columns, wrong types)."""
+
+
+class FeatureError(DataError):
+    """A derived-feature expression is outside the feature language (unknown column, forbidden syntax...)."""
 
 
 class PlanError(LamarckError, ValueError):

@@ -65,6 +65,8 @@ class FitResult:
     seconds: float
     n_trials: int
     notes: list[str] = field(default_factory=list)
+    llm_features: list[dict[str, Any]] = field(default_factory=list)
+    review: dict[str, Any] | None = None
     model: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +85,8 @@ class FitResult:
             "seconds": self.seconds,
             "n_trials": self.n_trials,
             "notes": self.notes,
+            "llm_features": self.llm_features,
+            "review": self.review,
         }
 
 
@@ -296,8 +300,18 @@ class Project:
         on_trial: TrialCallback | None = None,
         on_stage: StageCallback | None = None,
         dataset_name: str | None = None,
+        llm: bool | None = None,
+        llm_features: bool = False,
+        llm_review: bool = False,
+        spec: TaskSpec | None = None,
     ) -> FitResult:
-        """Plan, check the data, search within the budget, evaluate, register the champion, write the report."""
+        """Plan, check the data, search within the budget, evaluate, register the champion, write the report.
+
+        ``llm`` chooses the planner (see :meth:`plan`); ``spec`` skips planning (the flags are then ignored).
+        ``llm_features``: the LLM proposes derived features; each is kept only when cross-validation over
+        the same folds improves by more than the fold noise, and kept ones become part of the model.
+        ``llm_review``: the LLM reviews the scorecard and the data findings in the report (changes nothing).
+        """
         from lamarck.data import FeatureProcessor, check_quality, fingerprint, profile
         from lamarck.search import AutoSearch, LamarckModel
 
@@ -313,7 +327,7 @@ class Project:
         if dataset_name is None:
             dataset_name = Path(str(data)).name if not isinstance(data, pd.DataFrame) else "DataFrame"
         stage("planning")
-        spec = self.plan(
+        spec = spec or self.plan(
             frame,
             sentence,
             target=target,
@@ -322,6 +336,7 @@ class Project:
             time_budget_s=time_budget_s,
             exclude=list(exclude) if exclude else None,
             positive_class=positive_class,
+            llm=llm,
         )
         stage("checking data quality")
         prof = profile(frame, target=spec.target, exclude=spec.exclude_columns)
@@ -343,8 +358,12 @@ class Project:
         y_raw = clean[spec.target]
         classes, y = _encode_target(y_raw, spec)
         kinds = {c.name: c.kind for c in prof.columns if c.name in features}
-        processor = FeatureProcessor(columns=features, kinds=kinds, seed=seed)
+        processor: Any = FeatureProcessor(columns=features, kinds=kinds, seed=seed)
         X_in = clean[features]
+        feature_trials: list[dict[str, Any]] = []
+        if llm_features:
+            stage("LLM feature proposals")
+            processor, feature_trials = self._llm_features(X_in, y, spec, kinds, seed, t_start)
         Xp = processor.fit_transform(X_in)
 
         elapsed = time.monotonic() - t_start
@@ -390,7 +409,7 @@ class Project:
             }
             for i, t in enumerate(result.leaderboard)
         ]
-        notes = list(result.notes)
+        notes = [*spec.notes, *result.notes]
         ensemble_row = {
             "rank": 0,
             "trial": None,
@@ -402,6 +421,10 @@ class Project:
             "params": {"members": model.describe()},
         }
         leaderboard = [ensemble_row, *leaderboard]
+        review = None
+        if llm_review:
+            stage("LLM review")
+            review = self._llm_review(spec, card, leaderboard, quality, excluded, feature_trials, notes)
 
         version = None
         report_path = None
@@ -460,6 +483,8 @@ class Project:
                 y,
                 classes,
                 version,
+                llm_features=feature_trials,
+                review=review,
             )
             if version is not None:
                 self.registry.log_artifact(version, report_path)
@@ -479,6 +504,8 @@ class Project:
             seconds=time.monotonic() - t_start,
             n_trials=len(result.trials),
             notes=notes,
+            llm_features=feature_trials,
+            review=review,
             model=model,
         )
 
@@ -532,6 +559,99 @@ class Project:
 
     # ------------------------------------------------------------------ helpers
 
+    def _llm_features(
+        self, X: pd.DataFrame, y: np.ndarray, spec: TaskSpec, kinds: dict[str, str], seed: int, t_start: float
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """Ask the LLM for derived features, keep those that beat the fold noise; the processor that adds them."""
+        from lamarck.data import DerivedFeatures, FeatureProcessor, WithDerivedFeatures
+        from lamarck.errors import LLMUnavailableError
+        from lamarck.plan import compact_profile, configured_client, propose_features
+        from lamarck.search import select_features
+
+        settings = self.settings
+        client = configured_client(settings, flag="--llm-features")
+        base = FeatureProcessor(columns=list(X.columns), kinds=kinds, seed=seed)
+        try:
+            proposals = propose_features(
+                client,
+                profile=compact_profile(X, redact_examples=settings.llm_redact_examples),
+                spec=spec,
+                timeout_s=settings.llm_timeout_s,
+                audit_dir=self.path / "llm",
+            )
+        except LLMUnavailableError as e:
+            log.warning("no LLM feature proposals: %s", e)
+            return base, [
+                {"name": "—", "expression": "", "status": "invalid", "message": f"LLM unavailable: {e}"}
+            ]
+        # feature selection may use up to a quarter of the budget
+        kept, trials = select_features(
+            X,
+            y,
+            task=spec.task,
+            metric=spec.metric,
+            candidates=proposals,
+            kinds=kinds,
+            seed=seed,
+            n_jobs=settings.n_jobs,
+            deadline=t_start + 0.25 * spec.time_budget_s,
+        )
+        records = [t.model_dump() for t in trials]
+        if not kept:
+            return base, records
+        processor = WithDerivedFeatures(
+            derived=DerivedFeatures(features=kept),
+            processor=FeatureProcessor(
+                columns=[*X.columns, *(f.name for f in kept)],
+                kinds={**kinds, **{f.name: "numeric" for f in kept}},
+                seed=seed,
+            ),
+        )
+        return processor, records
+
+    def _llm_review(
+        self,
+        spec: TaskSpec,
+        card: dict[str, Any],
+        leaderboard: list[dict[str, Any]],
+        quality: Any,
+        excluded: dict[str, str],
+        feature_trials: list[dict[str, Any]],
+        notes: list[str],
+    ) -> dict[str, Any] | None:
+        """The LLM's review of the fit (for the report); None with a note when it gives no valid answer."""
+        from lamarck.errors import LLMUnavailableError
+        from lamarck.plan import configured_client, review_fit
+
+        calibration = {k: v for k, v in (card.get("calibration") or {}).items() if k != "curve"}
+        facts = {
+            "plan": spec.model_dump(mode="json", exclude={"reasons"}),
+            "scorecard": {
+                **{k: v for k, v in card.items() if k != "calibration"},
+                "calibration": calibration,
+            },
+            "leaderboard_top": [
+                {k: r.get(k) for k in ("learner", "score", "source")} for r in leaderboard[:5]
+            ],
+            "data_findings": [_finding_dict(f) for f in quality.findings][:30],
+            "columns_not_used": excluded,
+            "llm_features": [{k: t.get(k) for k in ("name", "status", "delta")} for t in feature_trials],
+        }
+        try:
+            review = review_fit(
+                configured_client(self.settings, flag="--llm-review"),
+                facts=facts,
+                timeout_s=self.settings.llm_timeout_s,
+                audit_dir=self.path / "llm",
+            )
+        except LLMUnavailableError as e:
+            notes.append(f"no LLM review: {e}")
+            return None
+        if review is None:
+            notes.append("no LLM review: the model's answers did not fit the review format twice")
+            return None
+        return review.model_dump()
+
     def _warm_registry(self) -> None:
         try:
             self.registry.aliases()
@@ -548,7 +668,22 @@ class Project:
         return path
 
     def _report(
-        self, spec, dataset, n_rows, prof, quality, leaderboard, card, importance, result, y, classes, version
+        self,
+        spec,
+        dataset,
+        n_rows,
+        prof,
+        quality,
+        leaderboard,
+        card,
+        importance,
+        result,
+        y,
+        classes,
+        version,
+        *,
+        llm_features=None,
+        review=None,
     ):  # type: ignore[no-untyped-def]
         from lamarck.report import ReportData, render_report
 
@@ -585,6 +720,8 @@ class Project:
             history=result.history,
             champion_version=version,
             notes=[*result.notes, f"validation: {result.validation.describe()}"],
+            llm_features=llm_features or [],
+            review=review,
         )
         return render_report(data, path)
 

@@ -1,5 +1,13 @@
 """Data: reading tables, profiling columns, quality checks with quarantine, and the feature processor."""
 
+from lamarck.data._expr import (
+    DerivedFeatures,
+    FeatureDef,
+    FeatureExpr,
+    WithDerivedFeatures,
+    evaluate_feature,
+    parse_feature,
+)
 from lamarck.data._features import FeatureProcessor, fingerprint, schema_of
 from lamarck.data._io import read_table
 from lamarck.data._profile import ColumnProfile, DataProfile, profile
@@ -8,11 +16,17 @@ from lamarck.data._quality import Finding, QualityReport, check_quality
 __all__ = [
     "ColumnProfile",
     "DataProfile",
+    "DerivedFeatures",
+    "FeatureDef",
+    "FeatureExpr",
     "FeatureProcessor",
     "Finding",
     "QualityReport",
+    "WithDerivedFeatures",
     "check_quality",
+    "evaluate_feature",
     "fingerprint",
+    "parse_feature",
     "profile",
     "read_table",
     "schema_of",

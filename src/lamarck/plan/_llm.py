@@ -40,7 +40,7 @@ from lamarck.plan._rules import RulePlanner, positive_class_of
 from lamarck.plan._spec import Reason, TaskSpec
 from lamarck.plan._verify import PlanIssue, verify_all
 
-__all__ = ["PLAN_FIELDS", "LLMPlanner", "compact_profile", "llm_client", "planner_for"]
+__all__ = ["PLAN_FIELDS", "LLMPlanner", "compact_profile", "configured_client", "llm_client", "planner_for"]
 
 log = logging.getLogger(__name__)
 
@@ -401,25 +401,30 @@ def llm_client(settings: Any) -> LLMClient:
     )
 
 
+def configured_client(settings: Any, *, flag: str = "--llm") -> LLMClient:
+    """The settings' client, or :class:`ConfigError` naming ``flag`` when no endpoint or model is set."""
+    if not settings.llm_base_url:
+        raise ConfigError(
+            f"{flag} needs an LLM endpoint, but LAMARCK_LLM_BASE_URL is empty. Fix: set LAMARCK_LLM_BASE_URL "
+            "(e.g. http://localhost:11434/v1), LAMARCK_LLM_MODEL and LAMARCK_LLM_API_KEY, or llm_base_url / "
+            f"llm_model / llm_api_key in lamarck.toml; or drop {flag}."
+        )
+    if not settings.llm_model:
+        raise ConfigError(
+            f"LLM endpoint {settings.llm_base_url!r} is set but LAMARCK_LLM_MODEL is empty. Fix: set "
+            f"LAMARCK_LLM_MODEL (or llm_model in lamarck.toml) to a model that endpoint serves, or drop {flag}."
+        )
+    return llm_client(settings)
+
+
 def planner_for(settings: Any, *, llm: bool | None = None, audit_dir: Path | None = None) -> Any:
     """The planner to use: ``llm=True`` forces the LLM, ``False`` forbids it, ``None`` uses it when configured."""
     rules = RulePlanner(default_time_budget_s=settings.default_time_budget_s)
     configured = bool(settings.llm_base_url)
     if llm is False or (llm is None and not configured):
         return rules
-    if not configured:
-        raise ConfigError(
-            "--llm needs an LLM endpoint, but LAMARCK_LLM_BASE_URL is empty. Fix: set LAMARCK_LLM_BASE_URL "
-            "(e.g. http://localhost:11434/v1), LAMARCK_LLM_MODEL and LAMARCK_LLM_API_KEY, or llm_base_url / "
-            "llm_model / llm_api_key in lamarck.toml; or drop --llm to use the rule planner."
-        )
-    if not settings.llm_model:
-        raise ConfigError(
-            f"LLM endpoint {settings.llm_base_url!r} is set but LAMARCK_LLM_MODEL is empty. Fix: set "
-            "LAMARCK_LLM_MODEL (or llm_model in lamarck.toml) to a model that endpoint serves, or use --no-llm."
-        )
     return LLMPlanner(
-        client=llm_client(settings),
+        client=configured_client(settings, flag="--llm"),
         timeout_s=settings.llm_timeout_s,
         redact_examples=settings.llm_redact_examples,
         default_time_budget_s=settings.default_time_budget_s,

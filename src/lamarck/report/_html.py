@@ -41,6 +41,10 @@ class ReportData:
     history: list[tuple[float, float]] = field(default_factory=list)
     champion_version: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: LLM-proposed features with their verdicts (name, expression, reason, status, delta, noise, message)
+    llm_features: list[dict[str, Any]] = field(default_factory=list)
+    #: the LLM's review (summary, watch, leakage, more_data, self_score, score_reason, model)
+    review: dict[str, Any] | None = None
 
 
 def _svg(fig: Any) -> Markup:
@@ -213,6 +217,17 @@ code{background:#eef2f7;padding:1px 5px;border-radius:4px}
 <section id="profile"><h2>Columns</h2><table><tr><th>column</th><th>kind</th><th>role</th><th>missing</th><th>distinct</th><th>note</th></tr>
 {% for c in d.columns %}<tr><td>{{ c.name }}</td><td>{{ c.kind }}</td><td>{{ c.role }}</td><td>{{ "%.1f%%"|format(100 * c.missing_rate) }}</td><td>{{ c.n_unique }}</td><td class="src">{{ c.reason }}</td></tr>{% endfor %}
 </table></section>
+{% if d.llm_features %}<section id="llm-features"><h2>LLM-proposed features</h2>
+<p class="src">Each proposal was scored over the same cross-validation folds with and without it; kept only when the mean gain beat the fold noise (standard deviation of the per-fold gains).</p>
+<table><tr><th>feature</th><th>expression</th><th>verdict</th><th>gain ({{ d.spec.metric }})</th><th>fold noise</th><th>why proposed</th><th>note</th></tr>
+{% for f in d.llm_features %}<tr><td>{{ f.name }}</td><td><code>{{ f.expression }}</code></td><td class="{{ 'sev-info' if f.status != 'kept' else '' }}"><b>{{ f.status }}</b></td>
+<td>{{ fmt(f.delta) }}</td><td>{{ fmt(f.noise) }}</td><td class="src">{{ f.reason }}</td><td class="src">{{ f.message }}</td></tr>{% endfor %}</table></section>{% endif %}
+{% if d.review %}<section id="llm-review"><h2>LLM review</h2>
+<p class="src">Written by {{ d.review.model or "the LLM" }}; it changes nothing in the model.</p>
+<p>{{ d.review.summary }}</p>
+<p><b>Self-reflection score: {{ d.review.self_score }} / 5</b> — {{ d.review.score_reason }}</p>
+{% for title, key in [("What to watch", "watch"), ("Possible leakage", "leakage"), ("Data that would help", "more_data")] %}{% if d.review[key] %}<h3>{{ title }}</h3><ul>{% for item in d.review[key] %}<li>{{ item }}</li>{% endfor %}</ul>{% endif %}{% endfor %}
+</section>{% endif %}
 {% if d.notes %}<section id="notes"><h2>Notes</h2><ul>{% for n in d.notes %}<li>{{ n }}</li>{% endfor %}</ul></section>{% endif %}
 </main></body></html>
 """

@@ -4,12 +4,14 @@ from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, FitContext, Learner
 from lamarck.search._model import LamarckModel
 from lamarck.search._search import SAMPLERS, AutoSearch, Member, SearchResult, TrialRecord
+from lamarck.search._select import FeatureTrial, select_features
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
 __all__ = [
     "LEARNERS",
     "SAMPLERS",
     "AutoSearch",
+    "FeatureTrial",
     "FitContext",
     "LamarckModel",
     "Learner",
@@ -19,4 +21,5 @@ __all__ = [
     "ValidationScheme",
     "caruana_weights",
     "choose_scheme",
+    "select_features",
 ]
