@@ -12,6 +12,7 @@ def test_public_surface():
         "AutoRegressor",
         "LamarckError",
         "Project",
+        "StreamLearner",
         "TaskSpec",
         "__version__",
     }

@@ -2,7 +2,7 @@
 
     >>> import lamarck
     >>> sorted(lamarck.__all__)
-    ['AutoClassifier', 'AutoRegressor', 'LamarckError', 'Project', 'TaskSpec', '__version__']
+    ['AutoClassifier', 'AutoRegressor', 'LamarckError', 'Project', 'StreamLearner', 'TaskSpec', '__version__']
 
 The public names are imported on first use, so ``lamarck --help`` starts without loading the ML stack.
 """
@@ -16,17 +16,27 @@ from lamarck.errors import LamarckError
 
 if TYPE_CHECKING:
     from lamarck._sklearn import AutoClassifier, AutoRegressor
+    from lamarck.evolve import StreamLearner
     from lamarck.plan import TaskSpec
     from lamarck.project import Project
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoClassifier", "AutoRegressor", "LamarckError", "Project", "TaskSpec", "__version__"]
+__all__ = [
+    "AutoClassifier",
+    "AutoRegressor",
+    "LamarckError",
+    "Project",
+    "StreamLearner",
+    "TaskSpec",
+    "__version__",
+]
 
 _LAZY = {
     "AutoClassifier": "lamarck._sklearn",
     "AutoRegressor": "lamarck._sklearn",
     "Project": "lamarck.project",
+    "StreamLearner": "lamarck.evolve",
     "TaskSpec": "lamarck.plan",
 }
 

@@ -1,0 +1,190 @@
+"""The genes of a streaming population: which online learner, its hyper-parameters, and which inputs.
+
+Each kind of member owns its parameter grid (data, not ``if``s) and how to build it from river. A
+configuration is a frozen, hashable value; ``mutate`` moves one gene to a neighbouring value, or (less
+often) switches the kind or the inputs, the EvoAutoML way.
+
+    >>> import numpy as np
+    >>> config = MemberConfig("linear", (("optimizer", "sgd"), ("lr", 0.05), ("l2", 0.0)), "context")
+    >>> config.name
+    'linear(optimizer=sgd, lr=0.05, l2=0.0)+context'
+    >>> child = mutate(config, np.random.default_rng(0))
+    >>> child != config and child.kind in KINDS
+    True
+    >>> model = build(config, seed=0)
+    >>> model.learn_one({"x": 1.0}, "a"); model.learn_one({"x": -1.0}, "b")
+    >>> sorted(model.predict_proba_one({"x": 1.0}))
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["INITIAL", "KINDS", "Inputs", "Kind", "MemberConfig", "build", "mutate", "random_config"]
+
+Inputs = Literal["raw", "context"]
+INPUTS: tuple[Inputs, ...] = ("raw", "context")
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """One member's genes: the learner kind, its parameters (sorted pairs) and its inputs.
+
+    ``inputs="raw"`` sees the event's features only; ``"context"`` also sees the stream context (last
+    known labels, recent label shares, each number's deviation from its recent moving averages).
+    """
+
+    kind: str
+    params: tuple[tuple[str, Any], ...]
+    inputs: Inputs = "raw"
+
+    @property
+    def name(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.kind}({args})" + ("+context" if self.inputs == "context" else "")
+
+    def param(self, key: str) -> Any:
+        return dict(self.params)[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "params": dict(self.params), "inputs": self.inputs}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A learner kind: its grid (parameter -> allowed values, first is the default) and its builder."""
+
+    grid: Mapping[str, tuple[Any, ...]]
+    make: Callable[[dict[str, Any], int], Any]
+    cost: float  # relative time per event, to keep an evolved population affordable
+
+
+def _scaled(model: Any) -> Any:
+    from river import preprocessing
+
+    return preprocessing.StandardScaler() | model
+
+
+def _hoeffding(p: dict[str, Any], seed: int) -> Any:
+    from river import tree
+
+    return tree.HoeffdingAdaptiveTreeClassifier(
+        grace_period=p["grace_period"], delta=p["delta"], leaf_prediction=p["leaf_prediction"], seed=seed
+    )
+
+
+def _arf(p: dict[str, Any], seed: int) -> Any:
+    from river import forest
+
+    return forest.ARFClassifier(n_models=p["n_models"], lambda_value=p["lambda_value"], seed=seed)
+
+
+def _linear(p: dict[str, Any], seed: int) -> Any:
+    from river import linear_model, multiclass, optim
+
+    opt = optim.SGD(p["lr"]) if p["optimizer"] == "sgd" else optim.FTRLProximal(alpha=p["lr"], l2=p["l2"])
+    l2 = p["l2"] if p["optimizer"] == "sgd" else 0.0
+    return _scaled(multiclass.OneVsRestClassifier(linear_model.LogisticRegression(optimizer=opt, l2=l2)))
+
+
+def _nb(p: dict[str, Any], seed: int) -> Any:
+    from river import naive_bayes
+
+    return naive_bayes.GaussianNB()
+
+
+def _knn(p: dict[str, Any], seed: int) -> Any:
+    from river import neighbors
+
+    engine = neighbors.LazySearch(window_size=p["window_size"])
+    return _scaled(neighbors.KNNClassifier(n_neighbors=p["n_neighbors"], engine=engine))
+
+
+def _amf(p: dict[str, Any], seed: int) -> Any:
+    from river import forest
+
+    return forest.AMFClassifier(
+        n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed
+    )
+
+
+#: every kind a member can be, with its grid; adding a learner touches this table only
+KINDS: dict[str, Kind] = {
+    "hoeffding": Kind(
+        {
+            "grace_period": (200, 50, 100, 400),
+            "delta": (1e-7, 1e-5, 1e-3),
+            "leaf_prediction": ("nba", "mc", "nb"),
+        },
+        _hoeffding,
+        1.0,
+    ),
+    "arf": Kind({"n_models": (3, 5), "lambda_value": (6, 3)}, _arf, 4.0),
+    "linear": Kind(
+        {"optimizer": ("sgd", "ftrl"), "lr": (0.05, 0.01, 0.1, 0.5), "l2": (0.0, 1e-4, 1e-2)}, _linear, 0.3
+    ),
+    "nb": Kind({}, _nb, 0.5),
+    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (50, 100, 25)}, _knn, 4.0),
+    "amf": Kind({"n_estimators": (3, 5), "step": (1.0, 0.5, 2.0)}, _amf, 3.0),
+}
+
+
+def _config(kind: str, inputs: Inputs, **params: Any) -> MemberConfig:
+    grid = KINDS[kind].grid
+    values = {k: params.get(k, v[0]) for k, v in grid.items()}
+    return MemberConfig(kind, tuple(sorted(values.items())), inputs)
+
+
+#: the opening population, cheapest and most diverse first; ``population=n`` takes the first n
+INITIAL: tuple[MemberConfig, ...] = (
+    _config("hoeffding", "context"),
+    _config("linear", "context"),
+    _config("hoeffding", "raw"),
+    _config("linear", "raw", optimizer="ftrl", lr=0.1),
+    _config("nb", "raw"),
+    _config("hoeffding", "context", grace_period=50, leaf_prediction="mc"),
+    _config("arf", "context"),
+    _config("amf", "raw"),
+    _config("knn", "raw"),
+)
+
+
+def build(config: MemberConfig, *, seed: int) -> Any:
+    """A fresh river classifier for ``config``."""
+    return KINDS[config.kind].make(dict(config.params), seed)
+
+
+def random_config(rng: np.random.Generator, *, inputs: Inputs | None = None) -> MemberConfig:
+    """A configuration drawn uniformly over kinds, then over each parameter's values."""
+    kind = str(rng.choice(sorted(KINDS)))
+    grid = KINDS[kind].grid
+    values = {k: v[int(rng.integers(len(v)))] for k, v in grid.items()}
+    chosen = inputs if inputs is not None else INPUTS[int(rng.integers(len(INPUTS)))]
+    return MemberConfig(kind, tuple(sorted(values.items())), chosen)
+
+
+def mutate(
+    config: MemberConfig, rng: np.random.Generator, *, p_kind: float = 0.15, p_inputs: float = 0.15
+) -> MemberConfig:
+    """A neighbour of ``config``: another kind (``p_kind``), the other inputs (``p_inputs``), or one
+    parameter moved to another of its values. Never returns ``config`` itself when a move exists."""
+    u = rng.random()
+    if u < p_kind:
+        other = random_config(rng, inputs=config.inputs)
+        if other.kind != config.kind:
+            return other
+    if u < p_kind + p_inputs:
+        return MemberConfig(config.kind, config.params, "raw" if config.inputs == "context" else "context")
+    params = dict(config.params)
+    movable = [k for k, v in KINDS[config.kind].grid.items() if len(v) > 1]
+    if not movable:
+        return MemberConfig(config.kind, config.params, "raw" if config.inputs == "context" else "context")
+    key = movable[int(rng.integers(len(movable)))]
+    choices = [v for v in KINDS[config.kind].grid[key] if v != params[key]]
+    params[key] = choices[int(rng.integers(len(choices)))]
+    return MemberConfig(config.kind, tuple(sorted(params.items())), config.inputs)

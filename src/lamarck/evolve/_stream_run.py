@@ -1,0 +1,358 @@
+"""Running a stream for a project: plan on the head, learn prequentially, quarantine bad events,
+checkpoint every N events and on interruption (Ctrl-C, SIGTERM), register the learner, resume.
+
+    >>> import io, json, tempfile
+    >>> from river.datasets import synth
+    >>> lines = io.StringIO("".join(json.dumps({**x, "y": int(y)}) + "\\n" for x, y in synth.SEA(seed=0).take(600)))
+    >>> items = list(read_events("-", stdin=lines))
+    >>> schema = EventSchema(target="y", features=(("0", "numeric"), ("1", "numeric"), ("2", "numeric")),
+    ...                      classes=("0", "1"))
+    >>> session = StreamSession.start("sea", schema, {"metric": "accuracy", "task": "binary"},
+    ...                               StreamLearner(population=2, hybrid=False, seed=0))
+    >>> result = run_session(session, iter(items))
+    >>> result.events, result.score > 0.8, result.quarantined
+    (600, True, 0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lamarck.errors import ConfigError
+from lamarck.evolve._stream import StreamLearner, load_state, save_state
+from lamarck.evolve._stream_events import (
+    REASON_KINDS,
+    EventSchema,
+    RawEvent,
+    head_frame,
+    label_key,
+    read_events,
+)
+
+__all__ = ["STREAM_METRICS", "StreamResult", "StreamSession", "run_session", "stream_project"]
+
+log = logging.getLogger(__name__)
+
+#: metric name -> (river class name, needs probabilities, binary only)
+STREAM_METRICS: dict[str, tuple[str, bool, bool]] = {
+    "accuracy": ("Accuracy", False, False),
+    "balanced_accuracy": ("BalancedAccuracy", False, False),
+    "f1": ("F1", False, True),
+    "macro_f1": ("MacroF1", False, False),
+    "roc_auc": ("ROCAUC", True, True),
+    "log_loss": ("CrossEntropy", True, False),
+}
+
+
+def _metric(name: str, positive: Any, task: str) -> Any:
+    from river import metrics
+
+    if name not in STREAM_METRICS:
+        raise ConfigError(
+            f"metric {name!r} has no streaming version. Fix: --metric with one of {sorted(STREAM_METRICS)}."
+        )
+    cls, _, binary_only = STREAM_METRICS[name]
+    if binary_only and task != "binary":
+        raise ConfigError(
+            f"metric {name!r} needs a binary target, this one is {task}. Fix: --metric accuracy."
+        )
+    kwargs = {"pos_val": label_key(positive)} if binary_only else {}
+    return getattr(metrics, cls)(**kwargs)
+
+
+@dataclass
+class StreamSession:
+    """Everything a stream needs to resume exactly where it stopped (pickled as the checkpoint)."""
+
+    name: str
+    schema: EventSchema
+    spec: dict[str, Any]
+    learner: StreamLearner
+    metric: Any = None
+    accuracy: Any = None
+    position: int = 0
+    events: int = 0
+    labelled: int = 0
+    seconds: float = 0.0
+    quarantine: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASON_KINDS, 0))
+    checkpoints: int = 0
+
+    @classmethod
+    def start(
+        cls, name: str, schema: EventSchema, spec: dict[str, Any], learner: StreamLearner
+    ) -> StreamSession:
+        from river import metrics
+
+        learner.set_schema(schema.kinds, task=spec.get("task", "multiclass"), target=schema.target)
+        metric = _metric(spec.get("metric", "accuracy"), spec.get("positive_class"), spec.get("task", ""))
+        return cls(name, schema, spec, learner, metric=metric, accuracy=metrics.Accuracy())
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """The summary of a run (``to_dict`` is what ``lamarck stream --json`` prints)."""
+
+    events: int
+    metric: str
+    score: float
+    accuracy: float
+    seconds: float
+    labelled: int
+    quarantined: int
+    quarantine: dict[str, int]
+    replacements: int
+    drifts: int
+    recurrences: int
+    members: list[dict[str, Any]]
+    interrupted: bool = False
+    checkpoint: str | None = None
+    version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "metric": self.metric,
+            "score": round(self.score, 6),
+            "accuracy": round(self.accuracy, 6),
+            "seconds": round(self.seconds, 3),
+            "events_per_s": round(self.events / self.seconds, 1) if self.seconds > 0 else None,
+            "labelled": self.labelled,
+            "quarantined": self.quarantined,
+            "quarantine": self.quarantine,
+            "replacements": self.replacements,
+            "drifts": self.drifts,
+            "recurrences": self.recurrences,
+            "members": self.members,
+            "interrupted": self.interrupted,
+            "checkpoint": self.checkpoint,
+            "version": self.version,
+        }
+
+
+def _result(
+    session: StreamSession, *, interrupted: bool = False, checkpoint: Path | None = None
+) -> StreamResult:
+    learner = session.learner
+    return StreamResult(
+        events=session.events,
+        metric=session.spec.get("metric", "accuracy"),
+        score=float(session.metric.get()),
+        accuracy=float(session.accuracy.get()),
+        seconds=session.seconds,
+        labelled=session.labelled,
+        quarantined=sum(session.quarantine.values()),
+        quarantine=dict(session.quarantine),
+        replacements=getattr(learner, "n_replacements_", 0),
+        drifts=getattr(learner, "n_drifts_", 0),
+        recurrences=getattr(learner, "n_recurrences_", 0),
+        members=learner.describe() if session.events else [],
+        interrupted=interrupted,
+        checkpoint=str(checkpoint) if checkpoint else None,
+    )
+
+
+ProgressCallback = Callable[[StreamSession], None]
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the stream like Ctrl-C does (so the state is saved); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_session(
+    session: StreamSession,
+    items: Iterator[RawEvent],
+    *,
+    store: Any = None,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 0,
+    limit: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress_every: int = 500,
+) -> StreamResult:
+    """Feed ``items`` (already positioned after ``session.position``) through the learner, prequentially."""
+    learner, schema = session.learner, session.schema
+    needs_proba = STREAM_METRICS[session.spec.get("metric", "accuracy")][1]
+    bad_rows: list[dict[str, Any]] = []
+    bad_reasons: list[str] = []
+
+    def flush_quarantine() -> None:
+        if store is not None and bad_rows:
+            store.quarantine(list(bad_rows), list(bad_reasons), source="stream")
+        bad_rows.clear()
+        bad_reasons.clear()
+
+    def save() -> None:
+        flush_quarantine()
+        if checkpoint is not None:
+            save_state(session, checkpoint)
+            session.checkpoints += 1
+
+    interrupted = False
+    start = time.perf_counter() - session.seconds
+    try:
+        with _sigterm_as_interrupt():
+            for item in items:
+                if limit is not None and session.events + sum(session.quarantine.values()) >= limit:
+                    break
+                session.position += 1
+                reason = item.error
+                x = y = None
+                if item.row is not None:
+                    x, y, reason = schema.check(item.row)
+                if reason is not None:
+                    kind = next((k for k in REASON_KINDS if reason.startswith(k)), "unparsable")
+                    session.quarantine[kind] += 1
+                    bad_rows.append(
+                        item.row if item.row is not None else {"line": item.line, "text": item.text}
+                    )
+                    bad_reasons.append(reason)
+                    continue
+                assert x is not None
+                prediction = learner.process_one(x, y)
+                session.events += 1
+                if y is not None:
+                    session.labelled += 1
+                    session.accuracy.update(y, prediction)
+                    session.metric.update(y, learner.last_proba_ if needs_proba else prediction)
+                if session.events % progress_every == 0:
+                    session.seconds = time.perf_counter() - start
+                    if on_progress is not None:
+                        on_progress(session)
+                if checkpoint_every and session.events % checkpoint_every == 0:
+                    session.seconds = time.perf_counter() - start
+                    save()
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("stream %s interrupted after %d events; saving the state", session.name, session.events)
+    session.seconds = time.perf_counter() - start
+    save()
+    if on_progress is not None:
+        on_progress(session)
+    return _result(session, interrupted=interrupted, checkpoint=checkpoint)
+
+
+def stream_project(
+    project: Any,
+    data: str,
+    sentence: str = "",
+    *,
+    name: str | None = None,
+    target: str | None = None,
+    metric: str | None = None,
+    exclude: list[str] | None = None,
+    task: str | None = None,
+    head: int = 1000,
+    label_delay: int = 0,
+    checkpoint_every: int = 10_000,
+    resume: bool = False,
+    register: bool = True,
+    limit: int | None = None,
+    learner: StreamLearner | None = None,
+    stdin: Any = None,
+    on_plan: Callable[[Any], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> StreamResult:
+    """Plan ``sentence`` on the head of ``data``, run the stream, checkpoint it, register the learner.
+
+    With ``resume``, the checkpoint of the stream ``name`` is loaded and a file source is read from
+    where the previous run stopped (standard input simply goes on).
+    """
+    name = name or ("stdin" if data == "-" else Path(data).stem)
+    path = Path(project.path) / "streams" / name / "checkpoint.pkl"
+    items = read_events(data, stdin=stdin)
+    if resume:
+        session: StreamSession = load_state(path)
+        if not isinstance(session, StreamSession):
+            raise ConfigError(f"{path} is not a stream checkpoint. Fix: remove it and run without --resume.")
+        if data != "-":
+            items = itertools.islice(items, session.position, None)
+        if on_plan is not None:
+            on_plan(session.spec)
+    else:
+        buffered = list(itertools.islice(items, head))
+        frame = head_frame(buffered)
+        if frame.empty:
+            raise ConfigError(
+                f"the first {head} lines of {data!r} hold no parsable event. Fix: check the format "
+                "(CSV with a header, or one JSON object per line)."
+            )
+        spec = project.plan(frame, sentence, target=target, metric=metric, exclude=exclude, task=task)
+        spec_dict = spec.model_dump(mode="json")
+        if spec.task == "regression":
+            raise ConfigError(
+                f"target {spec.target!r} looks numeric ({frame[spec.target].nunique()} distinct values in the "
+                "head); streaming learns classes only for now. Fix: --task binary or multiclass if it is a "
+                "class, or `lamarck fit` for a regression."
+            )
+        reason = (spec.reasons or {}).get("metric")
+        if reason is not None and reason.source == "default" and metric is None:
+            spec_dict["metric"] = "accuracy"  # the usual prequential figure when nobody asked for another
+        features = tuple(
+            (str(c), "numeric" if frame[c].dtype.kind in "if" else "categorical")
+            for c in frame.columns
+            if c != spec.target and c not in set(spec.exclude_columns)
+        )
+        classes = tuple(sorted({label_key(v) for v in frame[spec.target].dropna()}))
+        schema = EventSchema(target=spec.target, features=features, classes=classes)  # type: ignore[arg-type]
+        if learner is None:
+            learner = StreamLearner(label_delay=label_delay)
+        session = StreamSession.start(name, schema, spec_dict, learner)
+        items = itertools.chain(buffered, items)
+        if on_plan is not None:
+            on_plan(spec_dict)
+    result = run_session(
+        session,
+        items,
+        store=project.store,
+        checkpoint=path,
+        checkpoint_every=checkpoint_every,
+        limit=None if limit is None else session.events + sum(session.quarantine.values()) + limit,
+        on_progress=on_progress,
+    )
+    if register and session.events:
+        version = register_stream(project, session, result)
+        result = StreamResult(**{**result.__dict__, "version": version})
+    return result
+
+
+def register_stream(project: Any, session: StreamSession, result: StreamResult) -> str:
+    """Register the learner as a new version with alias ``stream`` (the batch ``champion`` stays)."""
+    registry = project.registry
+    previous = registry.alias_version("stream")
+    spec = session.spec
+    info = registry.register(
+        session.learner,
+        params={"kind": "stream", "stream": session.name, **session.learner.get_params()},
+        metrics={f"prequential_{result.metric}": result.score, "prequential_accuracy": result.accuracy,
+                 "events": float(result.events), "quarantined": float(result.quarantined)},
+        spec=spec,
+        fingerprint={"features": session.schema.kinds, "classes": list(session.schema.classes or ())},
+        lineage={"parent": previous, "reason": "stream interrupted" if result.interrupted else "stream",
+                 "data": session.name, "events": result.events, "position": session.position},
+        tags={"task": str(spec.get("task")), "target": session.schema.target, "metric": result.metric,
+              "kind": "stream"},
+    )  # fmt: skip
+    registry.set_alias("stream", info.version)
+    return str(info.version)

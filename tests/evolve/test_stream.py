@@ -1,0 +1,133 @@
+"""StreamLearner: prequential learning, evolution, drift, label delay, checkpoints (small seeded streams)."""
+
+import itertools
+
+import numpy as np
+import pytest
+from river import dummy
+from river.datasets import synth
+
+from lamarck.errors import ConfigError
+from lamarck.evolve import StreamLearner
+from lamarck.evolve._stream_members import INITIAL, KINDS, mutate
+
+
+def drifting(n: int = 2500, seed: int = 3):
+    """SEA with an abrupt concept change in the middle and 10 % label noise."""
+    stream = synth.ConceptDriftStream(
+        synth.SEA(variant=0, noise=0.1, seed=seed),
+        synth.SEA(variant=3, noise=0.1, seed=seed + 1),
+        position=n // 2,
+        width=20,
+        seed=seed,
+    )
+    return list(stream.take(n))
+
+
+def prequential(model, events):
+    right = 0
+    for x, y in events:
+        right += model.predict_one(x) == y
+        model.learn_one(x, y)
+    return right / len(events)
+
+
+def test_beats_no_change_baseline_on_a_drifting_stream():
+    events = drifting()
+    learner = StreamLearner(population=3, replace_every=300, hybrid=True, hybrid_every=500, seed=0)
+    right = sum(learner.process_one(x, y) == y for x, y in events)
+    baseline = prequential(dummy.NoChangeClassifier(), events)
+    assert right / len(events) > baseline + 0.15
+    assert right / len(events) > 0.8
+    assert learner.members_[-1].name == "lightgbm" and learner.members_[-1].model.n_fits_ >= 3
+
+
+def test_population_replaces_worst_by_a_mutation_of_the_best():
+    events = drifting(2000)
+    learner = StreamLearner(population=4, replace_every=200, hybrid=False, seed=1)
+    for x, y in events:
+        learner.process_one(x, y)
+    replaced = [h for h in learner.history_ if h["kind"] == "replace"]
+    assert learner.n_replacements_ == len(replaced) >= 3
+    names = {m.name for m in learner.members_}
+    assert any(h["in"] in names for h in replaced)  # children survive in the population
+    child = next(m for m in learner.members_ if m.lineage)
+    assert child.lineage[-1].startswith("m")  # it knows its parent
+
+
+def test_mutation_moves_one_gene_within_the_grid():
+    rng = np.random.default_rng(0)
+    for config in INITIAL:
+        for _ in range(20):
+            child = mutate(config, rng)
+            assert child != config and child.kind in KINDS
+            grid = KINDS[child.kind].grid
+            assert all(v in grid[k] for k, v in child.params)
+
+
+def test_label_delay_holds_labels_back():
+    events = drifting(600)
+    learner = StreamLearner(population=2, hybrid=False, label_delay=50, seed=0)
+    for i, (x, y) in enumerate(events, start=1):
+        learner.process_one(x, y)
+        assert learner.n_learned_ == max(0, i - 50)
+    assert learner.context_.last_ == events[-51][1]  # the last *released* label, not the current one
+    learner.flush()
+    assert learner.n_learned_ == 600 and learner.context_.last_ == events[-1][1]
+
+
+def test_context_uses_only_the_past():
+    learner = StreamLearner(population=1, hybrid=False, seed=0)
+    x0, x1 = {"a": 1.0}, {"a": 3.0}
+    learner.process_one(x0, "up")
+    z = learner.context_.features(x1)
+    assert z["_last=up"] == 1.0 and z["a~0.3"] == pytest.approx(2.0)
+    before = learner.predict_proba_one(x1)
+    assert learner.predict_proba_one(x1) == before  # predicting changes nothing
+    assert learner.t_ == 1
+
+
+def test_checkpoint_and_resume_give_the_same_state(tmp_path):
+    events = drifting(1600)
+    straight = StreamLearner(population=3, replace_every=200, hybrid_every=300, seed=2)
+    preds_straight = [straight.process_one(x, y) for x, y in events]
+
+    first = StreamLearner(population=3, replace_every=200, hybrid_every=300, seed=2)
+    preds = [first.process_one(x, y) for x, y in events[:700]]
+    path = first.save(tmp_path / "state.pkl")
+    resumed = StreamLearner.load(path)
+    preds += [resumed.process_one(x, y) for x, y in events[700:]]
+
+    assert preds == preds_straight
+    assert resumed.describe() == straight.describe()
+    assert resumed.history_ == straight.history_
+
+
+def test_drift_detection_and_recurring_concept_come_back():
+    a = list(synth.SEA(variant=0, seed=5).take(1500))
+    b = list(synth.SEA(variant=3, seed=6).take(1500))
+    learner = StreamLearner(population=2, replace_every=10**6, hybrid=False, context=False, seed=0)
+    for x, y in itertools.chain(a, b, a[:800]):
+        learner.process_one(x, y)
+    assert learner.n_drifts_ >= 1
+    kinds = {h["kind"] for h in learner.history_}
+    assert kinds & {"fresh", "recur"}
+
+
+def test_bad_options_name_the_rule():
+    with pytest.raises(ConfigError, match="population=0"):
+        StreamLearner(population=0).process_one({"a": 1.0}, "x")
+    with pytest.raises(ConfigError, match="combine"):
+        StreamLearner(combine="median").process_one({"a": 1.0}, "x")  # type: ignore[arg-type]
+
+
+def test_batch_predict_for_serving():
+    import pandas as pd
+
+    learner = StreamLearner(population=2, hybrid=False, seed=0)
+    for x, y in synth.SEA(seed=0).take(500):
+        learner.learn_one({str(k): v for k, v in x.items()}, y)
+    frame = pd.DataFrame([{"0": 9.0, "1": 9.0, "2": 0.0}, {"0": 0.0, "1": 0.0, "2": 0.0}])
+    proba = learner.predict_proba(frame)
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert list(learner.predict(frame)) == [True, False]

@@ -1,0 +1,117 @@
+"""``lamarck stream`` end to end: JSON summary, quarantine of each bad input, stdin, resume, registry."""
+
+import csv
+import io
+import json
+
+import pytest
+from river.datasets import synth
+
+from lamarck.cli import main
+from lamarck.project import Project
+
+KEYS = {
+    "events", "metric", "score", "accuracy", "seconds", "events_per_s", "labelled", "quarantined",
+    "quarantine", "replacements", "drifts", "recurrences", "members", "interrupted", "checkpoint", "version",
+}  # fmt: skip
+
+
+def rows(n: int, seed: int = 0):
+    for x, y in synth.SEA(variant=1, noise=0.05, seed=seed).take(n):
+        yield {"a": round(x[0], 4), "b": round(x[1], 4), "c": round(x[2], 4), "label": "yes" if y else "no"}
+
+
+@pytest.fixture()
+def sea_csv(tmp_path):
+    path = tmp_path / "sea.csv"
+    good = list(rows(1500))
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["a", "b", "c", "label"])
+        for i, r in enumerate(good):
+            w.writerow(r.values())
+            if i == 700:
+                fh.write("1.0,2.0,3.0,yes,surplus\n")  # unparsable: one field too many
+                w.writerow(["", 1.0, 2.0, "no"])  # missing feature
+                w.writerow(["abc", 1.0, 2.0, "no"])  # non-numeric
+                w.writerow([1.0, 1.0, 2.0, "maybe"])  # unseen label
+    return path
+
+
+def run_json(argv, capsys):
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_json_summary_and_quarantine_of_each_bad_input(sea_csv, tmp_path, capsys):
+    project = tmp_path / "proj"
+    code, out = run_json(
+        ["stream", str(sea_csv), "predict the label", "--no-register", "--head", "500", "-p", str(project)],
+        capsys,
+    )
+    assert code == 0
+    assert set(out) == KEYS
+    assert out["events"] == 1500 and out["metric"] == "accuracy" and out["labelled"] == 1500
+    assert out["quarantine"] == {"unparsable": 1, "missing feature": 1, "non-numeric": 1, "unseen label": 1}
+    assert out["quarantined"] == 4 and out["score"] > 0.8
+    stored = Project(project).store
+    assert stored.counts()["quarantine"] == 4
+    import sqlalchemy as sa
+
+    from lamarck.store._store import QUARANTINE
+
+    with stored.engine.connect() as conn:
+        reasons = [r.reason for r in conn.execute(sa.select(QUARANTINE)).all()]
+    assert any("'abc'" in r for r in reasons) and any("'maybe'" in r for r in reasons)
+
+
+def test_stdin_json_lines_with_label_delay(tmp_path, capsys, monkeypatch):
+    lines = [json.dumps(r) for r in rows(1200, seed=1)]
+    lines.insert(600, "{not json")
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out = run_json(
+        ["stream", "-", "predict label", "--label-delay", "100", "--no-register", "--no-hybrid",
+         "-p", str(tmp_path / "p")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert out["events"] == 1200 and out["quarantine"]["unparsable"] == 1
+    assert out["score"] > 0.75
+
+
+def test_resume_goes_on_where_it_stopped(sea_csv, tmp_path, capsys):
+    project = str(tmp_path / "proj")
+    base = ["stream", str(sea_csv), "predict label", "--no-register", "--head", "500", "-p", project]
+    _, whole = run_json([*base, "--name", "whole"], capsys)
+    _, part = run_json([*base, "--name", "parts", "--limit", "800", "--checkpoint-every", "100"], capsys)
+    assert part["events"] + part["quarantined"] == 800
+    _, rest = run_json([*base, "--name", "parts", "--resume"], capsys)
+    assert rest["events"] == whole["events"] and rest["quarantined"] == whole["quarantined"]
+    assert rest["score"] == whole["score"]  # same state, same predictions
+
+
+def test_registered_learner_loads_and_predicts(sea_csv, tmp_path, capsys):
+    project = tmp_path / "proj"
+    code, out = run_json(
+        ["stream", str(sea_csv), "predict label", "--limit", "1000", "--no-hybrid", "-p", str(project)],
+        capsys,
+    )
+    assert code == 0 and out["version"] == "1"
+    proj = Project(project)
+    assert proj.registry.alias_version("stream") == "1"
+    model = proj.registry.load("stream")
+    import pandas as pd
+
+    pred = model.predict(pd.DataFrame([{"a": 9.0, "b": 9.0, "c": 1.0}, {"a": 0.1, "b": 0.2, "c": 1.0}]))
+    assert list(pred) == ["yes", "no"]
+    assert model.input_schema == {"a": "numeric", "b": "numeric", "c": "numeric"}
+
+
+def test_user_errors_exit_non_zero_with_the_fix(sea_csv, tmp_path, capsys):
+    code = main(["stream", str(sea_csv), "predict label", "--metric", "rmse", "-p", str(tmp_path / "p")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "rmse" in err and "Fix" in err and "Traceback" not in err
+    code = main(["stream", str(tmp_path / "nope.csv"), "predict label", "-p", str(tmp_path / "p")])
+    assert code != 0 and "does not exist" in capsys.readouterr().err
