@@ -29,6 +29,16 @@ class BenchArgs:
 #: name -> ``run(args, console)``; a part imports its heavy dependencies inside ``run``
 PARTS: dict[str, Callable[[BenchArgs, Any], None]] = {}
 
+
+def _stream_part(args: BenchArgs, console: Any) -> None:
+    from lamarck.bench._stream import run
+
+    run(args, console)
+
+
+PARTS["stream"] = _stream_part
+
+
 __all__ = [
     "FIELDS",
     "PARTS",

@@ -163,7 +163,7 @@ class StreamLearner:
             configs = [MemberConfig(c.kind, c.params, "raw") for c in configs]
         for config in configs:
             self.members_.append(self._new_member(config))
-        self._budget = 1.5 * sum(KINDS[c.kind].cost for c in configs)
+        self._budget = 2.5 * sum(KINDS[c.kind].cost for c in configs)
         if self.no_change:
             from river import dummy
 

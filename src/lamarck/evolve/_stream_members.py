@@ -169,7 +169,7 @@ def random_config(rng: np.random.Generator, *, inputs: Inputs | None = None) -> 
 
 
 def mutate(
-    config: MemberConfig, rng: np.random.Generator, *, p_kind: float = 0.15, p_inputs: float = 0.15
+    config: MemberConfig, rng: np.random.Generator, *, p_kind: float = 0.25, p_inputs: float = 0.15
 ) -> MemberConfig:
     """A neighbour of ``config``: another kind (``p_kind``), the other inputs (``p_inputs``), or one
     parameter moved to another of its values. Never returns ``config`` itself when a move exists."""
