@@ -122,7 +122,11 @@ def test_shadow_then_promote(tmp_path):
 def test_a_bad_promotion_is_rolled_back(tmp_path):
     project = champion_project(tmp_path)
     bad = project.fit(
-        make(1500, seed=8, rule="flipped"), "predict the label", time_budget_s=3, learners=["lightgbm"], report=False
+        make(1500, seed=8, rule="flipped"),
+        "predict the label",
+        time_budget_s=3,
+        learners=["lightgbm"],
+        report=False,
     )
     project.promote("1", reason="back to the good one")  # v2 was a fit: the user chose it, not watched
     project.promote(bad.champion_version, reason="operator mistake")
@@ -136,7 +140,9 @@ def test_a_bad_promotion_is_rolled_back(tmp_path):
 
 def test_an_interrupted_alias_move_is_finished(tmp_path):
     project = champion_project(tmp_path)
-    second = project.fit(make(800, seed=10), "predict the label", time_budget_s=3, learners=["lightgbm"], report=False)
+    second = project.fit(
+        make(800, seed=10), "predict the label", time_budget_s=3, learners=["lightgbm"], report=False
+    )
     # a promotion killed after its decision was written and before the alias moved
     project.store.record_decision("promote", "killed half-way", {"from": second.champion_version, "to": "1"})
     assert project.registry.alias_version("champion") == second.champion_version
@@ -151,7 +157,10 @@ def test_suggest_labels_ranks_uncertain_predictions(tmp_path):
     rows = make(200, seed=11).drop(columns=["label"])
     proba = model.predict_proba(rows)
     ids = project.store.log_predictions(
-        rows.to_dict("records"), predictions=list(model.predict(rows)), probas=proba.tolist(), model_version="1"
+        rows.to_dict("records"),
+        predictions=list(model.predict(rows)),
+        probas=proba.tolist(),
+        model_version="1",
     )
     project.store.add_feedback([{"prediction_id": ids[0], "label": "yes"}])
     top = project.suggest_labels(5)

@@ -13,7 +13,7 @@ from lamarck.evolve import EvolutionPolicy
 from lamarck.serve import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evolve"))
-from test_policy import make  # noqa: E402
+from test_policy import make
 
 
 @pytest.fixture()
@@ -30,23 +30,31 @@ def test_keys_and_roles(project):
     predict_key = project.store.create_key("predict", name="app")
     feedback_key = project.store.create_key("feedback")
     admin_key = project.store.create_key("admin")
-    assert "key_hash" not in str(project.store.api_keys()) and predict_key not in str(project.store.api_keys())
+    assert "key_hash" not in str(project.store.api_keys()) and predict_key not in str(
+        project.store.api_keys()
+    )
     client = TestClient(create_app(project))  # a new app: no cached "no keys" answer
     assert client.post("/v1/predict", json={"rows": rows}).status_code == 401
-    assert client.post("/v1/predict", json={"rows": rows}, headers={"X-API-Key": "lmk_wrong"}).status_code == 401
+    assert (
+        client.post("/v1/predict", json={"rows": rows}, headers={"X-API-Key": "lmk_wrong"}).status_code == 401
+    )
     ok = client.post("/v1/predict", json={"rows": rows}, headers={"Authorization": f"Bearer {predict_key}"})
     assert ok.status_code == 200
     ids = ok.json()["prediction_ids"]
     items = {"items": [{"prediction_id": ids[0], "label": "yes"}]}
     denied = client.post("/v1/feedback", json=items, headers={"X-API-Key": predict_key})
     assert denied.status_code == 403 and "feedback" in denied.json()["detail"]
-    assert client.post("/v1/feedback", json=items, headers={"X-API-Key": feedback_key}).json() == {"accepted": 1}
+    assert client.post("/v1/feedback", json=items, headers={"X-API-Key": feedback_key}).json() == {
+        "accepted": 1
+    }
     assert client.post("/v1/rollback", headers={"X-API-Key": feedback_key}).status_code == 403
     assert client.get("/v1/status", headers={"X-API-Key": predict_key}).status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.post("/v1/evolve", headers={"X-API-Key": admin_key}).json()["kind"] == "skip"
     assert project.store.revoke_key(1)  # a revoked key is refused at once (keys are looked up per request)
-    assert client.post("/v1/predict", json={"rows": rows}, headers={"X-API-Key": predict_key}).status_code == 401
+    assert (
+        client.post("/v1/predict", json={"rows": rows}, headers={"X-API-Key": predict_key}).status_code == 401
+    )
 
 
 def test_challenger_shadows_live_traffic_then_is_promoted(project):
@@ -69,7 +77,9 @@ def test_challenger_shadows_live_traffic_then_is_promoted(project):
     assert status["drift"]["drift"] in ("moderate", "severe")
     second = client.post("/v1/evolve").json()
     assert second["kind"] == "promote", second["reason"]
-    body = client.post("/v1/predict", json={"rows": make(2, seed=4).drop(columns=["label"]).to_dict("records")})
+    body = client.post(
+        "/v1/predict", json={"rows": make(2, seed=4).drop(columns=["label"]).to_dict("records")}
+    )
     assert body.json()["model_version"] == first["version"]
     text = client.get("/metrics").text
     assert "lamarck_shadow_predictions_total 200" in text and "lamarck_evolve_promote_total 1" in text

@@ -39,6 +39,14 @@ def _stream_part(args: BenchArgs, console: Any) -> None:
 PARTS["stream"] = _stream_part
 
 
+def _planner_part(args: BenchArgs, console: Any) -> None:
+    from lamarck.bench._planner import run
+
+    run(args, console)
+
+
+PARTS["planner"] = _planner_part
+
 __all__ = [
     "FIELDS",
     "PARTS",
