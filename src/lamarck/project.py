@@ -584,7 +584,7 @@ class Project:
             return base, [
                 {"name": "—", "expression": "", "status": "invalid", "message": f"LLM unavailable: {e}"}
             ]
-        # feature selection may use up to a quarter of the budget
+        # feature selection may use up to a quarter of the budget (the search gets what is left)
         kept, trials = select_features(
             X,
             y,
@@ -593,8 +593,9 @@ class Project:
             candidates=proposals,
             kinds=kinds,
             seed=seed,
-            n_jobs=settings.n_jobs,
-            deadline=t_start + 0.25 * spec.time_budget_s,
+            # one thread on small data: LightGBM's threads contend badly with anything else on the machine
+            n_jobs=1 if len(X) < 50_000 else settings.n_jobs,
+            deadline=time.monotonic() + 0.25 * spec.time_budget_s,
         )
         records = [t.model_dump() for t in trials]
         if not kept:

@@ -190,7 +190,7 @@ def test_fit_with_llm_features_and_review(llm_stub, frame, tmp_path):
     project = Project(tmp_path, settings=settings)
     result = project.fit(
         data,
-        "predict the label",
+        "predict the label, maximize accuracy",
         llm=False,
         llm_features=True,
         llm_review=True,
@@ -199,6 +199,9 @@ def test_fit_with_llm_features_and_review(llm_stub, frame, tmp_path):
         register=False,
     )
     status = {f["name"]: f["status"] for f in result.llm_features}
+    assert status == {"a_over_b": "kept", "noise_mix": "rejected", "leak": "invalid", "pwn": "invalid"}, [
+        (f["name"], f["message"]) for f in result.llm_features
+    ]
     assert status == {"a_over_b": "kept", "noise_mix": "rejected", "leak": "invalid", "pwn": "invalid"}
     model = pickle.loads(pickle.dumps(result.model))
     assert "a_over_b" in model.feature_names

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lamarck.errors import PlanError
-from lamarck.evaluate import DEFAULT_METRIC
+from lamarck.evaluate import DEFAULT_METRIC, METRICS
 from lamarck.plan._spec import Reason, TaskSpec
 
 __all__ = ["RulePlanner", "closest_columns", "infer_task", "parse_budget", "parse_exclusions", "parse_metric"]
@@ -91,8 +91,10 @@ _SYNONYMS: dict[str, set[str]] = {
     "click": {"clicks", "clicked"},
     "height": {"tall"},
     "lfp": {"labour force", "labor force", "participate", "participation"},
-    "segment": {"segments"},
+    "segment": {"segments", "region", "regions"},
     "choice": {"choose", "chose", "chosen", "pick", "picks", "select", "selects"},
+    "status": {"alive", "dead", "survive", "survives", "survived", "survival", "outcome"},
+    "child": {"kid", "kids", "son", "sons", "daughter", "daughters"},
 }
 _POSITIVE_WORDS = (
     "dead",
@@ -286,7 +288,10 @@ class RulePlanner:
         reasons: dict[str, Reason] = {}
         exclusions = parse_exclusions(sentence, columns)
         excluded = list(dict.fromkeys(c for c, _ in exclusions))
-        target, why = self._target(frame, sentence, columns, excluded)
+        metric_found = parse_metric(sentence)
+        target, why = self._target(
+            frame, sentence, columns, excluded, metric_found[0] if metric_found else None
+        )
         reasons["target"] = why
         task, task_why = infer_task(frame[target])
         low = sentence.lower()
@@ -297,7 +302,6 @@ class RulePlanner:
         ):
             task = "binary"
         reasons["task"] = Reason(source="data", text=task_why)
-        metric_found = parse_metric(sentence)
         if metric_found:
             metric, words = metric_found
             reasons["metric"] = Reason(source="sentence", text=f"{words!r}")
@@ -333,7 +337,12 @@ class RulePlanner:
         )
 
     def _target(
-        self, frame: pd.DataFrame, sentence: str, columns: list[str], excluded: list[str]
+        self,
+        frame: pd.DataFrame,
+        sentence: str,
+        columns: list[str],
+        excluded: list[str],
+        metric: str | None = None,
     ) -> tuple[str, Reason]:
         n = len(frame)
         candidates = [
@@ -349,7 +358,10 @@ class RulePlanner:
                 return col, Reason(source="sentence", text=f"column named explicitly: {m.group(0)!r}")
         # 2. words of the target clause: after the verb, before "from/using/given"
         clause = re.split(
-            r"\b(from|using|given|based on|with the help of)\b|[;]", sentence, maxsplit=1, flags=re.I
+            r"\b(from|using|given|based on|with the help of|for each|for every|per)\b|[;]",
+            sentence,
+            maxsplit=1,
+            flags=re.I,
         )[0]
         m = re.search(_TARGET_VERBS + r"\b(.*)", clause, flags=re.I)
         focus = m.group(0) if m else clause
@@ -364,12 +376,20 @@ class RulePlanner:
                 "Fix: name the column in the sentence or pass --target COLUMN."
             )
         best = ranked[0]
+        fits_metric = ""
+        if metric is not None and metric in METRICS:
+            # a metric named in the sentence is evidence of the task: prefer a column whose task it fits
+            fitting = [c for c in ranked if scores[c] > 0 and METRICS[metric].fits(infer_task(frame[c])[0])]
+            if fitting and fitting[0] != best:
+                best = fitting[0]
+                ranked = [best, *[c for c in ranked if c != best]]
+                fits_metric = f" ({metric} fits its task)"
         runner = (
             ranked[1]
             if len(ranked) > 1 and scores[ranked[1]] >= 0.8 * scores[best] and scores[ranked[1]] > 0
             else None
         )
-        text = f"words of {focus.strip()!r} match column {best!r}"
+        text = f"words of {focus.strip()!r} match column {best!r}{fits_metric}"
         if runner:
             text += f" (runner-up: {runner!r})"
         return best, Reason(source="sentence", text=text)
@@ -391,7 +411,7 @@ class RulePlanner:
             elif any(difflib.SequenceMatcher(None, cs, s).ratio() >= 0.8 for s in stems if len(s) >= 3):
                 score += 1.2 * weight
             for key, syns in _SYNONYMS.items():
-                if (cs == _stem(key) or cw == key) and (
+                if (cs == _stem(key) or cw == key or cs == _stem(key + "s")) and (
                     any(s in joined for s in syns if " " in s) or stems & {_stem(s) for s in syns}
                 ):
                     score += 1.5 * weight

@@ -89,7 +89,7 @@ def select_features(
     kinds: Mapping[str, str] | None = None,
     folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
     seed: int = 0,
-    n_jobs: int = 2,
+    n_jobs: int = 1,
     deadline: float = math.inf,
 ) -> tuple[list[Any], list[FeatureTrial]]:
     """The candidates worth keeping (in order) and a :class:`FeatureTrial` for every candidate.
