@@ -22,6 +22,7 @@ env: $(STAMP)
 
 demo: env
 	$(VENV)/bin/python examples/demo.py
+	$(VENV)/bin/python examples/loop_demo.py
 
 test: env
 	$(VENV)/bin/python -m pytest -q

@@ -135,6 +135,7 @@ def test_a_bad_promotion_is_rolled_back(tmp_path):
     decision = project.evolve(EvolutionPolicy(**FAST))
     assert decision.kind == "rollback", decision.reason
     assert project.registry.alias_version("champion") == "1"
+    assert [d["kind"] for d in project.store.decisions(limit=2)] == ["rollback", "promote"]  # recorded once
     assert decision.figures["new_error"] > 0.8 > 0.2 > decision.figures["old_error"]
 
 

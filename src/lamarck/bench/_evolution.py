@@ -220,3 +220,107 @@ def plot_loop(result: LoopResult, path: Path, *, title: str, window: int = 4) ->
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+class RetrainClient(InProcessClient):
+    """The usual alternative to the loop: refit from scratch on every label so far, each time."""
+
+    def __init__(self, project: Any, head: pd.DataFrame, *, target: str, budget_s: float) -> None:
+        super().__init__(project)
+        self.head, self.target, self.budget_s = head, target, budget_s
+
+    def evolve(self) -> dict[str, Any]:
+        labelled = self.project.store.labelled()
+        cols = [c for c in self.head.columns if c != self.target]
+        seen = labelled.reindex(columns=cols).assign(**{self.target: labelled["label"].to_numpy()})
+        frame = pd.concat([self.head, seen], ignore_index=True)
+        spec = self.project.registry.info("champion").spec
+        result = self.project.fit(
+            frame,
+            target=self.target,
+            task=spec["task"],
+            metric=spec["metric"],
+            time_budget_s=self.budget_s,
+            report=False,
+            dataset_name="all labels so far",
+        )
+        return {
+            "kind": "retrain",
+            "reason": f"refit on {len(frame)} rows",
+            "version": result.champion_version,
+        }
+
+
+def run_evolution_bench(args: Any, console: Any) -> None:
+    """``lamarck bench --part evolution``: frozen vs retrain-from-scratch vs the loop on elec2."""
+    import tempfile
+
+    from lamarck import Project
+    from lamarck.evolve import EvolutionPolicy
+
+    data = Path(__file__).resolve().parents[4] / "shared" / "data" / "elec2.csv"
+    if not data.exists():
+        data = Path.cwd().parent / "shared" / "data" / "elec2.csv"
+    frame = pd.read_csv(data)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    week, start, every = 336, 8 * 336, 6 * 336
+    rows = []
+    budget = min(args.budget, 20.0)
+    for system in ("loop", "retrain"):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Project(Path(tmp) / "p")
+            policy = EvolutionPolicy(
+                min_new_labels=2000,
+                min_test_labels=300,
+                shadow_labels=300,
+                fresh_search_budget_s=10,
+                seed=args.seed,
+            )
+            client = (
+                InProcessClient(project, policy)
+                if system == "loop"
+                else RetrainClient(project, frame.iloc[:start], target="class", budget_s=10)
+            )
+            result = run_loop(
+                project,
+                frame,
+                target="class",
+                start=start,
+                batch=week,
+                evolve_every=every,
+                fit_budget_s=budget,
+                client=client,
+            )
+            write_batches(result, out / f"batches-{system}.csv")
+            if system == "loop":
+                plot_loop(result, out / "accuracy-loop.png", title="elec2: Lamarck loop vs frozen champion")
+                rows.append(
+                    {
+                        "case": "elec2",
+                        "system": "frozen",
+                        "metric": "accuracy",
+                        "score": round(result.accuracy("frozen"), 4),
+                        "seconds": round(result.fit_seconds, 1),
+                        "error": "",
+                    }
+                )
+            rows.append(
+                {
+                    "case": "elec2",
+                    "system": system,
+                    "metric": "accuracy",
+                    "score": round(result.accuracy("served"), 4),
+                    "seconds": round(result.fit_seconds + result.evolve_seconds, 1),
+                    "error": "",
+                }
+            )
+            console.print(rows[-1])
+    with (out / "results.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["case", "system", "metric", "score", "seconds", "error"])
+        w.writeheader()
+        w.writerows(rows)
+    lines = ["| case | system | accuracy | compute (s) |", "|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['system']} | {r['score']:.4f} | {r['seconds']} |" for r in rows]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    console.print("\n".join(lines))

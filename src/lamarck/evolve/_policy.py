@@ -126,7 +126,9 @@ class Decision:
     version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["figures"] = {k: v for k, v in self.figures.items() if not k.startswith("_")}
+        return out
 
 
 # ---------------------------------------------------------------------------------------------- references
@@ -261,7 +263,7 @@ class Evolver:
         raise AssertionError("unreachable: _train always decides")  # pragma: no cover
 
     def _record(self, decision: Decision) -> Decision:
-        if decision.kind != "skip":
+        if decision.kind != "skip" and not decision.figures.get("_recorded"):
             self.store.record_decision(
                 decision.kind, decision.reason, {**decision.figures, "version": decision.version}
             )
@@ -276,7 +278,7 @@ class Evolver:
         self.registry.set_alias("champion", to)
         if self.registry.alias_version("challenger") is not None:
             self.registry.delete_alias("challenger")
-        return replace(decision, kind=kind)
+        return replace(decision, figures={**decision.figures, "_recorded": True})
 
     def _reconcile(self) -> Decision | None:
         last = next(iter(self.store.decisions(limit=1, kinds=ALIAS_KINDS)), None)
@@ -575,10 +577,12 @@ class Evolver:
         # the replay hold-out: old rows whose honest champion prediction is known (out-of-fold, or held out
         # when the champion was trained); neither model trains on them
         rng = np.random.default_rng(p.seed)
-        honest = ~np.isnan(P_old).any(axis=1)
-        replay_test = honest & (rng.random(len(X_old)) < p.replay_fraction)
-        if replay_test.sum() > p.max_replay_test:
-            replay_test &= np.cumsum(replay_test) <= p.max_replay_test
+        # (a share of all old rows, taken from the honest ones, so it does not shrink from one generation
+        # to the next: an evolved version carries its own hold-out forward)
+        honest = np.flatnonzero(~np.isnan(P_old).any(axis=1))
+        k = min(len(honest), p.max_replay_test, int(np.ceil(p.replay_fraction * len(X_old))))
+        replay_test = np.zeros(len(X_old), dtype=bool)
+        replay_test[rng.choice(honest, size=k, replace=False) if k else []] = True
         X_replay, y_replay = X_old[replay_test].reset_index(drop=True), y_old[replay_test]
         champ_replay = P_old[replay_test] if champion.classes_ is not None else P_old[replay_test, 0]
         X_train, y_train, w_train = self._pool(
