@@ -47,6 +47,15 @@ def _planner_part(args: BenchArgs, console: Any) -> None:
 
 PARTS["planner"] = _planner_part
 
+
+def _evolution_part(args: BenchArgs, console: Any) -> None:
+    from lamarck.bench._evolution import run_evolution_bench
+
+    run_evolution_bench(args, console)
+
+
+PARTS["evolution"] = _evolution_part
+
 __all__ = [
     "FIELDS",
     "PARTS",
