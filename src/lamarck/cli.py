@@ -137,7 +137,9 @@ def _print_plan_notes(spec: Any) -> None:
 
 
 def _spec_table(spec: Any) -> Table:
-    t = Table(title="Plan", show_lines=False, title_justify="left")
+    by = getattr(spec, "planner", "rules")
+    title = "Plan" if by == "rules" else f"Plan (planner: {by}; field sources 'llm' come from the LLM)"
+    t = Table(title=title, show_lines=False, title_justify="left")
     t.add_column("field", style="bold")
     t.add_column("value", style="cyan")
     t.add_column("why")

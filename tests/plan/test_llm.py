@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lamarck.cli import main
-from lamarck.errors import ConfigError, LLMAuthError, LLMEndpointError
+from lamarck.errors import ConfigError, LLMAuthError, LLMEndpointError, PlanError
 from lamarck.plan import LLMClient, LLMPlanner, RulePlanner, make_plan, planner_for
 from lamarck.settings import Settings
 
@@ -172,11 +172,20 @@ def test_timeout_falls_back_within_the_limit(llm_stub, customers, tmp_path):
     assert any("unavailable" in n for n in spec.notes)
 
 
-def test_server_down_falls_back_to_rules(dead_url, customers, tmp_path, caplog):
+def test_server_down_falls_back_to_rules(dead_url, customers, tmp_path):
     spec = planner(dead_url, tmp_path, max_retries=1).plan(customers, SENTENCE)
     assert spec.planner == "rules" and spec.target == "churned"
-    assert any("unavailable" in r.message for r in caplog.records if r.levelname == "WARNING")
+    assert (
+        len(spec.notes) == 1
+        and "LLM planner unavailable" in spec.notes[0]
+        and "APIConnectionError" in spec.notes[0]
+    )
     assert audit_lines(tmp_path)[0]["verdict"] == "unavailable"
+
+
+def test_when_both_planners_fail_the_error_says_both(dead_url, customers, tmp_path):
+    with pytest.raises(PlanError, match=r"LLM planner unavailable.*rule planner could not plan either"):
+        planner(dead_url, tmp_path, max_retries=0).plan(customers, "what about the weather")
 
 
 def test_wrong_key_and_wrong_url_are_clear_errors(llm_stub, customers, tmp_path):

@@ -337,7 +337,7 @@ class LLMPlanner:
                     f"the sentence is ambiguous: {names} could all be the target; chose {target!r}. "
                     f"Fix: --target {alts[0]} if you meant that."
                 )
-                log.warning(notes[-1])
+                log.info(notes[-1])
         return TaskSpec.model_validate(
             {**data, "sentence": sentence, "reasons": reasons, "planner": "llm", "notes": notes}
         )
@@ -350,7 +350,10 @@ class LLMPlanner:
         failing: list[PlanIssue],
         why: str,
     ) -> TaskSpec:
-        rules = self._rules().plan(frame, sentence)
+        try:
+            rules = self._rules().plan(frame, sentence)
+        except PlanError as e:
+            raise PlanError(f"{why.rstrip('.')}; the rule planner could not plan either: {e}") from None
         bad = {i.field for i in failing}
         if (
             accepted
@@ -370,11 +373,11 @@ class LLMPlanner:
                         source=r.source if r else "default",
                         text=f"rule planner (the LLM's answer failed verification): {r.text if r else ''}".strip(),
                     )
-                note = f"{why}; the field(s) {sorted(bad)} come from the rule planner."
-                log.warning(note)
+                note = f"{why.rstrip('.')}; the field(s) {sorted(bad)} come from the rule planner."
+                log.info(note)
                 return spec.model_copy(update={"reasons": reasons, "planner": "llm+rules", "notes": [note]})
-        note = f"{why}; used the rule planner."
-        log.warning(note)
+        note = f"{why.rstrip('.')}; used the rule planner."
+        log.info(note)
         return rules.model_copy(update={"notes": [*rules.notes, note]})
 
 
