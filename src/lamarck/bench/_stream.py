@@ -146,7 +146,7 @@ def prequential(model: Any, events: Iterable[tuple[dict[str, Any], Any]], *, con
         return float(acc.get())
     ctx = StreamContext() if context else None
     for x, y in events:
-        z = ctx.features(x) if ctx is not None else x
+        z = ctx.features({str(k): v for k, v in x.items()}) if ctx is not None else x
         acc.update(y, model.predict_one(z))
         model.learn_one(z, y)
         if ctx is not None:
