@@ -217,3 +217,15 @@ def test_fit_with_llm_features_and_review(llm_stub, frame, tmp_path):
         "features.jsonl",
         "review.jsonl",
     ]
+
+
+def test_a_small_gain_within_the_fold_noise_is_rejected():
+    rng = np.random.default_rng(1)
+    n = 300
+    X = pd.DataFrame({k: rng.normal(size=n) for k in "abcd"})
+    y = (X.a + rng.normal(size=n)).to_numpy()
+    _, trials = select_features(
+        X, y, task="regression", metric="rmse", candidates=[{"name": "noise", "expression": "c + d"}]
+    )
+    t = trials[0]
+    assert 0 < t.delta < t.noise and t.status == "rejected"  # a positive mean gain is not enough

@@ -267,3 +267,18 @@ def test_cli_plan_llm_and_no_llm(llm_stub, customers, tmp_path, monkeypatch, cap
     llm_stub.script = [{"status": 401, "error": "bad key"}]
     assert main(["plan", data, SENTENCE, "--project", project]) != 0
     assert "LLMAuthError" in capsys.readouterr().err
+
+
+def test_settings_from_lamarck_toml(llm_stub, customers, tmp_path, monkeypatch):
+    from lamarck.project import Project
+
+    for var in ("LAMARCK_LLM_BASE_URL", "LAMARCK_LLM_MODEL", "LAMARCK_LLM_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "lamarck.toml").write_text(
+        f'llm_base_url = "{llm_stub.base_url}"\nllm_model = "from-toml"\nllm_redact_examples = true\n'
+    )
+    llm_stub.answers(answer())
+    spec = Project(tmp_path).plan(customers, SENTENCE)
+    assert spec.planner == "llm" and llm_stub.requests[0]["model"] == "from-toml"
+    assert "examples" not in llm_stub.requests[0]["messages"][-1]["content"]
+    assert list((tmp_path / "llm").glob("*-plan.jsonl"))
