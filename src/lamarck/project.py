@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lamarck.errors import DataError, SchemaError
-from lamarck.evolve._policy import write_reference
+from lamarck.evolve import write_reference
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings
 
@@ -814,19 +814,6 @@ def _reference(frame: pd.DataFrame, result: Any, seed: int, size: int = 5000) ->
     for j in range(oof.shape[1]):
         out[f"{PRED_PREFIX}{j}"] = oof[rows, j]
     return out
-
-
-def reference_frame(project: Project, ref: str = "champion") -> pd.DataFrame:
-    """The training reference sample (features and target) stored with a version."""
-    from lamarck.evolve import read_reference
-
-    info = project.registry.info(ref)
-    frame = read_reference(info)
-    if frame is None:
-        raise DataError(
-            f"version {info.version} has no stored training reference. Fix: fit again with this release."
-        )
-    return frame
 
 
 def _labels(y: pd.Series) -> pd.Series:

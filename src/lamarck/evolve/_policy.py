@@ -165,6 +165,13 @@ def _encode(labels: pd.Series, classes: np.ndarray | None) -> tuple[np.ndarray, 
     return codes, codes >= 0
 
 
+def _usable(model: Any, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encoded labels, which labels the model knows, and which rows carry any of its input columns."""
+    y, known = _encode(rows["label"], model.classes_)
+    has_inputs = rows.reindex(columns=model.input_columns).notna().any(axis=1).to_numpy()
+    return y, known, has_inputs
+
+
 def _label_text(v: Any) -> str:
     """Labels compare as text; integral floats (JSON round trips) as integers."""
     if isinstance(v, float) and v.is_integer():
@@ -311,8 +318,7 @@ class Evolver:
         if rows.empty:
             return pd.DataFrame(columns=cols), np.zeros(0), np.zeros(0)
         X_all = rows.reindex(columns=cols)
-        has_inputs = X_all.notna().any(axis=1).to_numpy()
-        y, known = _encode(rows["label"], model.classes_)
+        y, known, has_inputs = _usable(model, rows)
         ok = known & has_inputs
         if quarantine and not ok.all():
             reasons = [
@@ -718,11 +724,10 @@ class Evolver:
             pred_cols = [f"{PRED_PREFIX}{j}" for j in range(width)]
             if not all(c in ref.columns for c in pred_cols):
                 ref = ref.assign(**{c: np.nan for c in pred_cols})
-            ref = ref[ref.reindex(columns=champion.input_columns).notna().any(axis=1)]
-            y, known = _encode(ref["label"], champion.classes_)
-            ref = ref[known]
-            X = ref.reindex(columns=champion.input_columns).reset_index(drop=True)
-            parts.append((X, y[known], np.ones(len(X)), ref[pred_cols].to_numpy(dtype=float)))
+            y, known, has_inputs = _usable(champion, ref)
+            ok = known & has_inputs
+            X = ref.reindex(columns=champion.input_columns)[ok].reset_index(drop=True)
+            parts.append((X, y[ok], np.ones(len(X)), ref[pred_cols].to_numpy(dtype=float)[ok]))
         X, y, w = self._labelled(champion, old_rows)
         parts.append((X, y, w, np.full((len(X), width), np.nan)))
         parts = [part for part in parts if len(part[0])]

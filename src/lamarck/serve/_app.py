@@ -31,6 +31,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lamarck.errors import LamarckError, ModelNotFoundError
+from lamarck.evolve import EvolutionPolicy
 from lamarck.project import Project
 
 __all__ = ["create_app"]
@@ -333,7 +334,7 @@ def create_app(
         info["challenger"] = None
         if challenger is not None:
             labelled = len(project.store.shadow_labelled(challenger))
-            needed = (policy.shadow_labels if policy is not None else None) or 200
+            needed = max((policy or EvolutionPolicy()).shadow_labels, 1)  # as the evolver counts them
             info["challenger"] = {
                 "version": challenger,
                 "shadow_predictions": project.store.shadow_count(challenger),
