@@ -853,12 +853,14 @@ def _stream_with_progress(proj: Any, data: str, sentence: str, kwargs: dict[str,
 
 
 def _print_stream(result: Any) -> None:
-    t = Table(title="Population (recent accuracy)", title_justify="left")
+    regression = any("error" in m for m in result.members)
+    what = "error" if regression else "accuracy"
+    t = Table(title=f"Population (recent {what})", title_justify="left")
     t.add_column("member", overflow="ellipsis", max_width=60)
-    t.add_column("accuracy", justify="right")
+    t.add_column(what, justify="right")
     t.add_column("labels", justify="right")
     for m in result.members:
-        t.add_row(m["name"], _fmt(m["score"]), str(m["labels"]))
+        t.add_row(m["name"], _fmt(m.get("error", m["score"])), str(m["labels"]))
     console.print(t)
     lines = [
         f"[bold]{result.metric}[/bold] {_fmt(result.score)} prequential over {result.events:,} events "

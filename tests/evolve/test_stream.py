@@ -131,3 +131,61 @@ def test_batch_predict_for_serving():
     proba = learner.predict_proba(frame)
     assert proba.shape == (2, 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert list(learner.predict(frame)) == [True, False]
+
+
+def friedman(n: int = 2400, seed: int = 42):
+    """Friedman's regression stream with a gradual drift of the important features in the middle."""
+    return list(synth.FriedmanDrift(drift_type="gra", position=(n // 3, 2 * n // 3), seed=seed).take(n))
+
+
+def test_regression_beats_the_mean_baseline_and_evolves():
+    from river import stats
+
+    events = friedman()
+    learner = StreamLearner(regression=True, population=3, replace_every=300, hybrid=False, seed=0)
+    mean, err, base = stats.Mean(), 0.0, 0.0
+    for x, y in events:
+        prediction = learner.process_one(x, y)
+        err += abs((prediction if prediction is not None else 0.0) - y)
+        base += abs(mean.get() - y)
+        mean.update(y)
+    assert err < 0.65 * base  # the mean baseline errs by about 4.0 here, the learner by about 2.3
+    assert learner.n_replacements_ >= 1 and learner.task == "regression"
+    rows = learner.describe()
+    assert all(r["error"] == pytest.approx(-r["score"], abs=1e-4) for r in rows)
+    assert [r["error"] for r in rows] == sorted(r["error"] for r in rows)  # smallest error first
+    assert all(type(m.model).__name__ != "NoChangeClassifier" for m in learner.members_)
+
+
+def test_regression_members_are_scored_by_the_chosen_loss():
+    events = friedman(600)
+    absolute = StreamLearner(regression=True, loss="absolute", population=1, hybrid=False, no_change=False)
+    squared = StreamLearner(regression=True, loss="squared", population=1, hybrid=False, no_change=False)
+    for x, y in events:
+        absolute.process_one(x, y)
+        squared.process_one(x, y)
+    # same member, same predictions: only the loss differs, so the squared error is the larger one
+    assert squared.describe()[0]["error"] > absolute.describe()[0]["error"] > 0.5
+    with pytest.raises(ConfigError, match="loss='huber'"):
+        StreamLearner(regression=True, loss="huber").process_one({"a": 1.0}, 1.0)  # type: ignore[arg-type]
+
+
+def test_regression_mutation_stays_in_the_regression_grid():
+    from lamarck.evolve._stream_members import REG_INITIAL, REG_KINDS
+
+    rng = np.random.default_rng(0)
+    for config in REG_INITIAL:
+        for _ in range(20):
+            child = mutate(config, rng, kinds=REG_KINDS)
+            assert child.kind in REG_KINDS
+            assert all(v in REG_KINDS[child.kind].grid[k] for k, v in child.params)
+
+
+def test_options_cannot_change_after_the_first_event():
+    learner = StreamLearner(population=1, hybrid=False)
+    learner.set_params(regression=True)
+    learner.process_one({"a": 1.0}, 2.0)
+    with pytest.raises(ConfigError, match="already seen events"):
+        learner.set_params(regression=False)
+    with pytest.raises(ConfigError, match="predicts values"):
+        learner.predict_proba_one({"a": 1.0})

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from river.datasets import synth
@@ -114,4 +115,36 @@ def test_user_errors_exit_non_zero_with_the_fix(sea_csv, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "rmse" in err and "Fix" in err and "Traceback" not in err
     code = main(["stream", str(tmp_path / "nope.csv"), "predict label", "-p", str(tmp_path / "p")])
-    assert code != 0 and "does not exist" in capsys.readouterr().err
+    err = re.sub(r"[│\s]+", " ", capsys.readouterr().err)  # the error panel wraps long paths
+    assert code != 0 and "does not exist" in err
+
+
+def test_numeric_target_streams_as_a_regression(tmp_path, capsys):
+    path = tmp_path / "friedman.csv"
+    events = list(synth.Friedman(seed=7).take(1200))
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([f"x{i}" for i in range(10)] + ["price"])
+        for i, (x, y) in enumerate(events):
+            w.writerow([round(v, 4) for v in x.values()] + [round(y, 3)])
+            if i == 600:
+                w.writerow([0.5] * 10 + ["high"])  # a label that is not a number
+    project = tmp_path / "proj"
+    code, out = run_json(
+        ["stream", str(path), "predict price, minimize mean absolute error", "--no-hybrid",
+         "--population", "2", "--replace-every", "300", "-p", str(project)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert out["metric"] == "mae" and out["accuracy"] is None and out["events"] == 1200
+    assert out["quarantine"]["non-numeric"] == 1
+    mean = sum(y for _, y in events) / len(events)
+    baseline = sum(abs(y - mean) for _, y in events) / len(events)  # even knowing the mean in advance
+    assert out["score"] < 0.75 * baseline
+    assert all("error" in m for m in out["members"])
+    model = Project(project).registry.load("stream")
+    import pandas as pd
+
+    pred = model.predict(pd.DataFrame([dict(zip([f"x{i}" for i in range(10)], x.values(), strict=True))
+                                       for x, _ in events[:3]]))  # fmt: skip
+    assert pred.dtype == float and model.task == "regression"

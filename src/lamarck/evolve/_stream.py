@@ -11,6 +11,11 @@ ADWIN detector: on a drift the member is replaced by the best of itself, a fresh
 the recent rows, and the archived members of earlier concepts (a recurring concept brings its old
 member back).
 
+With ``regression=True`` the members are river regressors (Hoeffding adaptive tree, ARF, linear with
+scaled inputs and target, k-NN, AMF, LightGBM in the background, and the last value as the no-change
+member); each is scored by its recent absolute or squared error (``loss``), the vote is a
+performance-weighted mean, and evolution keeps the members with the smallest error.
+
     >>> from river.datasets import synth
     >>> learner = StreamLearner(population=3, replace_every=200, hybrid=False, seed=0)
     >>> right = 0
@@ -18,6 +23,10 @@ member back).
     ...     right += learner.process_one(x, y) == y
     >>> right > 900, learner.n_learned_
     (True, 1000)
+    >>> reg = StreamLearner(regression=True, population=2, hybrid=False, seed=0)
+    >>> errors = [abs((reg.process_one(x, y) or 0.0) - y) for x, y in synth.Friedman(seed=0).take(2000)]
+    >>> sum(errors[-500:]) < sum(errors[:500])  # it learns
+    True
 """
 
 from __future__ import annotations
@@ -39,17 +48,18 @@ from lamarck.errors import ConfigError
 from lamarck.evolve._drift import DecayDetector
 from lamarck.evolve._stream_boost import BoostedMember
 from lamarck.evolve._stream_context import StreamContext
-from lamarck.evolve._stream_members import INITIAL, KINDS, MemberConfig, build, mutate
+from lamarck.evolve._stream_members import MemberConfig, build, initial, mutate, table
 
 __all__ = ["Member", "StreamLearner"]
 
 log = logging.getLogger(__name__)
 
 Combine = Literal["vote", "best"]
+Loss = Literal["absolute", "squared"]
 
 #: option -> (lowest, highest) allowed; checked in one place before the first event
 _RANGES: dict[str, tuple[float, float]] = {
-    "population": (1, len(INITIAL) * 4),
+    "population": (1, 36),
     "replace_every": (10, 10**9),
     "label_delay": (0, 10**7),
     "window": (10, 10**6),
@@ -62,13 +72,17 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 _OPTIONS = (
     "population", "replace_every", "combine", "context", "hybrid", "hybrid_every", "no_change", "drift",
-    "drift_delta", "archive_size", "window", "temperature", "label_delay", "seed",
+    "drift_delta", "archive_size", "window", "temperature", "label_delay", "regression", "loss", "seed",
 )  # fmt: skip
 
 
 @dataclass
 class Member:
-    """One member of the population: its genes (``None`` for the fixed members), model and record."""
+    """One member of the population: its genes (``None`` for the fixed members), model and record.
+
+    ``score`` is the recent accuracy (classification) or minus the recent error (regression): higher
+    is better in both cases.
+    """
 
     name: str
     config: MemberConfig | None
@@ -79,9 +93,15 @@ class Member:
     born: int = 0
     detector: DecayDetector | None = None
     lineage: list[str] = field(default_factory=list)
+    regression: bool = False
 
-    def predict(self, x: Mapping[str, Any], z: Mapping[str, Any]) -> dict[Any, float]:
-        return self.model.predict_proba_one(z if self.inputs == "context" else x) or {}
+    def predict(self, x: Mapping[str, Any], z: Mapping[str, Any]) -> Any:
+        """Class probabilities (empty when it abstains) or, for a regressor, a value (``None``)."""
+        inputs = z if self.inputs == "context" else x
+        if self.regression:
+            value = self.model.predict_one(inputs)
+            return None if value is None or not math.isfinite(value) else float(value)
+        return self.model.predict_proba_one(inputs) or {}
 
     def learn(self, x: Mapping[str, Any], z: Mapping[str, Any], y: Any) -> None:
         self.model.learn_one(z if self.inputs == "context" else x, y)
@@ -92,7 +112,7 @@ class Member:
 
 
 class StreamLearner:
-    """Online classifier: a population of river pipelines that evolves while it predicts."""
+    """Online classifier (or regressor): a population of river pipelines that evolves while it predicts."""
 
     def __init__(
         self,
@@ -110,6 +130,8 @@ class StreamLearner:
         window: int = 300,
         temperature: float = 0.01,
         label_delay: int = 0,
+        regression: bool = False,
+        loss: Loss = "absolute",
         seed: int = 0,
     ) -> None:
         self.population = population
@@ -125,6 +147,8 @@ class StreamLearner:
         self.window = window
         self.temperature = temperature
         self.label_delay = label_delay
+        self.regression = regression
+        self.loss = loss
         self.seed = seed
 
     # ------------------------------------------------------------------ set-up
@@ -139,13 +163,33 @@ class StreamLearner:
                 )
         if self.combine not in ("vote", "best"):
             raise ConfigError(f"combine={self.combine!r} is not a combiner. Fix: combine='vote' or 'best'.")
+        if self.loss not in ("absolute", "squared"):
+            raise ConfigError(
+                f"loss={self.loss!r} is not a regression loss. Fix: loss='absolute' (MAE) or 'squared' (RMSE)."
+            )
+
+    def set_params(self, **params: Any) -> StreamLearner:
+        """Change options before the first event (e.g. ``regression=True`` once the task is known)."""
+        if hasattr(self, "members_"):
+            raise ConfigError(
+                f"cannot set {sorted(params)} on a StreamLearner that has already seen events. "
+                "Fix: set the options on a fresh learner."
+            )
+        unknown = sorted(set(params) - set(_OPTIONS))
+        if unknown:
+            raise ConfigError(f"unknown StreamLearner option(s) {unknown}. Fix: use one of {list(_OPTIONS)}.")
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
 
     def _ensure(self) -> None:
         if hasattr(self, "members_"):
             return
         self._check()
         self.rng_ = np.random.default_rng(self.seed)
-        self.context_ = StreamContext(alphas=(0.3, 0.03) if self.context else ())
+        regression = self._regression
+        alphas = (0.3, 0.03) if self.context else ()
+        self.context_ = StreamContext(alphas=alphas, numeric_target=regression)
         self.members_: list[Member] = []
         self.archive_: deque[Member] = deque(maxlen=max(self.archive_size, 1))
         self.recent_: deque[tuple[dict[str, Any], dict[str, Any], Any]] = deque(maxlen=self.window)
@@ -158,19 +202,32 @@ class StreamLearner:
         self.n_drifts_ = 0
         self.n_recurrences_ = 0
         self._next_id = 0
-        configs = [INITIAL[i % len(INITIAL)] for i in range(self.population)]
+        opening = initial(regression)
+        configs = [opening[i % len(opening)] for i in range(self.population)]
         if not self.context:
             configs = [MemberConfig(c.kind, c.params, "raw") for c in configs]
         for config in configs:
             self.members_.append(self._new_member(config))
-        self._budget = 2.5 * sum(KINDS[c.kind].cost for c in configs)
+        self._budget = 2.5 * sum(self._kinds[c.kind].cost for c in configs)
         if self.no_change:
-            from river import dummy
+            from river import dummy, stats
 
-            self.members_.append(Member("no-change", None, dummy.NoChangeClassifier(), "raw"))
+            model = dummy.StatisticRegressor(stats.Shift(0)) if regression else dummy.NoChangeClassifier()
+            self.members_.append(Member("no-change", None, model, "raw", regression=regression))
         if self.hybrid:
-            model = BoostedMember(every=self.hybrid_every, lag=self.hybrid_every // 2, seed=self.seed)
-            self.members_.append(Member("lightgbm", None, model, "context" if self.context else "raw"))
+            model = BoostedMember(
+                every=self.hybrid_every, lag=self.hybrid_every // 2, regression=regression, seed=self.seed
+            )
+            inputs: Literal["raw", "context"] = "context" if self.context else "raw"
+            self.members_.append(Member("lightgbm", None, model, inputs, regression=regression))
+
+    @property
+    def _regression(self) -> bool:
+        return bool(getattr(self, "regression", False))
+
+    @property
+    def _kinds(self) -> Any:
+        return table(self._regression)
 
     def _new_member(self, config: MemberConfig) -> Member:
         self._next_id += 1
@@ -179,15 +236,30 @@ class StreamLearner:
         return Member(
             f"m{self._next_id}:{config.name}",
             config,
-            build(config, seed=seed),
+            build(config, seed=seed, regression=self._regression),
             config.inputs,
             born=self.n_learned_,
             detector=detector,
+            regression=self._regression,
         )
+
+    def _gain(self, out: Any, y: Any) -> float | None:
+        """How good one member's output was for label ``y`` (higher is better; ``None`` if it abstained):
+        1 or 0 for a class, minus the absolute or squared error for a number."""
+        if self._regression:
+            if out is None:
+                return None
+            error = abs(float(out) - float(y))
+            return -(error * error if getattr(self, "loss", "absolute") == "squared" else error)
+        if not out:
+            return None
+        return 1.0 if max(out, key=out.get) == y else 0.0
 
     # ------------------------------------------------------------------ predict
 
-    def _combine(self, probas: Sequence[tuple[Member, dict[Any, float]]]) -> dict[Any, float]:
+    def _combine(self, probas: Sequence[tuple[Member, Any]]) -> Any:
+        if self._regression:
+            return self._combine_values(probas)
         ready = [(m, p) for m, p in probas if p and m.n >= 10]
         if not ready:
             ready = [(m, p) for m, p in probas if p]
@@ -204,21 +276,45 @@ class StreamLearner:
                 out[c] = out.get(c, 0.0) + w * v / total
         return _normalised(out)
 
-    def _predict(
-        self, x: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, dict[Any, float]], dict[Any, float]]:
+    def _combine_values(self, values: Sequence[tuple[Member, Any]]) -> float | None:
+        """Regression: the best member's value, or a mean weighted by each member's recent error relative
+        to the best one's (a member ``temperature`` x 10 worse in relative error weighs 1/e)."""
+        ready = [(m, v) for m, v in values if v is not None and m.n >= 10]
+        if not ready:
+            ready = [(m, v) for m, v in values if v is not None]
+        if not ready:
+            return None
+        if self.combine == "best":
+            return float(max(ready, key=lambda mv: mv[0].score)[1])
+        top = max(m.score for m, _ in ready)
+        scale = max(abs(top), 1e-12) * self.temperature * 10
+        weights = [math.exp((m.score - top) / scale) for m, _ in ready]
+        return float(sum(w * v for w, (_, v) in zip(weights, ready, strict=True)) / sum(weights))
+
+    def _predict(self, x: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
         self._ensure()
-        z = self.context_.features(x)
+        z = self.context_.features(_named(x))
         probas = [(m, m.predict(x, z)) for m in self.members_]
         return z, {m.name: p for m, p in probas}, self._combine(probas)
 
+    def _decide(self, combined: Any) -> Any:
+        """The prediction out of the combined output: the likeliest class, or the value."""
+        if self._regression:
+            return combined
+        return max(combined, key=combined.get) if combined else None
+
     def predict_proba_one(self, x: Mapping[str, Any]) -> dict[Any, float]:
-        """Class probabilities for ``x`` (changes nothing)."""
-        return self._predict(x)[2]
+        """Class probabilities for ``x`` (changes nothing); a regression learner has none."""
+        if self._regression:
+            raise ConfigError(
+                "predict_proba_one on a regression StreamLearner: it predicts values, not classes. "
+                "Fix: call predict_one."
+            )
+        return self._predict(x)[2]  # type: ignore[no-any-return]
 
     def predict_one(self, x: Mapping[str, Any]) -> Any:
-        p = self.predict_proba_one(x)
-        return max(p, key=p.get) if p else None  # type: ignore[arg-type]
+        """The likeliest class (or the value, for regression) for ``x``; ``None`` before any label."""
+        return self._decide(self._predict(x)[2])
 
     # ------------------------------------------------------------------ learn
 
@@ -227,9 +323,9 @@ class StreamLearner:
 
         Returns the prediction (``None`` before the first label).
         """
-        x = dict(x)
+        x = _named(x)
         z, member_p, proba = self._predict(x)
-        self.last_proba_ = proba
+        self.last_proba_ = {} if self._regression else proba
         self.context_.observe_inputs(x)
         self.t_ += 1
         if y is not None:
@@ -237,14 +333,20 @@ class StreamLearner:
         while self.pending_ and self.pending_[0][0] <= self.t_ - self.label_delay:
             _, px, pz, py, pp = self.pending_.popleft()
             self._learn(px, pz, py, pp)
-        return max(proba, key=proba.get) if proba else None  # type: ignore[arg-type]
+        return self._decide(proba)
 
-    def learn_one(self, x: Mapping[str, Any], y: Any) -> None:
-        """Learn one labelled event now (e.g. feedback for a served prediction)."""
-        x = dict(x)
-        z, member_p, _ = self._predict(x)
+    def learn_one(self, x: Mapping[str, Any], y: Any) -> Any:
+        """Learn one labelled event now (e.g. feedback for a served prediction): predict it, then learn.
+
+        Returns the prediction made just before learning (the prequential one); its class probabilities
+        are left in ``last_proba_``.
+        """
+        x = _named(x)
+        z, member_p, proba = self._predict(x)
+        self.last_proba_ = {} if self._regression else proba
         self.context_.observe_inputs(x)
         self._learn(x, z, y, member_p)
+        return self._decide(proba)
 
     def flush(self) -> None:
         """Learn every label still waiting for its delay (end of a finite stream)."""
@@ -253,19 +355,19 @@ class StreamLearner:
             _, px, pz, py, pp = self.pending_.popleft()
             self._learn(px, pz, py, pp)
 
-    def _learn(
-        self, x: dict[str, Any], z: dict[str, Any], y: Any, member_p: Mapping[str, dict[Any, float]]
-    ) -> None:
-        if y not in self.classes_:
+    def _learn(self, x: dict[str, Any], z: dict[str, Any], y: Any, member_p: Mapping[str, Any]) -> None:
+        if self._regression:
+            y = float(y)
+        elif y not in self.classes_:
             self.classes_.append(y)
         alpha = 1.0 / self.window
         drifted: list[Member] = []
         for m in self.members_:
-            p = member_p.get(m.name)
-            if p:
-                right = 1.0 if max(p, key=p.get) == y else 0.0  # type: ignore[arg-type]
-                m.record(right, alpha)
-                if m.detector is not None and m.detector.update(1.0 - right) and m.n > self.window:
+            gain = self._gain(member_p.get(m.name), y)
+            if gain is not None:
+                m.record(gain, alpha)
+                error = -gain if self._regression else 1.0 - gain
+                if m.detector is not None and m.detector.update(error) and m.n > self.window:
                     drifted.append(m)
             m.learn(x, z, y)
         self.recent_.append((x, z, y))
@@ -279,13 +381,24 @@ class StreamLearner:
     # ------------------------------------------------------------------ evolution
 
     def _warm(self, member: Member, rows: Sequence[tuple[dict[str, Any], dict[str, Any], Any]]) -> float:
-        """Replay ``rows`` prequentially into ``member``; returns its accuracy on them."""
-        right = 0
+        """Replay ``rows`` prequentially into ``member``; returns its mean gain on them (the score)."""
+        gains = []
         for x, z, y in rows:
-            p = member.predict(x, z)
-            right += bool(p) and max(p, key=p.get) == y  # type: ignore[arg-type]
+            gains.append(self._gain(member.predict(x, z), y))
             member.learn(x, z, y)
-        return right / len(rows) if rows else 0.0
+        return self._mean_gain(gains)
+
+    def _mean_gain(self, gains: Sequence[float | None]) -> float:
+        """Mean gain over rows; a row where the member abstained counts as wrong (or as the worst error)."""
+        if not gains:
+            return 0.0
+        known = [g for g in gains if g is not None]
+        worst = min(known, default=0.0) if self._regression else 0.0
+        return sum(worst if g is None else g for g in gains) / len(gains)
+
+    def _score_on(self, member: Member, rows: Sequence[tuple[dict[str, Any], dict[str, Any], Any]]) -> float:
+        """The member's mean gain on ``rows`` without learning them."""
+        return self._mean_gain([self._gain(member.predict(x, z), y) for x, z, y in rows])
 
     def _evolve(self) -> None:
         evolvable = [m for m in self.members_ if m.config is not None]
@@ -297,11 +410,12 @@ class StreamLearner:
         if worst is best or best.config is None:
             return
         taken = {m.config for m in self.members_}
-        cost = sum(KINDS[m.config.kind].cost for m in evolvable if m.config is not None and m is not worst)
+        kinds = self._kinds
+        cost = sum(kinds[m.config.kind].cost for m in evolvable if m.config is not None and m is not worst)
         child_config = None
         for _ in range(10):
-            candidate = mutate(best.config, self.rng_)
-            if candidate not in taken and cost + KINDS[candidate.kind].cost <= self._budget:
+            candidate = mutate(best.config, self.rng_, kinds=kinds)
+            if candidate not in taken and cost + kinds[candidate.kind].cost <= self._budget:
                 child_config = candidate
                 break
         if child_config is None:
@@ -327,13 +441,14 @@ class StreamLearner:
             return
         self.n_drifts_ += 1
         rows = list(self.recent_)[-min(len(self.recent_), 200) :]
-        current = _accuracy(member, rows)
+        current = self._score_on(member, rows)
         candidates: list[tuple[float, str, Member | None]] = [(current, "keep", None)]
         for old in self.archive_:
-            candidates.append((_accuracy(old, rows), "recur", old))
+            candidates.append((self._score_on(old, rows), "recur", old))
         fresh = self._new_member(member.config)
         fresh.lineage = [*member.lineage, member.name]
-        candidates.append((self._warm(fresh, rows) - 0.01, "fresh", fresh))  # a tie keeps what exists
+        margin = 0.01 * max(abs(current), 1e-12) if self._regression else 0.01  # a tie keeps what exists
+        candidates.append((self._warm(fresh, rows) - margin, "fresh", fresh))
         score, how, chosen = max(candidates, key=lambda c: c[0])
         if chosen is None:
             return
@@ -365,27 +480,38 @@ class StreamLearner:
 
     @property
     def task(self) -> str:
-        return str(getattr(self, "schema_", {}).get("task", "multiclass"))
+        default = "regression" if self._regression else "multiclass"
+        return str(getattr(self, "schema_", {}).get("task", default))
 
     def describe(self) -> list[dict[str, Any]]:
-        """The members now, best first, with their recent accuracy."""
+        """The members now, best first, with their recent accuracy (regression: their recent error,
+        absolute or squared as ``loss`` says, under ``error``; ``score`` is minus that)."""
         self._ensure()
-        rows = [
-            {"name": m.name, "score": round(m.score, 4), "labels": m.n, "inputs": m.inputs}
-            for m in self.members_
-        ]
+        rows = []
+        for m in self.members_:
+            row = {"name": m.name, "score": round(m.score, 4), "labels": m.n, "inputs": m.inputs}
+            if self._regression:
+                row["error"] = round(-m.score, 6)
+            rows.append(row)
         return sorted(rows, key=lambda r: -r["score"])
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities for every row of ``frame`` (columns in ``classes_`` order), changing nothing."""
+        if self._regression:
+            raise ConfigError(
+                "predict_proba on a regression StreamLearner: it predicts values. Fix: call predict."
+            )
         rows = [self.predict_proba_one(_clean(r)) for r in frame.to_dict("records")]
         return np.array([[p.get(c, 0.0) for c in self.classes_] for p in rows], dtype=float).reshape(
             len(rows), len(self.classes_)
         )
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Labels for every row of ``frame``."""
-        return np.array([self.predict_one(_clean(r)) for r in frame.to_dict("records")], dtype=object)
+        """Labels (or values, for regression) for every row of ``frame``."""
+        out = [self.predict_one(_clean(r)) for r in frame.to_dict("records")]
+        if self._regression:
+            return np.array([np.nan if v is None else v for v in out], dtype=float)
+        return np.array(out, dtype=object)
 
     def save(self, path: str | Path) -> Path:
         """Write the whole state (atomically) so that :meth:`load` resumes exactly here."""
@@ -424,12 +550,10 @@ def load_state(path: str | Path) -> Any:
         return cloudpickle.load(fh)
 
 
-def _accuracy(member: Member, rows: Sequence[tuple[dict[str, Any], dict[str, Any], Any]]) -> float:
-    right = 0
-    for x, z, y in rows:
-        p = member.predict(x, z)
-        right += bool(p) and max(p, key=p.get) == y  # type: ignore[arg-type]
-    return right / len(rows) if rows else 0.0
+def _named(x: Mapping[Any, Any]) -> dict[str, Any]:
+    """``x`` with text feature names (river streams may use integers; the context adds text names, and
+    some learners sort the names)."""
+    return {k if isinstance(k, str) else str(k): v for k, v in x.items()}
 
 
 def _normalised(p: Mapping[Any, float]) -> dict[Any, float]:

@@ -4,7 +4,8 @@ Every ``every`` labels it starts training on the pool (reservoir + recent window
 weights) in a thread, while the stream goes on; the new booster is installed ``lag`` labels later (the
 thread is joined then if it has not finished), so a run with the same seed gives the same result
 whatever the machine's speed. Until its first booster exists it abstains (``predict_proba_one`` is
-empty) and the combiner gives it no weight.
+empty) and the combiner gives it no weight. With ``regression`` it fits a LightGBM regressor and
+answers ``predict_one`` (``None`` until its first booster).
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -48,6 +49,7 @@ class BoostedMember:
         n_estimators: int = 100,
         learning_rate: float = 0.08,
         num_leaves: int = 31,
+        regression: bool = False,
         seed: int = 0,
     ) -> None:
         self.every = every
@@ -59,6 +61,7 @@ class BoostedMember:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.regression = regression
         self.seed = seed
         self.pool_: MemoryPool | None = None
         self.booster_: Any = None
@@ -80,6 +83,13 @@ class BoostedMember:
         if len(self.classes_) == 2:
             return {self.classes_[0]: float(1 - p), self.classes_[1]: float(p)}
         return {c: float(v) for c, v in zip(self.classes_, p, strict=True)}
+
+    def predict_one(self, x: Mapping[str, Any]) -> float | None:
+        """The predicted value (regression), ``None`` until the first booster is installed."""
+        if self.booster_ is None:
+            return None
+        row = np.array([[_number(x.get(f)) for f in self.features_]], dtype=float)
+        return float(self.booster_.predict(row, num_threads=1)[0])
 
     # ------------------------------------------------------------------ learn
 
@@ -104,17 +114,22 @@ class BoostedMember:
     def _start(self) -> None:
         assert self.pool_ is not None
         frame = self.pool_.training_frame(label_column="_label_", weight_column="_weight_")
-        classes = sorted(frame["_label_"].unique(), key=str)
-        if len(classes) < 2:
+        regression = getattr(self, "regression", False)
+        classes = [] if regression else sorted(frame["_label_"].unique(), key=str)
+        if not regression and len(classes) < 2:
             return
         features = sorted((c for c in frame.columns if c not in ("_label_", "_weight_")), key=str)
         X = frame[features].to_numpy(dtype=float)
-        index = {c: i for i, c in enumerate(classes)}
-        y = frame["_label_"].map(index).to_numpy()
+        if regression:
+            y = frame["_label_"].to_numpy(dtype=float)
+        else:
+            index = {c: i for i, c in enumerate(classes)}
+            y = frame["_label_"].map(index).to_numpy()
         w = frame["_weight_"].to_numpy(dtype=float)
+        objective = "regression" if regression else "binary" if len(classes) == 2 else "multiclass"
         params = {
-            "objective": "binary" if len(classes) == 2 else "multiclass",
-            "num_class": 1 if len(classes) == 2 else len(classes),
+            "objective": objective,
+            "num_class": 1 if len(classes) <= 2 else len(classes),
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": 10,

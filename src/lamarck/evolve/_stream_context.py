@@ -9,6 +9,9 @@ into features, using only what has been seen *before* the current event's label 
 - ``<feature>~<alpha>``: each number's deviation from its exponentially weighted moving average over
   the previous events (one average per ``alpha``: a fast and a slow one by default).
 
+With ``numeric_target`` (regression) the label memory is ``_last`` (the most recent target value) and
+``_mean`` (its exponentially weighted mean) instead of one feature per class.
+
 On a stream without any order these features carry no signal; members that use them compete with
 members that do not, so the population decides (see ``MemberConfig.inputs``).
 
@@ -18,6 +21,10 @@ members that do not, so the population decides (see ``MemberConfig.inputs``).
     >>> ctx.observe_inputs({"x": 1.0}); ctx.observe_label("up")
     >>> ctx.features({"x": 3.0})
     {'x': 3.0, 'x~0.5': 2.0, '_last=up': 1.0, '_share=up': 1.0}
+    >>> num = StreamContext(alphas=(), label_alpha=0.5, numeric_target=True)
+    >>> num.observe_label(4.0); num.observe_label(2.0)
+    >>> num.features({"x": 1.0})
+    {'x': 1.0, '_last': 2.0, '_mean': 3.0}
 """
 
 from __future__ import annotations
@@ -31,9 +38,16 @@ __all__ = ["StreamContext"]
 class StreamContext:
     """Label memory and moving averages of the numeric inputs (state updated by the ``observe_*``)."""
 
-    def __init__(self, *, alphas: Sequence[float] = (0.3, 0.03), label_alpha: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        alphas: Sequence[float] = (0.3, 0.03),
+        label_alpha: float = 0.05,
+        numeric_target: bool = False,
+    ) -> None:
         self.alphas = tuple(alphas)
         self.label_alpha = label_alpha
+        self.numeric_target = numeric_target
         self.means_: dict[tuple[str, float], float] = {}
         self.last_: Any = None
         self.shares_: dict[Any, float] = {}
@@ -46,7 +60,10 @@ class StreamContext:
                 for a in self.alphas:
                     mean = self.means_.get((key, a))
                     z[f"{key}~{a}"] = 0.0 if mean is None else float(value) - mean
-        if self.last_ is not None:
+        if self.last_ is not None and getattr(self, "numeric_target", False):
+            z["_last"] = self.last_
+            z["_mean"] = self.shares_.get("_mean", self.last_)
+        elif self.last_ is not None:
             for c in self.shares_:
                 z[f"_last={c}"] = 1.0 if c == self.last_ else 0.0
             for c, share in self.shares_.items():
@@ -63,6 +80,13 @@ class StreamContext:
 
     def observe_label(self, y: Any) -> None:
         """Remember a label that has just arrived."""
+        if getattr(self, "numeric_target", False):
+            self.last_ = float(y)
+            mean = self.shares_.get("_mean")
+            self.shares_["_mean"] = (
+                self.last_ if mean is None else mean + self.label_alpha * (self.last_ - mean)
+            )
+            return
         self.last_ = y
         self.shares_.setdefault(y, 0.0)
         a = self.label_alpha if len(self.shares_) > 1 or self.shares_[y] > 0 else 1.0

@@ -11,6 +11,9 @@ each against the schema planned on the head of the stream. A bad event gets a re
     [None, "non-numeric: value 'abc' of numeric feature 'x'", "missing feature: 'x' is absent or empty"]
     >>> schema.check({"x": 2, "y": "z"})[2]
     "unseen label: 'z' of target 'y' is not one of ['a']"
+    >>> numeric = EventSchema(target="y", features=(("x", "numeric"),), numeric_target=True)
+    >>> numeric.check({"x": 1, "y": "2.5"})[1], numeric.check({"x": 1, "y": "high"})[2]
+    (2.5, "non-numeric: label 'high' of numeric target 'y'")
 """
 
 from __future__ import annotations
@@ -53,17 +56,30 @@ def label_key(value: Any) -> str:
     return str(value)
 
 
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` when it is not one (booleans are not numbers here)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _missing(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
 @dataclass(frozen=True)
 class EventSchema:
-    """What every event must carry: the features (with their kind), the target and its known classes."""
+    """What every event must carry: the features (with their kind), the target and its known classes
+    (or, with ``numeric_target``, that the target is a number)."""
 
     target: str
     features: tuple[tuple[str, FeatureKind], ...]
     classes: tuple[str, ...] | None = None
+    numeric_target: bool = False
 
     @property
     def kinds(self) -> dict[str, str]:
@@ -77,13 +93,8 @@ class EventSchema:
             if _missing(value):
                 return None, None, f"missing feature: {name!r} is absent or empty"
             if kind == "numeric":
-                try:
-                    if isinstance(value, bool):
-                        raise ValueError
-                    number = float(value)
-                except (TypeError, ValueError):
-                    return None, None, f"non-numeric: value {value!r} of numeric feature {name!r}"
-                if not math.isfinite(number):
+                number = _number(value)
+                if number is None:
                     return None, None, f"non-numeric: value {value!r} of numeric feature {name!r}"
                 x[name] = number
             else:
@@ -91,6 +102,11 @@ class EventSchema:
         raw = row.get(self.target)
         if _missing(raw):
             return x, None, None
+        if getattr(self, "numeric_target", False):
+            value = _number(raw)
+            if value is None:
+                return None, None, f"non-numeric: label {raw!r} of numeric target {self.target!r}"
+            return x, value, None
         label = label_key(raw)
         if self.classes is not None and label not in self.classes:
             return (

@@ -2,7 +2,8 @@
 
 Each kind of member owns its parameter grid (data, not ``if``s) and how to build it from river. A
 configuration is a frozen, hashable value; ``mutate`` moves one gene to a neighbouring value, or (less
-often) switches the kind or the inputs, the EvoAutoML way.
+often) switches the kind or the inputs, the EvoAutoML way. Classification members come from
+:data:`KINDS`, regression members from :data:`REG_KINDS` (``table(regression)`` picks one).
 
     >>> import numpy as np
     >>> config = MemberConfig("linear", (("optimizer", "sgd"), ("lr", 0.05), ("l2", 0.0)), "context")
@@ -25,7 +26,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["INITIAL", "KINDS", "Inputs", "Kind", "MemberConfig", "build", "mutate", "random_config"]
+__all__ = [
+    "INITIAL",
+    "KINDS",
+    "REG_INITIAL",
+    "REG_KINDS",
+    "Inputs",
+    "Kind",
+    "MemberConfig",
+    "build",
+    "initial",
+    "mutate",
+    "random_config",
+    "table",
+]
 
 Inputs = Literal["raw", "context"]
 INPUTS: tuple[Inputs, ...] = ("raw", "context")
@@ -134,8 +148,69 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def _config(kind: str, inputs: Inputs, **params: Any) -> MemberConfig:
-    grid = KINDS[kind].grid
+def _hoeffding_reg(p: dict[str, Any], seed: int) -> Any:
+    from river import tree
+
+    return _scaled(
+        tree.HoeffdingAdaptiveTreeRegressor(
+            grace_period=p["grace_period"], delta=p["delta"], leaf_prediction=p["leaf_prediction"], seed=seed
+        )
+    )
+
+
+def _arf_reg(p: dict[str, Any], seed: int) -> Any:
+    from river import forest
+
+    return _scaled(forest.ARFRegressor(n_models=p["n_models"], lambda_value=p["lambda_value"], seed=seed))
+
+
+def _linear_reg(p: dict[str, Any], seed: int) -> Any:
+    from river import linear_model, optim, preprocessing
+
+    model = linear_model.LinearRegression(optimizer=optim.SGD(p["lr"]), l2=p["l2"])
+    return preprocessing.TargetStandardScaler(regressor=_scaled(model))
+
+
+def _knn_reg(p: dict[str, Any], seed: int) -> Any:
+    from river import neighbors
+
+    engine = neighbors.LazySearch(window_size=p["window_size"])
+    return _scaled(neighbors.KNNRegressor(n_neighbors=p["n_neighbors"], engine=engine))
+
+
+def _amf_reg(p: dict[str, Any], seed: int) -> Any:
+    from river import forest
+
+    return forest.AMFRegressor(
+        n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed
+    )
+
+
+#: the regression members (same genes, river's regressors; a linear member scales inputs and target)
+REG_KINDS: dict[str, Kind] = {
+    "hoeffding": Kind(
+        {
+            "grace_period": (200, 50, 100, 400),
+            "delta": (1e-7, 1e-5, 1e-3),
+            "leaf_prediction": ("adaptive", "model", "mean"),
+        },
+        _hoeffding_reg,
+        1.0,
+    ),
+    "arf": Kind({"n_models": (3, 5), "lambda_value": (6, 3)}, _arf_reg, 4.0),
+    "linear": Kind({"lr": (0.01, 0.003, 0.03, 0.1), "l2": (0.0, 1e-4, 1e-2)}, _linear_reg, 0.3),
+    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (200, 100, 400)}, _knn_reg, 4.0),
+    "amf": Kind({"n_estimators": (3, 5), "step": (1.0, 0.5, 2.0)}, _amf_reg, 3.0),
+}
+
+
+def table(regression: bool) -> dict[str, Kind]:
+    """The kinds a member can be: :data:`REG_KINDS` for a numeric target, :data:`KINDS` for classes."""
+    return REG_KINDS if regression else KINDS
+
+
+def _config(kind: str, inputs: Inputs, *, kinds: Mapping[str, Kind] = KINDS, **params: Any) -> MemberConfig:
+    grid = kinds[kind].grid
     values = {k: params.get(k, v[0]) for k, v in grid.items()}
     return MemberConfig(kind, tuple(sorted(values.items())), inputs)
 
@@ -153,38 +228,61 @@ INITIAL: tuple[MemberConfig, ...] = (
     _config("knn", "raw"),
 )
 
+#: the opening regression population
+REG_INITIAL: tuple[MemberConfig, ...] = (
+    _config("hoeffding", "context", kinds=REG_KINDS),
+    _config("linear", "context", kinds=REG_KINDS),
+    _config("hoeffding", "raw", kinds=REG_KINDS),
+    _config("knn", "raw", kinds=REG_KINDS),
+    _config("linear", "raw", kinds=REG_KINDS, lr=0.03),
+    _config("arf", "context", kinds=REG_KINDS),
+    _config("amf", "raw", kinds=REG_KINDS),
+)
 
-def build(config: MemberConfig, *, seed: int) -> Any:
-    """A fresh river classifier for ``config``."""
-    return KINDS[config.kind].make(dict(config.params), seed)
+
+def initial(regression: bool) -> tuple[MemberConfig, ...]:
+    """The opening population for a numeric target (``regression``) or for classes."""
+    return REG_INITIAL if regression else INITIAL
 
 
-def random_config(rng: np.random.Generator, *, inputs: Inputs | None = None) -> MemberConfig:
-    """A configuration drawn uniformly over kinds, then over each parameter's values."""
-    kind = str(rng.choice(sorted(KINDS)))
-    grid = KINDS[kind].grid
+def build(config: MemberConfig, *, seed: int, regression: bool = False) -> Any:
+    """A fresh river classifier (or regressor, with ``regression``) for ``config``."""
+    return table(regression)[config.kind].make(dict(config.params), seed)
+
+
+def random_config(
+    rng: np.random.Generator, *, inputs: Inputs | None = None, kinds: Mapping[str, Kind] = KINDS
+) -> MemberConfig:
+    """A configuration drawn uniformly over ``kinds``, then over each parameter's values."""
+    kind = str(rng.choice(sorted(kinds)))
+    grid = kinds[kind].grid
     values = {k: v[int(rng.integers(len(v)))] for k, v in grid.items()}
     chosen = inputs if inputs is not None else INPUTS[int(rng.integers(len(INPUTS)))]
     return MemberConfig(kind, tuple(sorted(values.items())), chosen)
 
 
 def mutate(
-    config: MemberConfig, rng: np.random.Generator, *, p_kind: float = 0.25, p_inputs: float = 0.15
+    config: MemberConfig,
+    rng: np.random.Generator,
+    *,
+    p_kind: float = 0.25,
+    p_inputs: float = 0.15,
+    kinds: Mapping[str, Kind] = KINDS,
 ) -> MemberConfig:
     """A neighbour of ``config``: another kind (``p_kind``), the other inputs (``p_inputs``), or one
     parameter moved to another of its values. Never returns ``config`` itself when a move exists."""
     u = rng.random()
     if u < p_kind:
-        other = random_config(rng, inputs=config.inputs)
+        other = random_config(rng, inputs=config.inputs, kinds=kinds)
         if other.kind != config.kind:
             return other
     if u < p_kind + p_inputs:
         return MemberConfig(config.kind, config.params, "raw" if config.inputs == "context" else "context")
     params = dict(config.params)
-    movable = [k for k, v in KINDS[config.kind].grid.items() if len(v) > 1]
+    movable = [k for k, v in kinds[config.kind].grid.items() if len(v) > 1]
     if not movable:
         return MemberConfig(config.kind, config.params, "raw" if config.inputs == "context" else "context")
     key = movable[int(rng.integers(len(movable)))]
-    choices = [v for v in KINDS[config.kind].grid[key] if v != params[key]]
+    choices = [v for v in kinds[config.kind].grid[key] if v != params[key]]
     params[key] = choices[int(rng.integers(len(choices)))]
     return MemberConfig(config.kind, tuple(sorted(params.items())), config.inputs)

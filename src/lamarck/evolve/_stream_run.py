@@ -1,6 +1,9 @@
 """Running a stream for a project: plan on the head, learn prequentially, quarantine bad events,
 checkpoint every N events and on interruption (Ctrl-C, SIGTERM), register the learner, resume.
 
+A numeric target makes a regression stream (members are river regressors, scored by their error; the
+metric is RMSE unless the sentence asks for MAE or R2).
+
     >>> import io, json, tempfile
     >>> from river.datasets import synth
     >>> lines = io.StringIO("".join(json.dumps({**x, "y": int(y)}) + "\\n" for x, y in synth.SEA(seed=0).take(600)))
@@ -38,7 +41,15 @@ from lamarck.evolve._stream_events import (
     read_events,
 )
 
-__all__ = ["STREAM_METRICS", "StreamResult", "StreamSession", "run_session", "stream_project"]
+__all__ = [
+    "REGRESSION_METRICS",
+    "STREAM_METRICS",
+    "StreamResult",
+    "StreamSession",
+    "register_stream",
+    "run_session",
+    "stream_project",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +61,12 @@ STREAM_METRICS: dict[str, tuple[str, bool, bool]] = {
     "macro_f1": ("MacroF1", False, False),
     "roc_auc": ("ROCAUC", True, True),
     "log_loss": ("CrossEntropy", True, False),
+    "mae": ("MAE", False, False),
+    "rmse": ("RMSE", False, False),
+    "r2": ("R2", False, False),
 }
+#: the streaming metrics of a numeric target; the others need classes
+REGRESSION_METRICS = ("mae", "rmse", "r2")
 
 
 def _metric(name: str, positive: Any, task: str) -> Any:
@@ -61,6 +77,16 @@ def _metric(name: str, positive: Any, task: str) -> Any:
             f"metric {name!r} has no streaming version. Fix: --metric with one of {sorted(STREAM_METRICS)}."
         )
     cls, _, binary_only = STREAM_METRICS[name]
+    if (task == "regression") != (name in REGRESSION_METRICS):
+        allowed = (
+            list(REGRESSION_METRICS)
+            if task == "regression"
+            else sorted(set(STREAM_METRICS) - set(REGRESSION_METRICS))
+        )
+        raise ConfigError(
+            f"metric {name!r} does not fit a {task or 'classification'} stream. Fix: --metric with one of "
+            f"{allowed}."
+        )
     if binary_only and task != "binary":
         raise ConfigError(
             f"metric {name!r} needs a binary target, this one is {task}. Fix: --metric accuracy."
@@ -85,6 +111,9 @@ class StreamSession:
     seconds: float = 0.0
     quarantine: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASON_KINDS, 0))
     checkpoints: int = 0
+    #: serving (``lamarck serve``): the newest store feedback id learned, and the events learned there
+    feedback_cursor: int | None = None
+    served: int = 0
 
     @classmethod
     def start(
@@ -92,9 +121,29 @@ class StreamSession:
     ) -> StreamSession:
         from river import metrics
 
-        learner.set_schema(schema.kinds, task=spec.get("task", "multiclass"), target=schema.target)
+        task = spec.get("task", "multiclass")
+        if (task == "regression") != bool(getattr(learner, "regression", False)):
+            raise ConfigError(
+                f"the stream's task is {task} but the learner has regression={learner.regression}. "
+                f"Fix: StreamLearner(regression={task == 'regression'})."
+            )
+        learner.set_schema(schema.kinds, task=task, target=schema.target)
         metric = _metric(spec.get("metric", "accuracy"), spec.get("positive_class"), spec.get("task", ""))
-        return cls(name, schema, spec, learner, metric=metric, accuracy=metrics.Accuracy())
+        accuracy = None if task == "regression" else metrics.Accuracy()
+        return cls(name, schema, spec, learner, metric=metric, accuracy=accuracy)
+
+    @property
+    def needs_proba(self) -> bool:
+        return STREAM_METRICS[self.spec.get("metric", "accuracy")][1]
+
+    def score(self, y: Any, prediction: Any, proba: dict[Any, float] | None = None) -> None:
+        """Count one labelled event in the running metrics (prediction made before learning it)."""
+        self.labelled += 1
+        if self.accuracy is not None:
+            self.accuracy.update(y, prediction)
+        if prediction is None and self.accuracy is None:
+            return  # a regression learner has no value before its first label: nothing to score
+        self.metric.update(y, proba if self.needs_proba else prediction)
 
 
 @dataclass(frozen=True)
@@ -104,7 +153,7 @@ class StreamResult:
     events: int
     metric: str
     score: float
-    accuracy: float
+    accuracy: float | None
     seconds: float
     labelled: int
     quarantined: int
@@ -122,7 +171,7 @@ class StreamResult:
             "events": self.events,
             "metric": self.metric,
             "score": round(self.score, 6),
-            "accuracy": round(self.accuracy, 6),
+            "accuracy": None if self.accuracy is None else round(self.accuracy, 6),
             "seconds": round(self.seconds, 3),
             "events_per_s": round(self.events / self.seconds, 1) if self.seconds > 0 else None,
             "labelled": self.labelled,
@@ -146,7 +195,7 @@ def _result(
         events=session.events,
         metric=session.spec.get("metric", "accuracy"),
         score=float(session.metric.get()),
-        accuracy=float(session.accuracy.get()),
+        accuracy=None if session.accuracy is None else float(session.accuracy.get()),
         seconds=session.seconds,
         labelled=session.labelled,
         quarantined=sum(session.quarantine.values()),
@@ -193,7 +242,6 @@ def run_session(
 ) -> StreamResult:
     """Feed ``items`` (already positioned after ``session.position``) through the learner, prequentially."""
     learner, schema = session.learner, session.schema
-    needs_proba = STREAM_METRICS[session.spec.get("metric", "accuracy")][1]
     bad_rows: list[dict[str, Any]] = []
     bad_reasons: list[str] = []
 
@@ -233,9 +281,7 @@ def run_session(
                 prediction = learner.process_one(x, y)
                 session.events += 1
                 if y is not None:
-                    session.labelled += 1
-                    session.accuracy.update(y, prediction)
-                    session.metric.update(y, learner.last_proba_ if needs_proba else prediction)
+                    session.score(y, prediction, learner.last_proba_)
                 if session.events % progress_every == 0:
                     session.seconds = time.perf_counter() - start
                     if on_progress is not None:
@@ -300,24 +346,28 @@ def stream_project(
             )
         spec = project.plan(frame, sentence, target=target, metric=metric, exclude=exclude, task=task)
         spec_dict = spec.model_dump(mode="json")
-        if spec.task == "regression":
-            raise ConfigError(
-                f"target {spec.target!r} looks numeric ({frame[spec.target].nunique()} distinct values in the "
-                "head); streaming learns classes only for now. Fix: --task binary or multiclass if it is a "
-                "class, or `lamarck fit` for a regression."
-            )
+        regression = spec.task == "regression"
         reason = (spec.reasons or {}).get("metric")
-        if reason is not None and reason.source == "default" and metric is None:
+        if reason is not None and reason.source == "default" and metric is None and not regression:
             spec_dict["metric"] = "accuracy"  # the usual prequential figure when nobody asked for another
         features = tuple(
             (str(c), "numeric" if frame[c].dtype.kind in "if" else "categorical")
             for c in frame.columns
             if c != spec.target and c not in set(spec.exclude_columns)
         )
-        classes = tuple(sorted({label_key(v) for v in frame[spec.target].dropna()}))
-        schema = EventSchema(target=spec.target, features=features, classes=classes)  # type: ignore[arg-type]
+        classes = None if regression else tuple(sorted({label_key(v) for v in frame[spec.target].dropna()}))
+        schema = EventSchema(
+            target=spec.target,
+            features=features,  # type: ignore[arg-type]
+            classes=classes,
+            numeric_target=regression,
+        )
         if learner is None:
             learner = StreamLearner(label_delay=label_delay)
+        if regression and not learner.regression:
+            # the task is known only now: the members become regressors, selected by the metric's loss
+            loss = "absolute" if spec_dict["metric"] == "mae" else "squared"
+            learner.set_params(regression=True, loss=loss)
         session = StreamSession.start(name, schema, spec_dict, learner)
         items = itertools.chain(buffered, items)
         if on_plan is not None:
@@ -337,19 +387,24 @@ def stream_project(
     return result
 
 
-def register_stream(project: Any, session: StreamSession, result: StreamResult) -> str:
+def register_stream(
+    project: Any, session: StreamSession, result: StreamResult | None = None, *, reason: str | None = None
+) -> str:
     """Register the learner as a new version with alias ``stream`` (the batch ``champion`` stays)."""
+    result = result or _result(session)
     registry = project.registry
     previous = registry.alias_version("stream")
     spec = session.spec
     info = registry.register(
         session.learner,
         params={"kind": "stream", "stream": session.name, **session.learner.get_params()},
-        metrics={f"prequential_{result.metric}": result.score, "prequential_accuracy": result.accuracy,
-                 "events": float(result.events), "quarantined": float(result.quarantined)},
+        metrics={f"prequential_{result.metric}": result.score,
+                 **({} if result.accuracy is None else {"prequential_accuracy": result.accuracy}),
+                 "events": float(result.events), "quarantined": float(result.quarantined),
+                 "learned": float(getattr(session.learner, "n_learned_", 0))},
         spec=spec,
         fingerprint={"features": session.schema.kinds, "classes": list(session.schema.classes or ())},
-        lineage={"parent": previous, "reason": "stream interrupted" if result.interrupted else "stream",
+        lineage={"parent": previous, "reason": reason or ("stream interrupted" if result.interrupted else "stream"),
                  "data": session.name, "events": result.events, "position": session.position},
         tags={"task": str(spec.get("task")), "target": session.schema.target, "metric": result.metric,
               "kind": "stream"},
