@@ -125,10 +125,13 @@ def run_loop(
     sentence: str | None = None,
     events: dict[int, Callable[[Any], None]] | None = None,
     on_batch: Callable[[dict[str, Any]], None] | None = None,
+    probes: dict[str, pd.DataFrame] | None = None,
 ) -> LoopResult:
     """Fit on ``frame[:start]``, then stream the rest in batches through predict, feedback and evolve.
 
     ``events`` maps a batch number to an action on the client (e.g. an operator's promotion).
+    ``probes`` are held-out rows of one concept each: after every batch the serving model's accuracy on
+    each is recorded as ``probe:NAME`` (backward transfer: does it still know an old concept?).
     """
     result = LoopResult()
     t0 = time.monotonic()
@@ -143,6 +146,7 @@ def run_loop(
     result.fit_seconds = time.monotonic() - t0
     client = client or InProcessClient(project, policy)
     frozen = project.load_model("champion")
+    models: dict[str, Any] = {}
     labels_since = 0
     for k, lo in enumerate(range(start, len(frame), batch)):
         if events and k in events:
@@ -169,16 +173,33 @@ def run_loop(
             row["decision"] = decision["kind"]
             if decision["kind"] != "skip":
                 result.decisions.append({"batch": k, **decision})
+        for name, probe in (probes or {}).items():  # the model that serves the next batch
+            row[f"probe:{name}"] = _accuracy(_serving(project, models), probe, target)
         result.batches.append(row)
         if on_batch is not None:
             on_batch(row)
     return result
 
 
+def _serving(project: Any, cache: dict[str, Any]) -> Any:
+    version = str(project.registry.alias_version("champion"))
+    if version not in cache:
+        cache.clear()
+        cache[version] = project.load_model(version)
+    return cache[version]
+
+
+def _accuracy(model: Any, rows: pd.DataFrame, target: str) -> float:
+    pred = np.asarray(model.predict(rows.drop(columns=[target])), dtype=str)
+    return float(np.mean(pred == rows[target].astype(str).to_numpy()))
+
+
 def write_batches(result: LoopResult, path: Path) -> None:
+    probes = sorted({k for b in result.batches for k in b if k.startswith("probe:")})
     with path.open("w", newline="") as f:
         w = csv.DictWriter(
-            f, fieldnames=["batch", "first_row", "rows", "version", "served", "frozen", "decision"]
+            f,
+            fieldnames=["batch", "first_row", "rows", "version", "served", "frozen", "decision", *probes],
         )
         w.writeheader()
         for b in result.batches:
@@ -223,17 +244,28 @@ def plot_loop(result: LoopResult, path: Path, *, title: str, window: int = 4) ->
 
 
 class RetrainClient(InProcessClient):
-    """The usual alternative to the loop: refit from scratch on every label so far, each time."""
+    """The usual alternative to the loop: refit from scratch each time, on every label so far (``window``
+    None) or on the last ``window`` labels only."""
 
-    def __init__(self, project: Any, head: pd.DataFrame, *, target: str, budget_s: float) -> None:
+    def __init__(
+        self,
+        project: Any,
+        head: pd.DataFrame,
+        *,
+        target: str,
+        budget_s: float,
+        window: int | None = None,
+    ) -> None:
         super().__init__(project)
-        self.head, self.target, self.budget_s = head, target, budget_s
+        self.head, self.target, self.budget_s, self.window = head, target, budget_s, window
 
     def evolve(self) -> dict[str, Any]:
         labelled = self.project.store.labelled()
         cols = [c for c in self.head.columns if c != self.target]
         seen = labelled.reindex(columns=cols).assign(**{self.target: labelled["label"].to_numpy()})
         frame = pd.concat([self.head, seen], ignore_index=True)
+        if self.window is not None:
+            frame = frame.iloc[-self.window :]
         spec = self.project.registry.info("champion").spec
         result = self.project.fit(
             frame,
@@ -242,7 +274,7 @@ class RetrainClient(InProcessClient):
             metric=spec["metric"],
             time_budget_s=self.budget_s,
             report=False,
-            dataset_name="all labels so far",
+            dataset_name="labels so far" if self.window is None else f"last {self.window} labels",
         )
         return {
             "kind": "retrain",
@@ -251,76 +283,161 @@ class RetrainClient(InProcessClient):
         }
 
 
+#: the systems compared on each drifting stream (the frozen champion comes with the loop's run)
+SYSTEMS = ("lamarck-loop", "retrain-all", "retrain-recent")
+
+
+def _summary(case: Any, system: str, result: LoopResult, key: str) -> list[dict[str, Any]]:
+    """Rows of results.csv for one run: prequential accuracy and, with probes, backward transfer."""
+    seconds = result.fit_seconds + (0.0 if key == "frozen" else result.evolve_seconds)
+    base = {"case": case.name, "system": system, "seconds": round(seconds, 1), "error": ""}
+    rows = [{**base, "metric": "accuracy", "score": round(result.accuracy(key), 4)}]
+    if not case.probes or key == "frozen":
+        return rows
+    df = pd.DataFrame(result.batches)
+    # the first concept's probe just before the second phase starts, at the end of the second phase,
+    # and over the phase where the first concept returns
+    (_, _), (_, second), (_, third) = case.phases[:3]
+    name = next(iter(case.probes))
+    before = df.loc[df["first_row"] < second, f"probe:{name}"].iloc[-1]
+    after = df.loc[df["first_row"] < third, f"probe:{name}"].iloc[-1]
+    returns = df[df["first_row"] >= third]
+    back = float((returns["served"] * returns["rows"]).sum() / max(returns["rows"].sum(), 1))
+    rows += [
+        {**base, "metric": f"backward_transfer_{name}", "score": round(float(after - before), 4)},
+        {**base, "metric": f"accuracy_on_{name}_after_learning_B", "score": round(float(after), 4)},
+        {**base, "metric": f"accuracy_when_{name}_returns", "score": round(back, 4)},
+    ]
+    return rows
+
+
+def _plot_case(case: Any, runs: dict[str, LoopResult], path: Path, window: int = 4) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 2 if case.probes else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels), squeeze=False)
+    ax = axes[0][0]
+    first = next(iter(runs.values()))
+    frozen = pd.DataFrame(first.batches)
+    ax.plot(frozen["first_row"], frozen["frozen"].rolling(window, min_periods=1).mean(), label="frozen")
+    for system, result in runs.items():
+        df = pd.DataFrame(result.batches)
+        ax.plot(df["first_row"], df["served"].rolling(window, min_periods=1).mean(), label=system)
+    for name, row in case.phases[1:]:
+        ax.axvline(row, color="grey", ls=":", lw=1)
+        ax.text(row, ax.get_ylim()[0], f" {name}", fontsize=7, color="grey", va="bottom")
+    ax.set_ylabel(f"accuracy (rolling {window} batches)")
+    ax.set_title(f"{case.name}: served accuracy over the stream")
+    ax.legend(fontsize=8, loc="lower left")
+    if case.probes:
+        ax2 = axes[1][0]
+        for system, result in runs.items():
+            df = pd.DataFrame(result.batches)
+            for name in case.probes:
+                ax2.plot(df["first_row"], df[f"probe:{name}"], label=f"{system}: segment {name}")
+        for _, row in case.phases[1:]:
+            ax2.axvline(row, color="grey", ls=":", lw=1)
+        ax2.set_ylabel("accuracy on held-out probe")
+        ax2.set_xlabel("row of the stream")
+        ax2.set_title("backward transfer: accuracy on each segment's held-out rows")
+        ax2.legend(fontsize=7, loc="lower left", ncol=3)
+    else:
+        ax.set_xlabel("row of the stream")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def run_evolution_bench(args: Any, console: Any) -> None:
-    """``lamarck bench --part evolution``: frozen vs retrain-from-scratch vs the loop on elec2."""
+    """``lamarck bench --part evolution``: frozen vs retraining from scratch vs the loop, drifting streams.
+
+    Writes per case ``batches-CASE-SYSTEM.csv`` and ``accuracy-CASE.png``, and ``results.csv`` /
+    ``results.md`` over all; a case already in ``results.csv`` is not run again (delete it to redo).
+    """
     import tempfile
 
     from lamarck import Project
+    from lamarck.bench._drifting import CASES, TARGET
     from lamarck.evolve import EvolutionPolicy
 
-    data = Path(__file__).resolve().parents[4] / "shared" / "data" / "elec2.csv"
-    if not data.exists():
-        data = Path.cwd().parent / "shared" / "data" / "elec2.csv"
-    frame = pd.read_csv(data)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    week, start, every = 336, 8 * 336, 6 * 336
-    rows = []
-    budget = min(args.budget, 20.0)
-    for system in ("loop", "retrain"):
-        with tempfile.TemporaryDirectory() as tmp:
-            project = Project(Path(tmp) / "p")
-            policy = EvolutionPolicy(
-                min_new_labels=2000,
-                min_test_labels=300,
-                shadow_labels=300,
-                fresh_search_budget_s=10,
-                seed=args.seed,
-            )
-            client = (
-                InProcessClient(project, policy)
-                if system == "loop"
-                else RetrainClient(project, frame.iloc[:start], target="class", budget_s=10)
-            )
-            result = run_loop(
-                project,
-                frame,
-                target="class",
-                start=start,
-                batch=week,
-                evolve_every=every,
-                fit_budget_s=budget,
-                client=client,
-            )
-            write_batches(result, out / f"batches-{system}.csv")
-            if system == "loop":
-                plot_loop(result, out / "accuracy-loop.png", title="elec2: Lamarck loop vs frozen champion")
-                rows.append(
-                    {
-                        "case": "elec2",
-                        "system": "frozen",
-                        "metric": "accuracy",
-                        "score": round(result.accuracy("frozen"), 4),
-                        "seconds": round(result.fit_seconds, 1),
-                        "error": "",
-                    }
+    names = [c.strip() for c in args.cases.split(",")] if args.cases else list(CASES)
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(
+            f"evolution bench case {unknown[0]!r} is unknown. Fix: choose from {', '.join(CASES)}."
+        )
+    done_path = out / "results.csv"
+    rows = list(csv.DictReader(done_path.open())) if done_path.exists() else []
+    fit_budget, retrain_budget = min(args.budget, 20.0), min(args.budget, 10.0)
+    for name in names:
+        if any(r["case"] == name for r in rows):
+            console.print(f"[dim]{name}: already in {done_path}, skipped[/dim]")
+            continue
+        case = CASES[name]()
+        runs: dict[str, LoopResult] = {}
+        case_rows: list[dict[str, Any]] = []
+        for system in SYSTEMS:
+            console.print(f"[bold]{name}[/bold] · {system}: {len(case.frame)} rows, batches of {case.batch}")
+            with tempfile.TemporaryDirectory() as tmp:
+                project = Project(Path(tmp) / "p")
+                policy = EvolutionPolicy(
+                    min_new_labels=case.every,
+                    min_test_labels=300,
+                    shadow_labels=300,
+                    fresh_search_budget_s=retrain_budget,
+                    seed=args.seed,
                 )
-            rows.append(
-                {
-                    "case": "elec2",
-                    "system": system,
-                    "metric": "accuracy",
-                    "score": round(result.accuracy("served"), 4),
-                    "seconds": round(result.fit_seconds + result.evolve_seconds, 1),
-                    "error": "",
-                }
-            )
-            console.print(rows[-1])
-    with (out / "results.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["case", "system", "metric", "score", "seconds", "error"])
-        w.writeheader()
-        w.writerows(rows)
-    lines = ["| case | system | accuracy | compute (s) |", "|---|---|---|---|"]
-    lines += [f"| {r['case']} | {r['system']} | {r['score']:.4f} | {r['seconds']} |" for r in rows]
+                head = case.frame.iloc[: case.start]
+                client: InProcessClient = (
+                    InProcessClient(project, policy)
+                    if system == "lamarck-loop"
+                    else RetrainClient(
+                        project,
+                        head,
+                        target=TARGET,
+                        budget_s=retrain_budget,
+                        window=2 * case.every if system == "retrain-recent" else None,
+                    )
+                )
+                result = run_loop(
+                    project,
+                    case.frame,
+                    target=TARGET,
+                    start=case.start,
+                    batch=case.batch,
+                    # the loop looks after every batch (a pass that finds no trigger is cheap and trains
+                    # nothing) as ``serve --auto-evolve`` does; retraining runs every ``case.every`` labels
+                    evolve_every=case.batch if system == "lamarck-loop" else case.every,
+                    fit_budget_s=fit_budget,
+                    client=client,
+                    probes=case.probes,
+                )
+            runs[system] = result
+            write_batches(result, out / f"batches-{name}-{system}.csv")
+            if system == "lamarck-loop":
+                case_rows += _summary(case, "frozen", result, "frozen")
+                kinds = pd.Series([d["kind"] for d in result.decisions]).value_counts().to_dict()
+                console.print(f"  decisions: {kinds}")
+            case_rows += _summary(case, system, result, "served")
+            console.print(f"  {case_rows[-1] if not case.probes else case_rows[-4:]}")
+        _plot_case(case, runs, out / f"accuracy-{name}.png")
+        rows += case_rows
+        with done_path.open("w", newline="") as f:  # after every case, so a killed bench resumes
+            w = csv.DictWriter(f, fieldnames=["case", "system", "metric", "score", "seconds", "error"])
+            w.writeheader()
+            w.writerows(rows)
+    lines = ["| case | system | metric | score | compute (s) |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r['case']} | {r['system']} | {r['metric']} | {float(r['score']):.4f} | {r['seconds']} |"
+        for r in rows
+    ]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     console.print("\n".join(lines))

@@ -1,0 +1,51 @@
+"""The evolution comparison's streams and its backward-transfer arithmetic (the runs are in bench/)."""
+
+import pytest
+
+from lamarck.bench._drifting import CASES, TARGET, agrawal_recurring, sea
+from lamarck.bench._evolution import LoopResult, _summary
+
+
+def test_sea_changes_concept_in_four_blocks():
+    case = sea(n=4000)
+    assert (
+        len(case.frame) == 4000
+        and TARGET in case.frame
+        and [r for _, r in case.phases] == [0, 1000, 2000, 3000]
+    )
+    # SEA's label is x0 + x1 > threshold (8, 9, 7, 9.5 for variants 0..3) with 10 % of labels flipped
+    for (_, lo), threshold in zip(case.phases, (8, 9, 7, 9.5), strict=True):
+        block = case.frame.iloc[lo : lo + 1000]
+        rule = ((block["x0"] + block["x1"]) > threshold).astype(int)
+        assert (rule == block[TARGET]).mean() == pytest.approx(0.9, abs=0.03)
+
+
+def test_recurring_segments_are_disjoint_and_probes_held_out():
+    case = agrawal_recurring(n=3200)
+    (_, a), (_, b), (_, again) = case.phases
+    frame = case.frame
+    assert (frame["car"].iloc[a:b] <= 10).all() and (frame["car"].iloc[b:again] > 10).all()
+    assert (frame["car"].iloc[again:] <= 10).all()
+    assert (case.probes["A"]["car"] <= 10).all() and (case.probes["B"]["car"] > 10).all()
+    assert set(CASES) >= {"elec2", "sea", "agrawal", "agrawal-recurring"}
+
+
+def test_backward_transfer_is_probe_after_second_phase_minus_before():
+    case = agrawal_recurring(n=3200)
+    (_, _), (_, b), (_, again) = case.phases  # 1200, 2400
+    rows = [
+        {"first_row": 400, "rows": 400, "served": 0.9, "frozen": 0.9, "probe:A": 0.90, "probe:B": 0.5},
+        {"first_row": 800, "rows": 400, "served": 0.9, "frozen": 0.9, "probe:A": 0.92, "probe:B": 0.5},
+        {"first_row": b, "rows": 400, "served": 0.5, "frozen": 0.5, "probe:A": 0.80, "probe:B": 0.9},
+        {"first_row": b + 800, "rows": 400, "served": 0.9, "frozen": 0.5, "probe:A": 0.70, "probe:B": 0.9},
+        {"first_row": again, "rows": 400, "served": 0.6, "frozen": 0.9, "probe:A": 0.90, "probe:B": 0.9},
+        {"first_row": again + 400, "rows": 200, "served": 0.9, "frozen": 0.9, "probe:A": 0.9, "probe:B": 0.9},
+    ]
+    result = LoopResult(batches=rows, fit_seconds=2.0, evolve_seconds=3.0)
+    out = {r["metric"]: r for r in _summary(case, "loop", result, "served")}
+    assert out["backward_transfer_A"]["score"] == pytest.approx(0.70 - 0.92)
+    assert out["accuracy_on_A_after_learning_B"]["score"] == pytest.approx(0.70)
+    assert out["accuracy_when_A_returns"]["score"] == pytest.approx((0.6 * 400 + 0.9 * 200) / 600, abs=1e-4)
+    assert out["accuracy"]["seconds"] == 5.0
+    frozen = _summary(case, "frozen", result, "frozen")
+    assert [r["metric"] for r in frozen] == ["accuracy"] and frozen[0]["seconds"] == 2.0
