@@ -56,6 +56,15 @@ def _evolution_part(args: BenchArgs, console: Any) -> None:
 
 PARTS["evolution"] = _evolution_part
 
+
+def _serving_part(args: BenchArgs, console: Any) -> None:
+    from lamarck.bench._serving import run
+
+    run(args, console)
+
+
+PARTS["serving"] = _serving_part
+
 __all__ = [
     "FIELDS",
     "PARTS",

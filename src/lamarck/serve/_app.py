@@ -277,19 +277,17 @@ def create_app(
         out: dict[str, Any] = {}
         probas = None
         if model.task != "regression":
-            probas = model.predict_proba(frame)
-            out["predictions"] = _jsonable(np.asarray(model.classes_)[probas.argmax(axis=1)])
-            out["probabilities"] = [
-                dict(zip([str(c) for c in model.classes_], map(float, p), strict=True)) for p in probas
-            ]
+            raw = model.predict_proba(frame)
+            out["predictions"] = _jsonable(np.asarray(model.classes_)[raw.argmax(axis=1)])
+            probas = raw.tolist()  # Python floats, once, for the answer and the log
+            names = [str(c) for c in model.classes_]
+            out["probabilities"] = [dict(zip(names, p, strict=True)) for p in probas]
         else:
             out["predictions"] = _jsonable(np.asarray(model.predict(frame)))
-        rows = frame.to_dict("records")
+        # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
+        rows = [req.rows[i] for i in keep] if quarantined else req.rows
         ids = project.store.log_predictions(
-            rows,
-            predictions=out["predictions"],
-            probas=None if probas is None else probas.tolist(),
-            model_version=version,
+            rows, predictions=out["predictions"], probas=probas, model_version=version
         )
         out["prediction_ids"] = ids
         out["model_version"] = version
