@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lamarck.errors import LamarckError, ModelNotFoundError
 from lamarck.evolve import EvolutionPolicy
 from lamarck.project import Project
+from lamarck.serve._stream import StreamService
 
 __all__ = ["create_app"]
 
@@ -364,6 +365,7 @@ def create_app(
             "every_s": evolve_every_s,
             "last": state["last_decision"],
         }
+        info["stream"] = stream.summary()  # the served stream learner (see lamarck.serve._stream)
         return info
 
     @app.get("/v1/models")
@@ -401,4 +403,7 @@ def create_app(
     def prometheus(_who: str = Depends(role)) -> str:
         return metrics.render()
 
+    stream = StreamService(project, on_event=metrics.inc)  # /v1/stream/*: the online learner
+    app.include_router(stream.router(allow=allow, read=Depends(role)))
+    app.state.stream = stream
     return app

@@ -284,6 +284,55 @@ class EventStore:
             )
         return pd.DataFrame.from_records(records)
 
+    def predictions_by_id(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The logged predictions among ``ids``: id -> inputs, prediction, proba, model_version."""
+        wanted = sorted({str(i) for i in ids})
+        if not wanted:
+            return {}
+        q = sa.select(
+            PREDICTIONS.c.id,
+            PREDICTIONS.c.inputs,
+            PREDICTIONS.c.prediction,
+            PREDICTIONS.c.proba,
+            PREDICTIONS.c.model_version,
+        ).where(PREDICTIONS.c.id.in_(wanted))
+        with self.engine.connect() as conn:
+            return {r["id"]: dict(r) for r in conn.execute(q).mappings().all()}
+
+    def feedback_after(self, after_id: int, *, source: str | None = None) -> list[dict[str, Any]]:
+        """Feedback newer than the cursor ``after_id``, in arrival order, each with its row's inputs (from
+        the feedback itself or from its logged prediction); only ``source`` when given."""
+        j = FEEDBACK.outerjoin(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
+        q = (
+            sa.select(
+                FEEDBACK.c.id,
+                FEEDBACK.c.prediction_id,
+                FEEDBACK.c.label,
+                FEEDBACK.c.weight,
+                FEEDBACK.c.source,
+                FEEDBACK.c.inputs.label("fb_inputs"),
+                PREDICTIONS.c.inputs,
+            )
+            .select_from(j)
+            .where(FEEDBACK.c.id > after_id)
+            .order_by(FEEDBACK.c.id)
+        )
+        if source is not None:
+            q = q.where(FEEDBACK.c.source == source)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [
+            {
+                "feedback_id": int(r["id"]),
+                "prediction_id": r["prediction_id"],
+                "inputs": r["fb_inputs"] or r["inputs"] or {},
+                "label": r["label"],
+                "weight": r["weight"],
+                "source": r["source"],
+            }
+            for r in rows
+        ]
+
     def max_feedback_id(self) -> int:
         """The id of the newest feedback (0 when there is none): a cursor for "labels after this"."""
         with self.engine.connect() as conn:
