@@ -903,7 +903,13 @@ def bench(
     output: Annotated[Path, typer.Option(help="Folder for results.csv and results.md.")] = Path(
         "bench/results/batch"
     ),
-    against: Annotated[str, typer.Option(help="Comma-separated peers (histgb).")] = "histgb",
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated peers. Batch: histgb (default), flaml, autogluon. "
+            "--part evolution: retrain-all, retrain-recent (default both)."
+        ),
+    ] = None,
     cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
     budget: Annotated[float, typer.Option(help="Wall-clock budget per case and system, seconds.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the split and of every system.")] = 0,
@@ -930,7 +936,7 @@ def bench(
             )
         PARTS[part](
             _bench_args_type()(
-                suite=suite, output=output, against=against, cases=cases, budget=budget, seed=seed
+                suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed
             ),
             console,
         )
@@ -939,7 +945,7 @@ def bench(
     if cases:
         wanted = {c.strip() for c in cases.split(",")}
         all_cases = [c for c in all_cases if c.name in wanted]
-    systems = ["lamarck", *[s.strip() for s in against.split(",") if s.strip()]]
+    systems = ["lamarck", *[s.strip() for s in (against or "histgb").split(",") if s.strip()]]
 
     def show(row: dict[str, Any]) -> None:
         status = f"[red]{row['error']}[/red]" if row["error"] else f"{row['metric']} {_fmt(row['score'])}"

@@ -311,7 +311,8 @@ def _summary(case: Any, system: str, result: LoopResult, key: str) -> list[dict[
     return rows
 
 
-def _plot_case(case: Any, runs: dict[str, LoopResult], path: Path, window: int = 4) -> Path:
+def _plot_case(case: Any, runs: dict[str, pd.DataFrame], path: Path, window: int = 4) -> Path:
+    """Served accuracy per system (and the frozen champion) over the stream; probes below, if any."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -321,10 +322,8 @@ def _plot_case(case: Any, runs: dict[str, LoopResult], path: Path, window: int =
     fig, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels), squeeze=False)
     ax = axes[0][0]
     first = next(iter(runs.values()))
-    frozen = pd.DataFrame(first.batches)
-    ax.plot(frozen["first_row"], frozen["frozen"].rolling(window, min_periods=1).mean(), label="frozen")
-    for system, result in runs.items():
-        df = pd.DataFrame(result.batches)
+    ax.plot(first["first_row"], first["frozen"].rolling(window, min_periods=1).mean(), label="frozen")
+    for system, df in runs.items():
         ax.plot(df["first_row"], df["served"].rolling(window, min_periods=1).mean(), label=system)
     for name, row in case.phases[1:]:
         ax.axvline(row, color="grey", ls=":", lw=1)
@@ -334,8 +333,7 @@ def _plot_case(case: Any, runs: dict[str, LoopResult], path: Path, window: int =
     ax.legend(fontsize=8, loc="lower left")
     if case.probes:
         ax2 = axes[1][0]
-        for system, result in runs.items():
-            df = pd.DataFrame(result.batches)
+        for system, df in runs.items():
             for name in case.probes:
                 ax2.plot(df["first_row"], df[f"probe:{name}"], label=f"{system}: segment {name}")
         for _, row in case.phases[1:]:
@@ -352,88 +350,103 @@ def _plot_case(case: Any, runs: dict[str, LoopResult], path: Path, window: int =
     return path
 
 
-def run_evolution_bench(args: Any, console: Any) -> None:
-    """``lamarck bench --part evolution``: frozen vs retraining from scratch vs the loop, drifting streams.
-
-    Writes per case ``batches-CASE-SYSTEM.csv`` and ``accuracy-CASE.png``, and ``results.csv`` /
-    ``results.md`` over all; a case already in ``results.csv`` is not run again (delete it to redo).
-    """
+def _run_system(case: Any, system: str, *, fit_budget: float, retrain_budget: float, seed: int) -> LoopResult:
     import tempfile
 
     from lamarck import Project
-    from lamarck.bench._drifting import CASES, TARGET
+    from lamarck.bench._drifting import TARGET
     from lamarck.evolve import EvolutionPolicy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Project(Path(tmp) / "p")
+        policy = EvolutionPolicy(
+            min_new_labels=case.every,
+            min_test_labels=300,
+            shadow_labels=300,
+            fresh_search_budget_s=retrain_budget,
+            seed=seed,
+        )
+        client: InProcessClient = (
+            InProcessClient(project, policy)
+            if system == "lamarck-loop"
+            else RetrainClient(
+                project,
+                case.frame.iloc[: case.start],
+                target=TARGET,
+                budget_s=retrain_budget,
+                window=2 * case.every if system == "retrain-recent" else None,
+            )
+        )
+        return run_loop(
+            project,
+            case.frame,
+            target=TARGET,
+            start=case.start,
+            batch=case.batch,
+            # the loop looks after every batch (a pass that finds no trigger is cheap and trains nothing),
+            # as ``serve --auto-evolve`` does; retraining from scratch runs every ``case.every`` labels
+            evolve_every=case.batch if system == "lamarck-loop" else case.every,
+            fit_budget_s=fit_budget,
+            client=client,
+            probes=case.probes,
+        )
+
+
+def run_evolution_bench(args: Any, console: Any) -> None:
+    """``lamarck bench --part evolution``: frozen vs retraining from scratch vs the loop, drifting streams.
+
+    ``--cases`` picks streams (elec2, sea, agrawal, agrawal-recurring), ``--against`` the retraining
+    peers (retrain-all, retrain-recent; the loop and the frozen champion always run). Writes per case
+    ``batches-CASE-SYSTEM.csv`` and ``accuracy-CASE.png``, and ``results.csv`` / ``results.md`` over all.
+    A (case, system) already in ``results.csv`` is not run again, so a killed bench resumes.
+    """
+    from lamarck.bench._drifting import CASES
+    from lamarck.errors import ConfigError
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     names = [c.strip() for c in args.cases.split(",")] if args.cases else list(CASES)
-    unknown = [n for n in names if n not in CASES]
-    if unknown:
-        from lamarck.errors import ConfigError
-
-        raise ConfigError(
-            f"evolution bench case {unknown[0]!r} is unknown. Fix: choose from {', '.join(CASES)}."
-        )
+    peers = [s.strip() for s in args.against.split(",") if s.strip()] if args.against else list(SYSTEMS[1:])
+    for kind, asked, known in (("case", names, list(CASES)), ("system", peers, list(SYSTEMS[1:]))):
+        unknown = [n for n in asked if n not in known]
+        if unknown:
+            raise ConfigError(
+                f"evolution bench {kind} {unknown[0]!r} is unknown. Fix: choose from {', '.join(known)}."
+            )
     done_path = out / "results.csv"
     rows = list(csv.DictReader(done_path.open())) if done_path.exists() else []
     fit_budget, retrain_budget = min(args.budget, 20.0), min(args.budget, 10.0)
     for name in names:
-        if any(r["case"] == name for r in rows):
-            console.print(f"[dim]{name}: already in {done_path}, skipped[/dim]")
-            continue
         case = CASES[name]()
-        runs: dict[str, LoopResult] = {}
-        case_rows: list[dict[str, Any]] = []
-        for system in SYSTEMS:
+        for system in ("lamarck-loop", *peers):
+            if any(r["case"] == name and r["system"] == system for r in rows):
+                console.print(f"[dim]{name} · {system}: already in {done_path}, skipped[/dim]")
+                continue
             console.print(f"[bold]{name}[/bold] · {system}: {len(case.frame)} rows, batches of {case.batch}")
-            with tempfile.TemporaryDirectory() as tmp:
-                project = Project(Path(tmp) / "p")
-                policy = EvolutionPolicy(
-                    min_new_labels=case.every,
-                    min_test_labels=300,
-                    shadow_labels=300,
-                    fresh_search_budget_s=retrain_budget,
-                    seed=args.seed,
-                )
-                head = case.frame.iloc[: case.start]
-                client: InProcessClient = (
-                    InProcessClient(project, policy)
-                    if system == "lamarck-loop"
-                    else RetrainClient(
-                        project,
-                        head,
-                        target=TARGET,
-                        budget_s=retrain_budget,
-                        window=2 * case.every if system == "retrain-recent" else None,
-                    )
-                )
-                result = run_loop(
-                    project,
-                    case.frame,
-                    target=TARGET,
-                    start=case.start,
-                    batch=case.batch,
-                    # the loop looks after every batch (a pass that finds no trigger is cheap and trains
-                    # nothing) as ``serve --auto-evolve`` does; retraining runs every ``case.every`` labels
-                    evolve_every=case.batch if system == "lamarck-loop" else case.every,
-                    fit_budget_s=fit_budget,
-                    client=client,
-                    probes=case.probes,
-                )
-            runs[system] = result
+            result = _run_system(
+                case, system, fit_budget=fit_budget, retrain_budget=retrain_budget, seed=args.seed
+            )
             write_batches(result, out / f"batches-{name}-{system}.csv")
+            new = _summary(case, system, result, "served")
             if system == "lamarck-loop":
-                case_rows += _summary(case, "frozen", result, "frozen")
+                rows = [r for r in rows if not (r["case"] == name and r["system"] == "frozen")]
+                new = _summary(case, "frozen", result, "frozen") + new
                 kinds = pd.Series([d["kind"] for d in result.decisions]).value_counts().to_dict()
                 console.print(f"  decisions: {kinds}")
-            case_rows += _summary(case, system, result, "served")
-            console.print(f"  {case_rows[-1] if not case.probes else case_rows[-4:]}")
-        _plot_case(case, runs, out / f"accuracy-{name}.png")
-        rows += case_rows
-        with done_path.open("w", newline="") as f:  # after every case, so a killed bench resumes
-            w = csv.DictWriter(f, fieldnames=["case", "system", "metric", "score", "seconds", "error"])
-            w.writeheader()
-            w.writerows(rows)
+            for r in new:
+                console.print(f"  {r['system']}: {r['metric']} {r['score']} ({r['seconds']} s)")
+            rows += new
+            with done_path.open("w", newline="") as f:  # after every run, so a killed bench resumes
+                w = csv.DictWriter(f, fieldnames=["case", "system", "metric", "score", "seconds", "error"])
+                w.writeheader()
+                w.writerows(rows)
+        runs = {
+            system: pd.read_csv(path)
+            for system in ("lamarck-loop", *peers)
+            if (path := out / f"batches-{name}-{system}.csv").exists()
+        }
+        if runs:
+            _plot_case(case, runs, out / f"accuracy-{name}.png")
     lines = ["| case | system | metric | score | compute (s) |", "|---|---|---|---|---|"]
     lines += [
         f"| {r['case']} | {r['system']} | {r['metric']} | {float(r['score']):.4f} | {r['seconds']} |"

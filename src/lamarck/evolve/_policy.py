@@ -13,7 +13,9 @@ of these that applies, and records it in the store as a decision with its reason
    predictions beside the champion's). Once ``shadow_labels`` of those rows are labelled, the same
    one-sided test decides: promote (alias move), or retire it after ``shadow_max_labels`` without a win.
 4. **Train.** Triggers: performance decay (ADWIN on the champion's errors), feature drift against the
-   champion's training reference, or ``min_new_labels`` new labels; with a cooldown. The data is a
+   champion's training reference that is also a change since the labels the last decision saw (replay
+   makes a reference a mixture of concepts, which one concept's traffic always differs from), or
+   ``min_new_labels`` new labels; with a cooldown. The data is a
    memory pool: the old concepts (training reference and older feedback) replayed beside the new
    labels, with the newest labels held out for the gate and a slice of the old data held out for the
    anti-forgetting check. The challenger is warm-started from the champion (LightGBM / XGBoost continue
@@ -503,11 +505,17 @@ class Evolver:
                 else {},
             }
         )
-        signals = [
-            s
-            for s, on in (("decay", bool(fired)), ("drift", drift is not None and drift.severity != "none"))
-            if on
-        ]
+        drifted = drift is not None and drift.severity != "none"
+        if drifted:
+            # replay makes a champion's reference a mixture of concepts, so traffic from one of them always
+            # differs from it; drift triggers training only when the traffic also changed since the labels
+            # the last decision saw (a window of the same size before the cursor)
+            X_prev, _, _ = self._labelled(champion, old_rows.tail(max(len(X_new), 200)))
+            if len(X_prev) >= 100:
+                change = feature_drift(X_prev, X_new)
+                figures["drift_since_last_window"] = change.severity
+                drifted = change.severity != "none"
+        signals = [s for s, on in (("decay", bool(fired)), ("drift", drifted)) if on]
         triggers = [*signals, *(["labels"] if len(X_new) >= p.min_new_labels else [])]
         figures["triggers"] = triggers
         if not triggers:
@@ -541,7 +549,7 @@ class Evolver:
             w_new,
             n_test,
             figures,
-            severe=drift is not None and drift.severity == "severe",
+            severe=drifted and drift is not None and drift.severity == "severe",
             reference=reference,
         )
 
