@@ -211,3 +211,19 @@ def test_a_regression_stream_is_served(tmp_path):
     assert after["predictions"] != before["predictions"]
     bad = client.post("/v1/stream/feedback", json={"rows": [{**probe[0], "y": "high"}], "label_column": "y"})
     assert bad.status_code == 422 and "non-numeric: label 'high'" in str(bad.json())
+
+
+def test_concurrent_feedback_is_learned_once_each(project):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = TestClient(create_app(project))
+    batches = [list(sea(25, seed=10 + k)) for k in range(4)]
+
+    def send(rows):
+        return client.post("/v1/stream/feedback", json={"rows": rows, "label_column": "label"}).json()
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, batches))
+    assert sum(a["accepted"] for a in answers) == 100
+    assert sum(a["learned"] for a in answers) == 100  # each event learned by exactly one request
+    assert client.get("/v1/stream/status").json()["events_learned"] == 500
