@@ -19,15 +19,13 @@ learned events and on shutdown, when it is also registered as a new version (ali
 start, the checkpoint (or the registered learner) is loaded and any stream feedback after its cursor is
 learned again, so a crash loses nothing that was acknowledged.
 
-    >>> import tempfile
-    >>> from fastapi import FastAPI
-    >>> from fastapi.testclient import TestClient
-    >>> from lamarck.project import Project
-    >>> service = StreamService(Project(tempfile.mkdtemp()))
-    >>> app = FastAPI()
-    >>> app.include_router(service.router())
-    >>> TestClient(app).post("/v1/stream/predict", json={"rows": [{"a": 1}]}).status_code
-    503
+    >>> StreamFeedbackRequest(rows=[{"a": 1.0, "y": "up"}], label_column="y").label_column
+    'y'
+    >>> StreamFeedbackRequest(rows=[{"a": 1.0, "y": "up"}])
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for StreamFeedbackRequest
+      Value error, 'rows' needs 'label_column', the column that holds each row's label ...
 """
 
 from __future__ import annotations
