@@ -170,3 +170,45 @@ def test_suggest_labels_ranks_uncertain_predictions(tmp_path):
     chosen = [ids.index(i) for i in top["prediction_id"]]
     assert margin[chosen].max() <= np.sort(margin[1:])[10]
     assert list(top["score"]) == sorted(top["score"], reverse=True)
+
+
+def test_prediction_drift_is_a_signal_before_any_label(tmp_path):
+    project = champion_project(tmp_path)
+    model = project.load_model("champion")
+
+    def serve(frame: pd.DataFrame) -> None:  # logged with probabilities, as the server does
+        rows = frame.drop(columns=["label"])
+        proba = model.predict_proba(rows)
+        project.store.log_predictions(
+            rows.to_dict("records"),
+            predictions=list(model.classes_[proba.argmax(axis=1)]),
+            probas=proba.tolist(),
+            model_version=model.version,
+        )
+
+    serve(make(400, seed=11))  # the training distribution: outputs as on the reference
+    quiet = project.evolve()
+    assert quiet.kind == "skip" and quiet.figures["prediction_drift"]["severity"] == "none"
+    assert project.store.decisions(kinds=("signal",)) == []
+    shifted = make(2000, seed=12)
+    serve(shifted[shifted["x0"] + shifted["x1"] > 1.0].head(400))  # nearly every answer is now "yes"
+    loud = project.evolve()
+    assert loud.kind == "skip" and loud.figures["prediction_drift"]["severity"] != "none"
+    signals = project.store.decisions(kinds=("signal",))
+    assert len(signals) == 1 and "prediction drift" in signals[0]["reason"]
+    project.evolve()  # nothing new was served: the same drift is not recorded twice
+    assert len(project.store.decisions(kinds=("signal",))) == 1
+
+
+def test_the_stream_learners_feedback_is_not_the_batch_champions(tmp_path):
+    project = champion_project(tmp_path)
+    rows = make(600, seed=13, region=4.0, rule="new")
+    project.store.add_feedback(
+        [
+            {"inputs": r, "label": y, "source": "stream"}
+            for r, y in zip(rows.drop(columns=["label"]).to_dict("records"), rows["label"], strict=True)
+        ]
+    )
+    decision = project.evolve(EvolutionPolicy(**FAST))
+    assert decision.kind == "skip" and decision.reason == "no labelled feedback yet"
+    assert project.store.counts()["quarantine"] == 0

@@ -13,6 +13,7 @@ categories, missing-rate jumps, share of 3σ values; PSI net of its sampling noi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -147,6 +148,25 @@ def feature_drift(
             )
         )
     return DriftReport(tuple(out), len(reference), len(current))
+
+
+def prediction_drift(
+    reference: np.ndarray, current: np.ndarray, classes: Sequence[Any] | None = None
+) -> DriftReport:
+    """Drift of a model's outputs: probabilities per class (the first dropped for two classes) or values.
+
+    Needs no labels, so it is the first warning a served model gives.
+    """
+
+    def frame(pred: np.ndarray) -> pd.DataFrame:
+        if classes is None:
+            return pd.DataFrame({"prediction": np.asarray(pred, dtype=float).ravel()})
+        pred = np.asarray(pred, dtype=float).reshape(len(pred), -1)
+        names = [f"p({c})" for c in classes]
+        cols = range(1, len(names)) if len(names) == 2 else range(len(names))
+        return pd.DataFrame({names[j]: pred[:, j] for j in cols})
+
+    return feature_drift(frame(reference), frame(current))
 
 
 class DecayDetector:

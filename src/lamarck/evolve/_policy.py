@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from lamarck.evaluate import get_metric, mcnemar, paired_bootstrap, score, signed
-from lamarck.evolve._drift import DecayDetector, feature_drift
+from lamarck.evolve._drift import DecayDetector, feature_drift, prediction_drift
 from lamarck.evolve._memory import MemoryPool, hardness
 
 __all__ = [
@@ -338,6 +338,11 @@ class Evolver:
         )
         return X_all[ok].reset_index(drop=True), y[ok], weights[ok]
 
+    def _batch_labels(self, *, after_id: int | None = None) -> pd.DataFrame:
+        """Labelled rows for the batch champion: the served stream learner's feedback is its own."""
+        rows = self.store.labelled(after_id=after_id)
+        return rows[rows["source"] != "stream"] if "source" in rows.columns else rows
+
     def _cursor(self) -> int:
         last = next(
             iter(self.store.decisions(limit=1, kinds=("challenger", "reject", "promote", "retire"))), None
@@ -354,7 +359,7 @@ class Evolver:
         previous = last["figures"].get("from")
         if not previous or last["figures"].get("origin") == "fit":
             return None  # a fresh fit is the user's explicit choice; nothing earlier to compare against
-        after = self.store.labelled(after_id=int(last["figures"].get("feedback_cursor") or 0))
+        after = self._batch_labels(after_id=int(last["figures"].get("feedback_cursor") or 0))
         X, y, _ = self._labelled(champion, after)
         X, y = X.iloc[: p.grace_labels], y[: p.grace_labels]
         if len(X) < p.rollback_min_labels:
@@ -464,9 +469,14 @@ class Evolver:
     def _train(self, champion: Any, champ_version: str) -> Decision:
         p = self.policy
         cursor = self._cursor()
-        everything = self.store.labelled()
+        everything = self._batch_labels()
+        reference = read_reference(self.registry.info(champ_version))
+        outputs = self._prediction_drift(champion, champ_version, reference)
         if everything.empty:
-            return Decision("skip", "no labelled feedback yet", {"labels": 0}, champ_version)
+            figures = {"labels": 0, "prediction_drift": outputs}
+            if outputs is not None and outputs["severity"] != "none":
+                self._label_free_signal(outputs, figures, champ_version)
+            return Decision("skip", "no labelled feedback yet", figures, champ_version)
         new_rows = everything[everything["feedback_id"] > cursor]
         old_rows = everything[everything["feedback_id"] <= cursor]
         X_new, y_new, w_new = self._labelled(champion, new_rows, quarantine=True)
@@ -483,7 +493,6 @@ class Evolver:
         errors = _errors(champion, pred, y_new)
         detector = DecayDetector()
         fired = [i for i, e in enumerate(errors) if detector.update(float(e))]
-        reference = read_reference(self.registry.info(champ_version))
         drift = None
         if reference is not None and len(X_new) >= 30:
             drift = feature_drift(reference[champion.input_columns], X_new)
@@ -503,6 +512,7 @@ class Evolver:
                 }
                 if drift is not None
                 else {},
+                "prediction_drift": outputs,
             }
         )
         drifted = drift is not None and drift.severity != "none"
@@ -551,6 +561,47 @@ class Evolver:
             figures,
             severe=drifted and drift is not None and drift.severity == "severe",
             reference=reference,
+        )
+
+    def _prediction_drift(
+        self, champion: Any, version: str, reference: pd.DataFrame | None
+    ) -> dict[str, Any] | None:
+        """The champion's recent served outputs against its outputs on its reference inputs (no labels).
+
+        The same function on both sides, so only a change in what it is asked moves the figure (its stored
+        out-of-fold predictions come from other models, the fold models, and would read as drift).
+        """
+        if reference is None:
+            return None
+        recent = self.store.recent_predictions(version, limit=2000)
+        if champion.task == "regression":
+            current = pd.to_numeric(recent["prediction"], errors="coerce").dropna().to_numpy(dtype=float)
+        else:
+            width = len(champion.classes_)
+            probas = [p for p in recent["proba"] if isinstance(p, list) and len(p) == width]
+            current = np.asarray(probas, dtype=float).reshape(len(probas), width)
+        if len(current) < 100:
+            return None
+        before = _predict(champion, reference.reindex(columns=champion.input_columns).head(5000))
+        classes = None if champion.classes_ is None else list(champion.classes_)
+        report = prediction_drift(before, current, classes)
+        return {
+            "severity": report.severity,
+            "psi": max((c.psi for c in report.columns), default=0.0),
+            "predictions": len(current),
+        }
+
+    def _label_free_signal(self, outputs: dict[str, Any], figures: dict[str, Any], version: str) -> None:
+        """Record prediction drift seen before any label arrived, once per change in what was served."""
+        last = next(iter(self.store.decisions(limit=1, kinds=("signal",))), None)
+        seen = (last or {}).get("figures", {}).get("prediction_drift") or {}
+        if seen.get("predictions") == outputs["predictions"] and seen.get("severity") == outputs["severity"]:
+            return
+        self.store.record_decision(
+            "signal",
+            f"prediction drift ({outputs['severity']}, PSI {outputs['psi']:.3f}) on the last "
+            f"{outputs['predictions']} served predictions, before any label",
+            {**figures, "version": version},
         )
 
     def _signal(self, signals: list[str], figures: dict[str, Any], version: str) -> None:

@@ -350,6 +350,7 @@ def create_app(
                     "drift",
                     "drifted_columns",
                     "drift_detail",
+                    "prediction_drift",
                     "decay",
                     "error_rate",
                     "mae",
