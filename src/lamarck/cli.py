@@ -520,6 +520,13 @@ def evolve(
     fresh_search_budget: Annotated[
         float, typer.Option(help="Seconds for a fresh search when one runs.")
     ] = 30.0,
+    max_forgetting: Annotated[
+        float,
+        typer.Option(
+            help="Most a challenger may lose on the replay hold-out of older data (0.01: 1 point). Raise it "
+            "only for data whose old concepts never return (see bench/results, evolution)."
+        ),
+    ] = 0.01,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """One pass of the evolution policy (run it from cron, or use `serve --auto-evolve`).
@@ -539,6 +546,7 @@ def evolve(
         min_test_labels=min_test_labels,
         shadow_labels=shadow_labels,
         fresh_search_budget_s=fresh_search_budget,
+        max_forgetting=max_forgetting,
     )
     with console.status("evolving: reading labels, checking drift, training and gating a challenger..."):
         decision = _project(project).evolve(policy)

@@ -284,7 +284,9 @@ class RetrainClient(InProcessClient):
 
 
 #: the systems compared on each drifting stream (the frozen champion comes with the loop's run)
-SYSTEMS = ("lamarck-loop", "retrain-all", "retrain-recent")
+SYSTEMS = ("lamarck-loop", "retrain-all", "retrain-recent", "loop-unguarded")
+#: the ablation: the same loop with the anti-forgetting limit lifted (replay in training stays on)
+UNGUARDED = "loop-unguarded"
 
 
 def _summary(case: Any, system: str, result: LoopResult, key: str) -> list[dict[str, Any]]:
@@ -364,11 +366,13 @@ def _run_system(case: Any, system: str, *, fit_budget: float, retrain_budget: fl
             min_test_labels=300,
             shadow_labels=300,
             fresh_search_budget_s=retrain_budget,
+            max_forgetting=1.0 if system == UNGUARDED else 0.01,
             seed=seed,
         )
+        loop = system in ("lamarck-loop", UNGUARDED)
         client: InProcessClient = (
             InProcessClient(project, policy)
-            if system == "lamarck-loop"
+            if loop
             else RetrainClient(
                 project,
                 case.frame.iloc[: case.start],
@@ -385,7 +389,7 @@ def _run_system(case: Any, system: str, *, fit_budget: float, retrain_budget: fl
             batch=case.batch,
             # the loop looks after every batch (a pass that finds no trigger is cheap and trains nothing),
             # as ``serve --auto-evolve`` does; retraining from scratch runs every ``case.every`` labels
-            evolve_every=case.batch if system == "lamarck-loop" else case.every,
+            evolve_every=case.batch if loop else case.every,
             fit_budget_s=fit_budget,
             client=client,
             probes=case.probes,
@@ -395,8 +399,9 @@ def _run_system(case: Any, system: str, *, fit_budget: float, retrain_budget: fl
 def run_evolution_bench(args: Any, console: Any) -> None:
     """``lamarck bench --part evolution``: frozen vs retraining from scratch vs the loop, drifting streams.
 
-    ``--cases`` picks streams (elec2, sea, agrawal, agrawal-recurring), ``--against`` the retraining
-    peers (retrain-all, retrain-recent; the loop and the frozen champion always run). Writes per case
+    ``--cases`` picks streams (elec2, sea, agrawal, agrawal-recurring), ``--against`` the peers
+    (retrain-all, retrain-recent, loop-unguarded: the loop without the anti-forgetting limit; all by
+    default; the loop and the frozen champion always run). Writes per case
     ``batches-CASE-SYSTEM.csv`` and ``accuracy-CASE.png``, and ``results.csv`` / ``results.md`` over all.
     A (case, system) already in ``results.csv`` is not run again, so a killed bench resumes.
     """
