@@ -16,6 +16,7 @@ from lamarck.bench._serving import (
     METRICS,
     LoadResult,
     _bodies,
+    cpu_seconds,
     free_port,
     merge,
     percentile,
@@ -55,7 +56,7 @@ def test_percentile_rejects_bad_q_and_empty_input_is_nan() -> None:
 def test_result_rates_and_merge() -> None:
     a = LoadResult(requests=10, errors=2, rows_per_request=100, seconds=2.0, latencies_ms=(1.0,) * 8)
     b = LoadResult(
-        requests=10, errors=0, rows_per_request=100, seconds=3.0, latencies_ms=(5.0,) * 10, first_error=""
+        requests=10, errors=0, rows_per_request=100, seconds=3.0, latencies_ms=(5.0,) * 10, server_cpu_s=0.5
     )
     assert a.req_per_s == 4.0 and a.rows_per_s == 400.0
     m = merge([a, b])
@@ -63,6 +64,8 @@ def test_result_rates_and_merge() -> None:
     assert m.req_per_s == pytest.approx(18 / 5)
     assert m.p50_ms == 5.0 and m.p99_ms == 5.0
     assert set(m.metrics()) == set(METRICS)
+    assert b.server_cpu_ms_per_req == 50.0
+    assert m.server_cpu_ms_per_req != m.server_cpu_ms_per_req  # a's CPU was not measured: nan, not a guess
     with pytest.raises(ValueError):
         merge([a, LoadResult(requests=1, errors=0, rows_per_request=1, seconds=1.0, latencies_ms=(1.0,))])
 
@@ -212,3 +215,19 @@ def test_server_that_dies_early_is_reported(tmp_path: Path) -> None:
         ),
     ):
         pass
+
+
+def test_cpu_seconds_counts_the_process_group(tmp_path: Path) -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(30)"
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", burn], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while cpu_seconds(proc.pid) < 0.25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert 0.25 <= cpu_seconds(proc.pid) < 5.0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert cpu_seconds(proc.pid) == 0.0  # gone

@@ -15,15 +15,18 @@ Both servers get the same environment (``OMP_NUM_THREADS=1``) and are pinned to 
 (this process: asyncio + httpx, payloads serialized once beforehand) is pinned to CPU 1, so on a 2-core
 machine client and server do not compete for one core (on one core nothing is pinned and the figures
 include the client's cost). Each scenario (single row or a batch of 100 rows, at 1 or 8 requests in
-flight) sends a fixed number of requests under a time cap, in two halves per system run in the order
-lamarck, mlflow, mlflow, lamarck (the machine is shared, so both see the same drift of its load), each
-after a few warm-up requests. Latency is measured by the client per request (send to full answer);
-percentiles are nearest-rank (a latency that was observed). Servers are always stopped (their process
-group is terminated), even when a run fails.
+flight) sends a fixed number of requests under a time cap, in six segments per system run in the order
+lamarck, mlflow, mlflow, lamarck (three times; the machine is shared, so both see the same drift of its
+load), each after a few warm-up requests. Latency is measured by the client per request (send to full
+answer); percentiles are nearest-rank (a latency that was observed). The CPU time of each server's process
+group during its segments (``/proc``) gives ``server_cpu_ms_per_req``: the server's own cost, far less
+sensitive than latency to other jobs on the machine. Servers are always stopped (their process group is
+terminated), even when a run fails.
 
 ``results.csv`` keeps the bench schema ``case,system,metric,score,seconds,error`` in long form: ``case``
 is ``<dataset>:<scenario>`` (``single-c1``, ``batch100-c8``...), one row per metric (``req_per_s``,
-``rows_per_s``, ``p50_ms``, ``p99_ms``, ``errors``, ``requests``, ``loadavg_1m``), ``seconds`` the wall
+``rows_per_s``, ``p50_ms``, ``p99_ms``, ``errors``, ``requests``, ``server_cpu_ms_per_req``,
+``loadavg_1m``), ``seconds`` the wall
 time of the measured requests, ``error`` the first failed answer. ``results.md`` has the setup and the
 table, ``setup.json`` the model, pinning and versions, ``latency.png`` latencies and throughput.
 
@@ -50,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +61,20 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCENARIOS", "LoadResult", "Scenario", "merge", "percentile", "run", "run_load"]
+__all__ = ["SCENARIOS", "LoadResult", "Scenario", "cpu_seconds", "merge", "percentile", "run", "run_load"]
 
 DEFAULT_CASE = "hmda_mortgage_denial"
 FIT_BUDGET_S = 15.0
-METRICS = ("req_per_s", "rows_per_s", "p50_ms", "p99_ms", "errors", "requests")
-#: each scenario runs in four segments of half the requests, in this order (A B B A)
-ORDER = ("lamarck", "mlflow", "mlflow", "lamarck")
+METRICS = ("req_per_s", "rows_per_s", "p50_ms", "p99_ms", "errors", "requests", "server_cpu_ms_per_req")
+#: each scenario runs in segments of the requests, in this order (A B B A, three times); on a shared
+#: machine both systems then see the same drift of its load
+ORDER = ("lamarck", "mlflow", "mlflow", "lamarck") * 3
 
 
 @dataclass(frozen=True)
 class Scenario:
     """``requests`` requests of ``rows`` rows each, ``concurrency`` in flight, stopped at ``time_cap_s``
-    (both per system, split over two segments, see ``ORDER``)."""
+    (both per system, split over its segments in ``ORDER``)."""
 
     name: str
     rows: int
@@ -108,6 +112,8 @@ class LoadResult:
     seconds: float
     latencies_ms: tuple[float, ...] = field(repr=False)
     first_error: str = ""
+    #: CPU seconds the server's processes used meanwhile (user + system), when measured
+    server_cpu_s: float = math.nan
 
     @property
     def req_per_s(self) -> float:
@@ -125,6 +131,11 @@ class LoadResult:
     def p99_ms(self) -> float:
         return percentile(self.latencies_ms, 99)
 
+    @property
+    def server_cpu_ms_per_req(self) -> float:
+        """Server CPU per request: the server's own cost, much less sensitive than latency to other load."""
+        return self.server_cpu_s * 1000 / self.requests if self.requests else math.nan
+
     def metrics(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in METRICS}
 
@@ -140,6 +151,7 @@ def merge(results: Sequence[LoadResult]) -> LoadResult:
         seconds=sum(r.seconds for r in results),
         latencies_ms=tuple(x for r in results for x in r.latencies_ms),
         first_error=next((r.first_error for r in results if r.first_error), ""),
+        server_cpu_s=sum(r.server_cpu_s for r in results),
     )
 
 
@@ -313,6 +325,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in process group ``pgid`` (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == pgid:  # fields: state ppid pgrp ... utime (11) stime (12)
+                total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 # ---------------------------------------------------------------------------------------------- bench
 
 
@@ -364,32 +388,42 @@ def _same_predictions(lamarck_url: str, mlflow_url: str, rows: list[dict[str, An
 
 
 def _measure(
-    urls: dict[str, str], rows: list[dict[str, Any]], console: Any
+    urls: dict[str, str], pgids: dict[str, int], rows: list[dict[str, Any]], console: Any
 ) -> tuple[dict[tuple[str, str], LoadResult], dict[tuple[str, str], float]]:
-    """Every scenario on both servers, in A B B A segments; the results and the mean 1-min load average."""
+    """Every scenario on both servers, in the segments of ``ORDER``; the results (with the servers' CPU
+    time) and the mean 1-min load average."""
     results: dict[tuple[str, str], LoadResult] = {}
     loads: dict[tuple[str, str], float] = {}
     for sc in SCENARIOS:
         parts: dict[str, list[LoadResult]] = {system: [] for system in urls}
         seen: dict[str, list[float]] = {system: [] for system in urls}
-        for system in ORDER:  # A B B A: both systems see the same drift of the machine's load
+        share = ORDER.count("lamarck")
+        for system in ORDER:
             seen[system].append(os.getloadavg()[0])
+            bodies = _bodies(system, rows, sc.rows, 64)
+            if sc.warmup:  # connections, caches; not measured
+                warm = run_load(
+                    urls[system], bodies, rows_per_request=sc.rows, concurrency=1, requests=sc.warmup
+                )
+                if warm.errors:
+                    raise RuntimeError(f"{system} fails on {sc.name} warm-up requests: {warm.first_error}")
+            cpu0 = cpu_seconds(pgids[system])
             load = run_load(
                 urls[system],
-                _bodies(system, rows, sc.rows, 64),
+                bodies,
                 rows_per_request=sc.rows,
                 concurrency=sc.concurrency,
-                requests=sc.requests // 2,
-                time_cap_s=sc.time_cap_s / 2,
-                warmup=sc.warmup,
+                requests=max(sc.requests // share, 1),
+                time_cap_s=sc.time_cap_s / share,
             )
-            parts[system].append(load)
+            parts[system].append(replace(load, server_cpu_s=cpu_seconds(pgids[system]) - cpu0))
         for system, runs in parts.items():
             res = results[(sc.name, system)] = merge(runs)
             loads[(sc.name, system)] = sum(seen[system]) / len(seen[system])
             console.print(
                 f"{sc.name:12s} {system:8s} {res.req_per_s:8.1f} req/s {res.rows_per_s:9.1f} rows/s "
-                f"p50 {res.p50_ms:7.2f} ms p99 {res.p99_ms:7.2f} ms errors {res.errors} "
+                f"p50 {res.p50_ms:7.2f} ms p99 {res.p99_ms:7.2f} ms cpu {res.server_cpu_ms_per_req:6.2f} ms/req "
+                f"errors {res.errors} "
                 f"({res.requests} req, {res.seconds:.1f}s, load {loads[(sc.name, system)]:.1f})"
             )
     return results, loads
@@ -436,8 +470,10 @@ def run(args: Any, console: Any) -> None:
         lamarck_health, mlflow_health = f"http://127.0.0.1:{lp}/healthz", f"http://127.0.0.1:{mp}/ping"
         previous_affinity = os.sched_getaffinity(0) if client_cpu is not None else None
         with (
-            server(lamarck_cmd, lamarck_health, log_path=tmpd / "lamarck.log", cpu=server_cpu, env=env),
-            server(mlflow_cmd, mlflow_health, log_path=tmpd / "mlflow.log", cpu=server_cpu, env=env),
+            server(
+                lamarck_cmd, lamarck_health, log_path=tmpd / "lamarck.log", cpu=server_cpu, env=env
+            ) as lps,
+            server(mlflow_cmd, mlflow_health, log_path=tmpd / "mlflow.log", cpu=server_cpu, env=env) as mps,
         ):
             try:
                 if client_cpu is not None:
@@ -445,7 +481,7 @@ def run(args: Any, console: Any) -> None:
                 same, checked = _same_predictions(urls["lamarck"], urls["mlflow"], rows[:200])
                 console.print(f"same labels from both servers on {same}/{checked} hold-out rows")
                 logged_before = project.store.counts().get("predictions", 0)
-                results, loads = _measure(urls, rows, console)
+                results, loads = _measure(urls, {"lamarck": lps.pid, "mlflow": mps.pid}, rows, console)
                 logged = project.store.counts().get("predictions", 0) - logged_before
             finally:
                 if previous_affinity is not None:
@@ -484,8 +520,9 @@ def run(args: Any, console: Any) -> None:
         f"Case `{case.name}`, model: {setup['model']}, fitted in {setup['fit_s']}s. Both servers gave the same "
         f"label on {same}/{checked} hold-out rows. Lamarck logged {logged:,} predicted rows to its store during "
         f"the measured requests (logging on, as in production). {pinning}; servers with OMP_NUM_THREADS=1. "
-        "Requests per system run as two halves in the order lamarck, mlflow, mlflow, lamarck; `load 1m` is "
-        "the machine's 1-minute load average at the start of each half (other users' jobs included)."
+        "Requests per system run in six segments in the order lamarck, mlflow, mlflow, lamarck (three times); "
+        "`server CPU ms/req` is the CPU time of the server's processes per request; `load 1m` is the "
+        "machine's 1-minute load average at the start of the segments (other users' jobs included)."
     )
     (out / "results.md").write_text(header + "\n\n" + table + "\n")
     (out / "setup.json").write_text(json.dumps(setup, indent=2) + "\n")
@@ -514,26 +551,30 @@ def summarize(
 
     >>> r = LoadResult(requests=4, errors=0, rows_per_request=1, seconds=2.0, latencies_ms=(1.0, 2.0, 3.0, 9.0))
     >>> print(summarize({("single-c1", "lamarck"): r}).splitlines()[-1])
-    | single-c1 | lamarck | 2.0 | 2 | 2.00 | 9.00 | 0 | 4 | 2.0 |  |
+    | single-c1 | lamarck | 2.0 | 2 | 2.00 | 9.00 |  | 0 | 4 | 2.0 |  |
     """
     lines = [
-        "| scenario | system | req/s | rows/s | p50 ms | p99 ms | errors | requests | seconds | load 1m |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | system | req/s | rows/s | p50 ms | p99 ms | server CPU ms/req | errors | requests | seconds "
+        "| load 1m |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for sc in dict.fromkeys(s for s, _ in results):
         pair = {system: r for (s, system), r in results.items() if s == sc}
         best_rps = max(r.rows_per_s for r in pair.values())
         best_p50 = min(r.p50_ms for r in pair.values())
         best_p99 = min(r.p99_ms for r in pair.values())
+        best_cpu = min(r.server_cpu_ms_per_req for r in pair.values())
         for system, r in pair.items():
             rps, p50, p99 = f"{r.rows_per_s:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"
+            cpu = "" if math.isnan(r.server_cpu_ms_per_req) else f"{r.server_cpu_ms_per_req:.2f}"
             if len(pair) > 1:
+                cpu = f"**{cpu}**" if cpu and r.server_cpu_ms_per_req == best_cpu else cpu
                 rps = f"**{rps}**" if r.rows_per_s == best_rps else rps
                 p50 = f"**{p50}**" if r.p50_ms == best_p50 else p50
                 p99 = f"**{p99}**" if r.p99_ms == best_p99 else p99
             load = "" if loads is None or (sc, system) not in loads else f"{loads[(sc, system)]:.1f}"
             lines.append(
-                f"| {sc} | {system} | {r.req_per_s:,.1f} | {rps} | {p50} | {p99} | {r.errors} | {r.requests} "
+                f"| {sc} | {system} | {r.req_per_s:,.1f} | {rps} | {p50} | {p99} | {cpu} | {r.errors} | {r.requests} "
                 f"| {r.seconds:.1f} | {load} |"
             )
     return "\n".join(lines)

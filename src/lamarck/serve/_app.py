@@ -142,6 +142,10 @@ def create_app(
     aliases = _Cached(lambda: project.registry.aliases())
     keyed = _Cached(lambda: project.store.has_keys())
     evolve_lock = threading.Lock()
+    # SQLite admits one writer and puts the others to sleep in its busy handler (up to seconds for some
+    # requests under 8 concurrent predicts); the routes' writes queue on this lock instead
+    sqlite = str(project.store.url).startswith("sqlite")
+    write_lock: Any = threading.Lock() if sqlite else contextlib.nullcontext()
     stop = threading.Event()
 
     def run_evolve() -> Any:
@@ -229,9 +233,10 @@ def create_app(
             frame = pd.DataFrame.from_records(rows)
             preds = model.predict(frame)
             probas = None if model.task == "regression" else model.predict_proba(frame).tolist()
-            project.store.log_shadow(
-                ids, predictions=_jsonable(np.asarray(preds)), probas=probas, model_version=version
-            )
+            with write_lock:
+                project.store.log_shadow(
+                    ids, predictions=_jsonable(np.asarray(preds)), probas=probas, model_version=version
+                )
             metrics.inc("shadow_predictions", len(ids))
         except Exception:  # the shadow never hurts the champion's answers
             log.exception("shadow prediction by v%s failed", version)
@@ -287,9 +292,10 @@ def create_app(
             out["predictions"] = _jsonable(np.asarray(model.predict(frame)))
         # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
         rows = [req.rows[i] for i in keep] if quarantined else req.rows
-        ids = project.store.log_predictions(
-            rows, predictions=out["predictions"], probas=probas, model_version=version
-        )
+        with write_lock:
+            ids = project.store.log_predictions(
+                rows, predictions=out["predictions"], probas=probas, model_version=version
+            )
         out["prediction_ids"] = ids
         out["model_version"] = version
         if quarantined:
@@ -320,7 +326,8 @@ def create_app(
                 }
                 for r in req.rows
             ]
-        n = project.store.add_feedback(items)  # committed before we answer
+        with write_lock:
+            n = project.store.add_feedback(items)  # committed before we answer
         metrics.inc("feedback", n)
         return {"accepted": n}
 
