@@ -106,7 +106,7 @@ def test_checkpoint_and_resume_give_the_same_state(tmp_path):
 def test_drift_detection_and_recurring_concept_come_back():
     a = list(synth.SEA(variant=0, seed=5).take(1500))
     b = list(synth.SEA(variant=3, seed=6).take(1500))
-    learner = StreamLearner(population=2, replace_every=10**6, hybrid=False, context=False, seed=0)
+    learner = StreamLearner(population=3, replace_every=10**6, hybrid=False, context=False, seed=0)
     for x, y in itertools.chain(a, b, a[:800]):
         learner.process_one(x, y)
     assert learner.n_drifts_ >= 1

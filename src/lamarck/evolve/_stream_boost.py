@@ -3,7 +3,10 @@
 Every ``every`` labels it starts training on the pool (reservoir + recent window, recency-decayed
 weights) in a thread, while the stream goes on; the new booster is installed ``lag`` labels later (the
 thread is joined then if it has not finished), so a run with the same seed gives the same result
-whatever the machine's speed. Until its first booster exists it abstains (``predict_proba_one`` is
+whatever the machine's speed. While it warms up (fewer than ``every`` labels) it refits each time the
+pool has doubled (``min_rows``, twice that, four times, ...) and installs after a tenth of the labels
+(small fits take milliseconds), so that a short stream does not wait ``every + lag`` labels for it.
+Predictions go through LightGBM's single-row C entry point (no per-call set-up). Until its first booster exists it abstains (``predict_proba_one`` is
 empty) and the combiner gives it no weight. With ``regression`` it fits a LightGBM regressor and
 answers ``predict_one`` (``None`` until its first booster).
 
@@ -14,12 +17,13 @@ answers ``predict_one`` (``None`` until its first booster).
     ...     x = {"a": float(rng.normal()), "b": float(rng.normal())}
     ...     member.learn_one(x, "pos" if x["a"] + x["b"] > 0 else "neg")
     >>> p = member.predict_proba_one({"a": 2.0, "b": 1.0})
-    >>> max(p, key=p.get), member.n_fits_
+    >>> max(p, key=p.get), member.n_fits_  # installed: the fits at 100 (warm-up) and 200
     ('pos', 2)
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 from collections.abc import Mapping
@@ -28,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from lamarck.evolve._memory import MemoryPool
+from lamarck.evolve._stream_context import is_number
 
 __all__ = ["BoostedMember"]
 
@@ -42,7 +47,7 @@ class BoostedMember:
         *,
         every: int = 1000,
         lag: int = 200,
-        min_rows: int = 300,
+        min_rows: int = 50,
         recent_size: int = 3000,
         reservoir_size: int = 1000,
         half_life: float = 3000.0,
@@ -75,21 +80,27 @@ class BoostedMember:
 
     # ------------------------------------------------------------------ predict
 
+    def _raw(self, x: Mapping[str, Any]) -> np.ndarray:
+        """The booster's output for one row: probabilities per class (one for binary) or the value."""
+        row = [_number(x.get(f)) for f in self.features_]
+        fast = getattr(self, "_fast", None)
+        if fast is None or fast.booster is not self.booster_:
+            fast = self._fast = _SingleRow(self.booster_, len(self.features_))
+        return fast.predict(row)
+
     def predict_proba_one(self, x: Mapping[str, Any]) -> dict[Any, float]:
         if self.booster_ is None:
             return {}
-        row = np.array([[_number(x.get(f)) for f in self.features_]], dtype=float)
-        p = self.booster_.predict(row, num_threads=1)[0]
+        p = self._raw(x)
         if len(self.classes_) == 2:
-            return {self.classes_[0]: float(1 - p), self.classes_[1]: float(p)}
+            return {self.classes_[0]: float(1 - p[0]), self.classes_[1]: float(p[0])}
         return {c: float(v) for c, v in zip(self.classes_, p, strict=True)}
 
     def predict_one(self, x: Mapping[str, Any]) -> float | None:
         """The predicted value (regression), ``None`` until the first booster is installed."""
         if self.booster_ is None:
             return None
-        row = np.array([[_number(x.get(f)) for f in self.features_]], dtype=float)
-        return float(self.booster_.predict(row, num_threads=1)[0])
+        return float(self._raw(x)[0])
 
     # ------------------------------------------------------------------ learn
 
@@ -102,13 +113,11 @@ class BoostedMember:
                 half_life=self.half_life,
                 seed=self.seed,
             )
-        self.pool_.add({k: v for k, v in x.items() if _is_number(v)}, label=y)
+        self.pool_.add({k: v for k, v in x.items() if is_number(v)}, label=y)
         self.n_labels_ += 1
         if self._due is not None and self.n_labels_ >= self._due:
             self._install()
-        if (self._due is None and self.n_labels_ >= self.min_rows and self.n_labels_ % self.every == 0) or (
-            self._due is None and self.booster_ is None and self.n_labels_ == self.min_rows
-        ):
+        if self._due is None and _fit_due(self.n_labels_, self.min_rows, self.every):
             self._start()
 
     def _start(self) -> None:
@@ -151,7 +160,8 @@ class BoostedMember:
 
         self._thread = threading.Thread(target=train, name="lamarck-boost", daemon=True)
         self._thread.start()
-        self._due = self.n_labels_ + self.lag
+        warming = self.n_labels_ < self.every
+        self._due = self.n_labels_ + (min(self.lag, max(1, self.n_labels_ // 10)) if warming else self.lag)
 
     def _install(self) -> None:
         if self._thread is not None:
@@ -172,12 +182,67 @@ class BoostedMember:
             self._thread.join()
         state = self.__dict__.copy()
         state["_thread"] = None
+        state.pop("_fast", None)  # a C handle, rebuilt on the first prediction
         return state
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float | np.number) and not isinstance(v, bool)
+def _fit_due(n: int, min_rows: int, every: int) -> bool:
+    """Whether the ``n``-th label starts a fit: every ``every`` labels, and while ``n < every`` each time
+    the pool has doubled since ``min_rows`` (``min_rows``, ``2 min_rows``, ``4 min_rows``, ...)."""
+    if n < min_rows:
+        return False
+    if n >= every:
+        return n % every == 0
+    k, rest = divmod(n, min_rows)
+    return rest == 0 and k & (k - 1) == 0
+
+
+class _SingleRow:
+    """One booster's single-row predictor: LightGBM's ``PredictForMatSingleRowFast`` C entry point,
+    set up once per booster (``Booster.predict`` spends most of its time on set-up for one row); falls
+    back to ``Booster.predict`` if that entry point is unavailable."""
+
+    def __init__(self, booster: Any, n_features: int) -> None:
+        self.booster = booster
+        self.n_features = n_features
+        self._config = ctypes.c_void_p()
+        self._lib: Any = None
+        try:
+            from lightgbm.basic import _LIB, _c_str, _safe_call
+
+            n_classes = booster.num_model_per_iteration()
+            _safe_call(
+                _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                    booster._handle, ctypes.c_int(0), ctypes.c_int(0), ctypes.c_int(-1),
+                    ctypes.c_int(1), ctypes.c_int32(n_features), _c_str("num_threads=1"),
+                    ctypes.byref(self._config),
+                )
+            )  # fmt: skip
+            self._lib, self._check = _LIB, _safe_call
+            self._row = np.zeros(n_features, dtype=np.float64)
+            self._out = np.zeros(n_classes, dtype=np.float64)
+            self._n = ctypes.c_int64(0)
+            self._row_ptr = self._row.ctypes.data_as(ctypes.c_void_p)
+            self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        except Exception:  # another LightGBM build: the slower public path
+            log.debug("LightGBM single-row prediction unavailable", exc_info=True)
+            self._lib = None
+
+    def predict(self, row: list[float]) -> np.ndarray:
+        if self._lib is None:
+            return np.atleast_1d(self.booster.predict(np.array([row], dtype=float), num_threads=1)[0])
+        self._row[:] = row
+        self._check(
+            self._lib.LGBM_BoosterPredictForMatSingleRowFast(
+                self._config, self._row_ptr, ctypes.byref(self._n), self._out_ptr
+            )
+        )
+        return self._out.copy()
+
+    def __del__(self) -> None:
+        if self._lib is not None and self._config:
+            self._lib.LGBM_FastConfigFree(self._config)
 
 
 def _number(v: Any) -> float:
-    return float(v) if _is_number(v) else float("nan")
+    return float(v) if is_number(v) else float("nan")

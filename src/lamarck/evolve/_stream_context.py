@@ -32,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = ["StreamContext"]
 
 
@@ -52,14 +54,24 @@ class StreamContext:
         self.last_: Any = None
         self.shares_: dict[Any, float] = {}
 
+    def _names(self, key: str) -> tuple[str, ...]:
+        """The names of ``key``'s deviation features, one per alpha (made once per feature)."""
+        names: dict[str, tuple[str, ...]] | None = getattr(self, "_names_", None)
+        if names is None:
+            names = self._names_ = {}
+        if key not in names:
+            names[key] = tuple(f"{key}~{a}" for a in self.alphas)
+        return names[key]
+
     def features(self, x: Mapping[str, Any]) -> dict[str, Any]:
         """``x`` plus the context features (pure: reads the state, changes nothing)."""
         z = dict(x)
+        means = self.means_
         for key, value in x.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                for a in self.alphas:
-                    mean = self.means_.get((key, a))
-                    z[f"{key}~{a}"] = 0.0 if mean is None else float(value) - mean
+            if is_number(value):
+                for a, name in zip(self.alphas, self._names(key), strict=True):
+                    mean = means.get((key, a))
+                    z[name] = 0.0 if mean is None else float(value) - mean
         if self.last_ is not None and getattr(self, "numeric_target", False):
             z["_last"] = self.last_
             z["_mean"] = self.shares_.get("_mean", self.last_)
@@ -72,11 +84,12 @@ class StreamContext:
 
     def observe_inputs(self, x: Mapping[str, Any]) -> None:
         """Move the moving averages with an event's numbers (call after predicting the event)."""
+        means = self.means_
         for key, value in x.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if is_number(value):
                 for a in self.alphas:
-                    mean = self.means_.get((key, a))
-                    self.means_[(key, a)] = float(value) if mean is None else mean + a * (float(value) - mean)
+                    mean = means.get((key, a))
+                    means[(key, a)] = float(value) if mean is None else mean + a * (float(value) - mean)
 
     def observe_label(self, y: Any) -> None:
         """Remember a label that has just arrived."""
@@ -92,3 +105,10 @@ class StreamContext:
         a = self.label_alpha if len(self.shares_) > 1 or self.shares_[y] > 0 else 1.0
         for c in self.shares_:
             self.shares_[c] += a * ((1.0 if c == y else 0.0) - self.shares_[c])
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a number (a bool is not); floats, the common case, are checked first."""
+    return type(value) is float or (
+        isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    )

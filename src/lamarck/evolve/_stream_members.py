@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -84,18 +85,22 @@ def _scaled(model: Any) -> Any:
     return preprocessing.StandardScaler() | model
 
 
-def _hoeffding(p: dict[str, Any], seed: int) -> Any:
+def _hoeffding(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
     from river import tree
 
-    return tree.HoeffdingAdaptiveTreeClassifier(
+    cls = tree.HoeffdingAdaptiveTreeRegressor if regression else tree.HoeffdingAdaptiveTreeClassifier
+    model = cls(
         grace_period=p["grace_period"], delta=p["delta"], leaf_prediction=p["leaf_prediction"], seed=seed
     )
+    return _scaled(model) if regression else model
 
 
-def _arf(p: dict[str, Any], seed: int) -> Any:
+def _arf(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
     from river import forest
 
-    return forest.ARFClassifier(n_models=p["n_models"], lambda_value=p["lambda_value"], seed=seed)
+    cls = forest.ARFRegressor if regression else forest.ARFClassifier
+    model = cls(n_models=p["n_models"], lambda_value=p["lambda_value"], seed=seed)
+    return _scaled(model) if regression else model
 
 
 def _linear(p: dict[str, Any], seed: int) -> Any:
@@ -106,64 +111,6 @@ def _linear(p: dict[str, Any], seed: int) -> Any:
     return _scaled(multiclass.OneVsRestClassifier(linear_model.LogisticRegression(optimizer=opt, l2=l2)))
 
 
-def _nb(p: dict[str, Any], seed: int) -> Any:
-    from river import naive_bayes
-
-    return naive_bayes.GaussianNB()
-
-
-def _knn(p: dict[str, Any], seed: int) -> Any:
-    from river import neighbors
-
-    engine = neighbors.LazySearch(window_size=p["window_size"])
-    return _scaled(neighbors.KNNClassifier(n_neighbors=p["n_neighbors"], engine=engine))
-
-
-def _amf(p: dict[str, Any], seed: int) -> Any:
-    from river import forest
-
-    return forest.AMFClassifier(
-        n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed
-    )
-
-
-#: every kind a member can be, with its grid; adding a learner touches this table only
-KINDS: dict[str, Kind] = {
-    "hoeffding": Kind(
-        {
-            "grace_period": (200, 50, 100, 400),
-            "delta": (1e-7, 1e-5, 1e-3),
-            "leaf_prediction": ("nba", "mc", "nb"),
-        },
-        _hoeffding,
-        1.0,
-    ),
-    "arf": Kind({"n_models": (3, 5), "lambda_value": (6, 3)}, _arf, 4.0),
-    "linear": Kind(
-        {"optimizer": ("sgd", "ftrl"), "lr": (0.05, 0.01, 0.1, 0.5), "l2": (0.0, 1e-4, 1e-2)}, _linear, 0.3
-    ),
-    "nb": Kind({}, _nb, 0.5),
-    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (50, 100, 25)}, _knn, 4.0),
-    "amf": Kind({"n_estimators": (3, 5), "step": (1.0, 0.5, 2.0)}, _amf, 3.0),
-}
-
-
-def _hoeffding_reg(p: dict[str, Any], seed: int) -> Any:
-    from river import tree
-
-    return _scaled(
-        tree.HoeffdingAdaptiveTreeRegressor(
-            grace_period=p["grace_period"], delta=p["delta"], leaf_prediction=p["leaf_prediction"], seed=seed
-        )
-    )
-
-
-def _arf_reg(p: dict[str, Any], seed: int) -> Any:
-    from river import forest
-
-    return _scaled(forest.ARFRegressor(n_models=p["n_models"], lambda_value=p["lambda_value"], seed=seed))
-
-
 def _linear_reg(p: dict[str, Any], seed: int) -> Any:
     from river import linear_model, optim, preprocessing
 
@@ -171,36 +118,59 @@ def _linear_reg(p: dict[str, Any], seed: int) -> Any:
     return preprocessing.TargetStandardScaler(regressor=_scaled(model))
 
 
-def _knn_reg(p: dict[str, Any], seed: int) -> Any:
+def _nb(p: dict[str, Any], seed: int) -> Any:
+    from river import naive_bayes
+
+    return naive_bayes.GaussianNB()
+
+
+def _knn(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
     from river import neighbors
 
+    cls = neighbors.KNNRegressor if regression else neighbors.KNNClassifier
     engine = neighbors.LazySearch(window_size=p["window_size"])
-    return _scaled(neighbors.KNNRegressor(n_neighbors=p["n_neighbors"], engine=engine))
+    return _scaled(cls(n_neighbors=p["n_neighbors"], engine=engine))
 
 
-def _amf_reg(p: dict[str, Any], seed: int) -> Any:
+def _amf(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
     from river import forest
 
-    return forest.AMFRegressor(
-        n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed
-    )
+    cls = forest.AMFRegressor if regression else forest.AMFClassifier
+    return cls(n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed)
 
+
+def _regressor(make: Callable[..., Any]) -> Callable[[dict[str, Any], int], Any]:
+    return partial(make, regression=True)
+
+
+#: genes shared by a kind's classifier and regressor
+_TREE = {"grace_period": (200, 50, 100, 400), "delta": (1e-7, 1e-5, 1e-3)}
+_ARF = {"n_models": (3, 5), "lambda_value": (6, 3)}
+_AMF = {"n_estimators": (3, 5), "step": (1.0, 0.5, 2.0)}
+
+#: every kind a member can be, with its grid; adding a learner touches this table only. The first value
+#: of each gene is the default: Hoeffding leaves predict the majority class (``mc``) by default, as
+#: naive-Bayes leaves (``nba``, ``nb``) cost about twice the time per event; evolution can switch them.
+KINDS: dict[str, Kind] = {
+    "hoeffding": Kind({**_TREE, "leaf_prediction": ("mc", "nba", "nb")}, _hoeffding, 1.0),
+    "arf": Kind(_ARF, _arf, 4.0),
+    "linear": Kind(
+        {"optimizer": ("sgd", "ftrl"), "lr": (0.05, 0.01, 0.1, 0.5), "l2": (0.0, 1e-4, 1e-2)}, _linear, 0.3
+    ),
+    "nb": Kind({}, _nb, 0.5),
+    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (50, 100, 25)}, _knn, 4.0),
+    "amf": Kind(_AMF, _amf, 3.0),
+}
 
 #: the regression members (same genes, river's regressors; a linear member scales inputs and target)
 REG_KINDS: dict[str, Kind] = {
     "hoeffding": Kind(
-        {
-            "grace_period": (200, 50, 100, 400),
-            "delta": (1e-7, 1e-5, 1e-3),
-            "leaf_prediction": ("adaptive", "model", "mean"),
-        },
-        _hoeffding_reg,
-        1.0,
+        {**_TREE, "leaf_prediction": ("adaptive", "model", "mean")}, _regressor(_hoeffding), 1.0
     ),
-    "arf": Kind({"n_models": (3, 5), "lambda_value": (6, 3)}, _arf_reg, 4.0),
+    "arf": Kind(_ARF, _regressor(_arf), 4.0),
     "linear": Kind({"lr": (0.01, 0.003, 0.03, 0.1), "l2": (0.0, 1e-4, 1e-2)}, _linear_reg, 0.3),
-    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (200, 100, 400)}, _knn_reg, 4.0),
-    "amf": Kind({"n_estimators": (3, 5), "step": (1.0, 0.5, 2.0)}, _amf_reg, 3.0),
+    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (200, 100, 400)}, _regressor(_knn), 4.0),
+    "amf": Kind(_AMF, _regressor(_amf), 3.0),
 }
 
 
