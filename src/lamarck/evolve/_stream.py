@@ -17,7 +17,7 @@ member); each is scored by its recent absolute or squared error (``loss``), the 
 performance-weighted mean, and evolution keeps the members with the smallest error.
 
     >>> from river.datasets import synth
-    >>> learner = StreamLearner(population=3, replace_every=200, hybrid=False, seed=0)
+    >>> learner = StreamLearner(population=4, replace_every=200, hybrid=False, seed=0)
     >>> right = 0
     >>> for x, y in synth.SEA(seed=1).take(1000):
     ...     right += learner.process_one(x, y) == y
