@@ -45,36 +45,30 @@ def _river(name: str) -> Callable[[int], Events]:
     return load
 
 
+def _drifting(streams: list[Any], *, position: int, width: int, seed: int) -> Events:
+    """The first ``SYNTH_EVENTS`` events of ``streams`` one after the other, each concept drifting into
+    the next over ``width`` events, ``position`` events after the previous drift."""
+    from river.datasets import synth
+
+    stream = streams[-1]
+    for before in reversed(streams[:-1]):
+        stream = synth.ConceptDriftStream(before, stream, position=position, width=width, seed=seed)
+    return list(stream.take(SYNTH_EVENTS))
+
+
 def _sea(seed: int) -> Events:
     from river.datasets import synth
 
-    stream = synth.ConceptDriftStream(
-        synth.SEA(variant=0, noise=0.1, seed=seed),
-        synth.ConceptDriftStream(
-            synth.SEA(variant=2, noise=0.1, seed=seed + 1),
-            synth.SEA(variant=0, noise=0.1, seed=seed + 2),  # the first concept comes back
-            position=SYNTH_EVENTS // 3,
-            width=50,
-            seed=seed,
-        ),
-        position=SYNTH_EVENTS // 3,
-        width=50,
-        seed=seed,
-    )
-    return list(stream.take(SYNTH_EVENTS))
+    # variants 0, 2, then 0 again: the first concept comes back
+    concepts = [synth.SEA(variant=v, noise=0.1, seed=seed + i) for i, v in enumerate((0, 2, 0))]
+    return _drifting(concepts, position=SYNTH_EVENTS // 3, width=50, seed=seed)
 
 
 def _agrawal(seed: int) -> Events:
     from river.datasets import synth
 
-    stream = synth.ConceptDriftStream(
-        synth.Agrawal(classification_function=0, seed=seed),
-        synth.Agrawal(classification_function=4, seed=seed + 1),
-        position=SYNTH_EVENTS // 2,
-        width=1000,
-        seed=seed,
-    )
-    return list(stream.take(SYNTH_EVENTS))
+    concepts = [synth.Agrawal(classification_function=f, seed=seed + i) for i, f in enumerate((0, 4))]
+    return _drifting(concepts, position=SYNTH_EVENTS // 2, width=1000, seed=seed)
 
 
 def _hyperplane(seed: int) -> Events:
