@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,13 +90,69 @@ def test_new_region_is_learned_without_forgetting_and_promoted(tmp_path):
     assert project.evolve(EvolutionPolicy(**FAST)).kind == "skip"
 
 
-def test_a_challenger_that_forgets_is_rejected(tmp_path):
+def test_a_candidate_that_forgets_a_region_the_traffic_left_is_rejected(tmp_path):
+    """The fresh search here only ever sees the new region (an injected search), so it answers the old
+    region with the new rule; the guard rejects it and the warm start, which replays the old region,
+    is the one promoted."""
+    from lamarck.evolve import Evolver
+
     project = champion_project(tmp_path)
-    send(project, make(900, seed=5, rule="flipped"))  # the same region, contradicting labels
+    send(project, make(900, seed=2, region=4.0, rule="new"))
+    new_only = make(1500, seed=20, region=4.0, rule="new")
+    forgetful = project.fit(
+        new_only, "predict the label", time_budget_s=3, learners=["linear"], register=False, report=False
+    ).model
+    evolver = Evolver(
+        project.registry,
+        project.store,
+        policy=EvolutionPolicy(min_new_labels=300, min_test_labels=200, shadow_labels=0, reuse_versions=0),
+        fresh_fit=lambda frame, budget: forgetful,
+    )
+    decision = evolver.run_once()
+    assert decision.kind == "promote", decision.reason
+    candidates = {c["how"]: c for c in decision.figures["candidates"]}
+    fresh = candidates["fresh search"]
+    assert "forgets" in fresh["why"] and fresh["forgetting_significant"] and fresh["forgetting"] > 0.1
+    assert fresh["replay_judged_rows"] >= 0.9 * decision.figures["replay_test_rows"]  # traffic left them
+    assert decision.figures["how"] == "warm start"
+
+
+def test_contradicting_labels_in_the_same_region_supersede_the_old_concept(tmp_path):
+    """Where today's traffic covers the old rows, the recent labels judge: a flipped rule is learned."""
+    project = champion_project(tmp_path)
+    flipped = make(500, seed=21, rule="flipped")
+    before = (project.load_model("champion").predict(flipped) == flipped["label"]).mean()
+    send(project, make(900, seed=5, rule="flipped"))
     decision = project.evolve(EvolutionPolicy(**FAST, shadow_labels=0))
-    assert decision.kind == "reject", decision.reason
-    assert any("forgets" in c["why"] for c in decision.figures["candidates"])
-    assert project.registry.alias_version("champion") == "1"
+    assert decision.kind == "promote", decision.reason
+    figures = decision.figures
+    assert figures["replay_superseded_rows"] >= 0.8 * figures["replay_test_rows"]
+    after = (project.load_model("champion").predict(flipped) == flipped["label"]).mean()
+    assert after > before + 0.4, (before, after, figures["delta"])
+    # the strict policy (every old row judged, even against the labels that contradict it) refuses it
+    strict = champion_project(tmp_path / "strict")
+    send(strict, make(900, seed=5, rule="flipped"))
+    refused = strict.evolve(EvolutionPolicy(**FAST, shadow_labels=0, supersede_ratio=math.inf))
+    assert refused.kind == "reject" and "forgets" in refused.reason
+
+
+def test_an_earlier_version_comes_back_when_its_concept_returns(tmp_path):
+    project = champion_project(tmp_path)  # v1: the old rule
+    flipped = project.fit(
+        make(1500, seed=22, rule="flipped"),
+        "predict the label",
+        time_budget_s=3,
+        learners=["lightgbm"],
+        report=False,
+    )
+    assert project.registry.alias_version("champion") == flipped.champion_version == "2"
+    send(project, make(900, seed=23))  # the old rule is back
+    decision = project.evolve(EvolutionPolicy(**FAST, shadow_labels=0))
+    assert decision.kind == "promote", decision.reason
+    passed = [c["how"] for c in decision.figures["candidates"] if c["passed"]]
+    assert "reuse of v1" in passed
+    again = make(500, seed=24)
+    assert (project.load_model("champion").predict(again) == again["label"]).mean() > 0.85
 
 
 def test_shadow_then_promote(tmp_path):

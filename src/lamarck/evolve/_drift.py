@@ -169,6 +169,60 @@ def prediction_drift(
     return feature_drift(frame(reference), frame(current))
 
 
+def coverage(old: pd.DataFrame, new: pd.DataFrame, *, seed: int = 0, max_rows: int = 6000) -> np.ndarray:
+    """How densely recent traffic covers each old row: the density ratio p_new(x) / p_old(x).
+
+    A classifier learns to tell ``new`` rows from ``old`` ones (cross-fitted, so no row is scored by a
+    model that saw it; beyond ``max_rows`` per side, the rest is scored by a model fitted on a sample);
+    its odds, corrected for the two sample sizes, estimate the ratio. About 1 where the old rows look
+    like today's traffic, near 0 for old rows of a region the traffic has left.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    if len(old) == 0:
+        return np.zeros(0)
+    if len(new) < 20:
+        return np.zeros(len(old))
+    rng = np.random.default_rng(seed)
+    fit_old = np.sort(rng.choice(len(old), size=min(len(old), max_rows), replace=False))
+    fit_new = np.sort(rng.choice(len(new), size=min(len(new), max_rows), replace=False))
+    both = pd.concat([old, new.iloc[fit_new]], ignore_index=True)
+    encoded = pd.DataFrame(index=both.index)
+    categorical = []
+    for name in both.columns:
+        col = both[name]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            encoded[name] = pd.to_numeric(col, errors="coerce").astype(float)
+            categorical.append(False)
+        else:
+            codes = col.astype(str).where(col.notna()).astype("category").cat.codes.astype(float)
+            encoded[name] = codes.where(codes >= 0)
+            categorical.append(True)
+    train = np.r_[fit_old, len(old) + np.arange(len(fit_new))]
+    y = np.r_[np.zeros(len(fit_old)), np.ones(len(fit_new))]
+    clf = HistGradientBoostingClassifier(
+        max_iter=40,
+        max_depth=3,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        learning_rate=0.1,
+        categorical_features=np.asarray(categorical, dtype=bool),
+        early_stopping=False,
+        random_state=seed,
+    )
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    proba = np.empty(len(old))
+    proba[fit_old] = cross_val_predict(clf, encoded.iloc[train], y, cv=folds, method="predict_proba")[
+        : len(fit_old), 1
+    ]
+    rest = np.setdiff1d(np.arange(len(old)), fit_old)
+    if len(rest):
+        proba[rest] = clf.fit(encoded.iloc[train], y).predict_proba(encoded.iloc[rest])[:, 1]
+    proba = np.clip(proba, 1e-6, 1 - 1e-6)
+    return np.asarray(proba / (1 - proba) * (len(fit_old) / len(fit_new)), dtype=float)
+
+
 class DecayDetector:
     """Performance decay: ADWIN (river) on the stream of errors (1 wrong, 0 right; or a loss).
 

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from lamarck.evaluate import get_metric, mcnemar, paired_bootstrap, score, signed
-from lamarck.evolve._drift import DecayDetector, feature_drift, prediction_drift
+from lamarck.evolve._drift import DecayDetector, coverage, feature_drift, prediction_drift
 from lamarck.evolve._memory import MemoryPool, hardness
 
 __all__ = [
@@ -81,6 +81,15 @@ class EvolutionPolicy:
     test_fraction: float = 0.3
     alpha: float = 0.05
     max_forgetting: float = 0.01
+    #: an old row of the replay hold-out whose region today's traffic covers at least this densely
+    #: (p_new / p_old) is judged by the recent labels instead: the new concept supersedes it there
+    #: (``math.inf``: judge every old row, even against labels that contradict it)
+    supersede_ratio: float = 0.5
+    #: the training weight left to such superseded old rows in the replay (their labels may contradict
+    #: the new ones there; 1.0: replay them at full weight)
+    superseded_weight: float = 0.1
+    #: earlier versions offered as candidates too, so a recurring concept brings its model back
+    reuse_versions: int = 3
     replay_fraction: float = 0.2
     max_replay_test: int = 2000
     shadow_labels: int = 200
@@ -107,6 +116,9 @@ class EvolutionPolicy:
             "test_fraction": 0 < self.test_fraction < 1,
             "replay_fraction": 0 <= self.replay_fraction < 1,
             "max_forgetting": self.max_forgetting >= 0,
+            "supersede_ratio": self.supersede_ratio > 0,
+            "superseded_weight": 0 <= self.superseded_weight <= 1,
+            "reuse_versions": self.reuse_versions >= 0,
             "shadow_labels": self.shadow_labels >= 0,
             "max_fold_models": self.max_fold_models >= 1,
         }
@@ -650,11 +662,20 @@ class Evolver:
         replay_test[rng.choice(honest, size=k, replace=False) if k else []] = True
         X_replay, y_replay = X_old[replay_test].reset_index(drop=True), y_old[replay_test]
         champ_replay = P_old[replay_test] if champion.classes_ is not None else P_old[replay_test, 0]
+        # old rows in regions today's traffic covers are superseded: there the recent labels judge (the
+        # gate's test) and the replay yields to them (a new concept may overrule the old one there); the
+        # anti-forgetting check judges the rest, the regions the traffic has left
+        superseded = np.zeros(len(X_old), dtype=bool)
+        if len(X_old) and math.isfinite(p.supersede_ratio):
+            superseded = coverage(X_old, X_new, seed=p.seed) >= p.supersede_ratio
+        judged = ~superseded[replay_test]
+        figures["replay_superseded_rows"] = int((~judged).sum())
+        figures["old_rows_superseded"] = int(superseded[~replay_test].sum())
         X_train, y_train, w_train = self._pool(
             champion,
             X_old[~replay_test].reset_index(drop=True),
             y_old[~replay_test],
-            w_old[~replay_test],
+            w_old[~replay_test] * np.where(superseded[~replay_test], p.superseded_weight, 1.0),
             X_fresh,
             y_fresh,
             w_fresh,
@@ -667,10 +688,11 @@ class Evolver:
                 "old_rows": int((~replay_test).sum()),
             }
         )
-        replay = (X_replay, y_replay, champ_replay)
+        replay = (X_replay, y_replay, champ_replay, judged)
         champ_test = _predict(champion, X_test)
         candidates: list[tuple[str, Any]] = [
-            ("warm start", self._warm_start(champion, X_train, y_train, w_train))
+            ("warm start", self._warm_start(champion, X_train, y_train, w_train)),
+            *self._earlier_versions(champion, champ_version),
         ]
         results = []
         for how, model in candidates:
@@ -732,7 +754,7 @@ class Evolver:
         X_test: pd.DataFrame,
         y_test: np.ndarray,
         champ_test: np.ndarray,
-        replay: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+        replay: tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray],
     ) -> dict[str, Any]:
         p = self.policy
         chal_test = _predict(model, X_test)
@@ -747,27 +769,72 @@ class Evolver:
             "forgetting": 0.0,
             "passed": False,
         }
-        X_replay, y_replay, champ_replay = replay
-        if len(X_replay):
-            before = _metric_value(champion, y_replay, champ_replay)
-            after = _metric_value(champion, y_replay, _predict(model, X_replay))
+        X_replay, y_replay, champ_replay, judged = replay
+        out["replay_judged_rows"] = int(judged.sum())
+        if judged.sum() >= 30:
+            y_old, champ_old = y_replay[judged], champ_replay[judged]
+            before = _metric_value(champion, y_old, champ_old)
+            after = _metric_value(champion, y_old, _predict(model, X_replay[judged]))
             scale = 1.0 if get_metric(champion.metric).name in _UNIT_METRICS else (abs(before) or 1.0)
             forgetting = (before - after) / scale if math.isfinite(before) and math.isfinite(after) else 0.0
-            out.update({"replay_before": before, "replay_after": after, "forgetting": forgetting})
+            # the loss must be more than noise too: the same one-sided test as the gate, the other way round
+            # (is the champion's honest answer significantly better than the challenger's on these rows?)
+            worse = _test(
+                champion, y_old, _predict(model, X_replay[judged]), champ_old, alpha=p.alpha, seed=p.seed
+            )
+            out.update(
+                {
+                    "replay_before": before,
+                    "replay_after": after,
+                    "forgetting": forgetting,
+                    "forgetting_p_value": worse.p_value,
+                    "forgetting_significant": bool(worse.better),
+                }
+            )
         if not test.better:
             out["why"] = (
                 f"{how}: not significantly better on {len(X_test)} recent labels "
                 f"(p={test.p_value:.3g}, delta={test.delta:+.4f})"
             )
-        elif out["forgetting"] > p.max_forgetting:
+        elif out["forgetting"] > p.max_forgetting and out.get("forgetting_significant", False):
             out["why"] = (
-                f"{how}: forgets, {out['forgetting']:.2%} worse on the replay hold-out of older data "
-                f"(limit {p.max_forgetting:.0%})"
+                f"{how}: forgets, {out['forgetting']:.2%} worse on {out['replay_judged_rows']} rows of "
+                f"older data that today's traffic does not cover (limit {p.max_forgetting:.0%}, "
+                f"p={out['forgetting_p_value']:.3g})"
             )
         else:
             out["passed"] = True
             out["why"] = "passed"
         return out
+
+    def _earlier_versions(self, champion: Any, champ_version: str) -> list[tuple[str, Any]]:
+        """The newest earlier batch versions for the same target and task, as candidates."""
+        if self.policy.reuse_versions <= 0:
+            return []
+        found: list[tuple[str, Any]] = []
+        for info in self.registry.versions():
+            if len(found) >= self.policy.reuse_versions:
+                break
+            tags = info.tags or {}
+            if (
+                info.version == champ_version
+                or tags.get("kind") == "stream"
+                or tags.get("target", champion.target) != champion.target
+                or tags.get("task", champion.task) != champion.task
+            ):
+                continue
+            try:
+                model = self.registry.load(info.version)
+            except Exception:  # its files are gone: not a candidate
+                log.warning("cannot load version %s as a candidate", info.version, exc_info=True)
+                continue
+            mine, theirs = getattr(model, "classes_", None), champion.classes_
+            same = (mine is None and theirs is None) or (
+                mine is not None and theirs is not None and list(mine) == list(theirs)
+            )
+            if same and list(getattr(model, "input_columns", [])) == list(champion.input_columns):
+                found.append((f"reuse of v{info.version}", model))
+        return found
 
     def _old_concepts(
         self, champion: Any, old_rows: pd.DataFrame, reference: pd.DataFrame | None
@@ -867,7 +934,7 @@ class Evolver:
         champ_version: str,
         X: pd.DataFrame,
         y: np.ndarray,
-        replay: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+        replay: tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray],
         figures: dict[str, Any],
     ) -> str:
         def labelled(frame: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
@@ -882,7 +949,7 @@ class Evolver:
         train = labelled(X, y)
         if len(train) > 5000:
             train = train.sample(n=5000, random_state=self.policy.seed).sort_index()
-        X_replay, y_replay, _ = replay
+        X_replay, y_replay, *_ = replay
         held = labelled(X_replay, y_replay)
         if len(held):  # rows the challenger never trained on, with its prediction: the next replay baseline
             pred = _predict(model, X_replay).reshape(len(X_replay), -1)
