@@ -105,7 +105,9 @@ def test_load_with_shadow_and_evolve_passes_loses_nothing(project):
     import httpx
     import uvicorn
 
-    policy = EvolutionPolicy(min_new_labels=300, min_test_labels=200, shadow_labels=10_000, fresh_search=False)
+    policy = EvolutionPolicy(
+        min_new_labels=300, min_test_labels=200, shadow_labels=10_000, fresh_search=False
+    )
     client = TestClient(create_app(project, policy=policy))
     frame = make(900, seed=2, region=4.0, rule="new")
     ids = client.post("/v1/predict", json={"rows": frame.drop(columns=["label"]).to_dict("records")}).json()[
