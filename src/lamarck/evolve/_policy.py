@@ -23,7 +23,14 @@ of these that applies, and records it in the store as a decision with its reason
    drift is severe or the warm start loses.
 5. **Gate.** One-sided McNemar (classification) or paired bootstrap (regression) on the held-out recent
    labels, p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting``
-   lost on the replay hold-out.
+   lost on the replay hold-out. Which old rows that check judges: a classifier that tells recent inputs
+   from old ones gives each old row a density ratio; where today's traffic covers an old row
+   (ratio ≥ ``supersede_ratio``) the recent labels are the judge and the replay yields to them
+   (``superseded_weight``), since a changed concept *should* overrule the old one there; the rows of
+   regions the traffic has left are the ones that must not be forgotten, and a loss there rejects the
+   challenger when it is above ``max_forgetting`` and significant (the same one-sided test, reversed).
+   Earlier versions (``reuse_versions``) are candidates beside the warm start, so a concept that
+   returns brings its model back.
 
 A pass that is killed at any moment leaves the champion serving (an alias move is the only change it
 makes to what serves) and the store consistent (each decision is one transaction); the next pass reads
