@@ -95,15 +95,12 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
             kind = self.kinds_[c]
             col = X[c] if c in X.columns else pd.Series(np.nan, index=X.index)
             if kind == "numeric":
-                parts[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+                if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":  # already numbers
+                    parts[c] = col.to_numpy(dtype=np.float64)
+                else:
+                    parts[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
             elif kind in ("categorical", "boolean"):
-                cats = self.categories_[c]
-                values = col.astype(object).where(col.notna(), None)
-                values = values.map(lambda v: None if v is None else str(v))
-                if "__other__" in cats:
-                    known = set(cats)
-                    values = values.map(lambda v, known=known: v if v is None or v in known else "__other__")
-                parts[c] = pd.Categorical(values, categories=cats)
+                parts[c] = self._categorical(c, col)
             elif kind == "datetime":
                 d = _to_datetime(col)
                 for p in self.datetime_parts_[c]:
@@ -119,6 +116,28 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
                 for j in range(comps.shape[1]):
                     parts[f"{c}__svd{j}"] = comps[:, j]
         return pd.DataFrame(parts, index=X.index)
+
+    def _categorical(self, c: str, col: pd.Series) -> pd.Categorical:
+        """``col`` as the fitted categories of ``c``: values compared as ``str``, missing and unseen values
+        missing, or ``__other__`` when the column has that level."""
+        cats = self.categories_[c]
+        maps: dict[str, tuple[list[Any], dict[Any, int], int, pd.CategoricalDtype]] = (
+            self.__dict__.setdefault("_category_maps", {})
+        )
+        entry = maps.get(c)
+        if entry is None or entry[0] is not cats:  # built on first use (older pickles have none)
+            lookup = {v: i for i, v in enumerate(cats)}
+            entry = (cats, lookup, lookup.get("__other__", -1), pd.CategoricalDtype(cats))
+            maps[c] = entry
+        _, lookup, unseen, dtype = entry
+        present = col.notna().to_numpy()
+        values = col.to_numpy(dtype=object)
+        codes = np.fromiter(
+            (lookup.get(str(v), unseen) if ok else -1 for v, ok in zip(values, present, strict=True)),
+            dtype=np.int64,
+            count=len(values),
+        )
+        return pd.Categorical.from_codes(codes, dtype=dtype)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_out_, dtype=object)

@@ -342,11 +342,18 @@ class _CatBoostModel:
         return X
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        out = self.est.predict(self.prepare(X, self.cat_columns))
-        return np.asarray(out).reshape(len(X), -1)[:, 0] if np.ndim(out) > 1 else np.asarray(out)
+        return self.predict_prepared(self.prepare(X, self.cat_columns))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.est.predict_proba(self.prepare(X, self.cat_columns)))
+        return self.predict_proba_prepared(self.prepare(X, self.cat_columns))
+
+    def predict_prepared(self, X: pd.DataFrame) -> np.ndarray:
+        """``predict`` on a frame already made by ``prepare`` (shared by fold models)."""
+        out = self.est.predict(X)
+        return np.asarray(out).reshape(len(X), -1)[:, 0] if np.ndim(out) > 1 else np.asarray(out)
+
+    def predict_proba_prepared(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.est.predict_proba(X))
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -418,7 +425,10 @@ class _ForestModel:
         self.fill = fill
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        M = _codes(X)
+        return self.fill_missing(_codes(X))
+
+    def fill_missing(self, M: np.ndarray) -> np.ndarray:
+        """Fill the NaN of a ``_codes`` matrix in place with this model's medians; returns it."""
         rows, cols = np.where(np.isnan(M))
         M[rows, cols] = self.fill[cols]
         return M

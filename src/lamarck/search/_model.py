@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lamarck.search._search import Member, predict_matrix
+from lamarck.search._predict import SharedInputs, fold_matrix
+from lamarck.search._search import Member
 
 __all__ = ["LamarckModel"]
 
@@ -39,11 +40,12 @@ class LamarckModel:
         return self.processor.transform(X[self.input_columns])
 
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
-        F = self._features(X)
+        # the features are made once and every fold model reads the same converted matrix (_predict)
+        inputs = SharedInputs(self._features(X))
         n_classes = 0 if self.classes_ is None else len(self.classes_)
         total: np.ndarray | None = None
         for m in self.members:
-            fold_mean = np.mean([predict_matrix(mod, F, self.task, n_classes) for mod in m.models], axis=0)
+            fold_mean = np.mean([fold_matrix(mod, inputs, self.task, n_classes) for mod in m.models], axis=0)
             total = m.weight * fold_mean if total is None else total + m.weight * fold_mean
         assert total is not None  # a model always has at least one member
         return total

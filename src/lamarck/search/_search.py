@@ -104,12 +104,19 @@ class SearchResult:
 def predict_matrix(model: Any, X: pd.DataFrame, ctx_task: str, n_classes: int) -> np.ndarray:
     """A model's prediction: (n, K) probabilities over encoded classes, or a vector for regression."""
     if ctx_task == "regression":
-        return np.asarray(model.predict(X), dtype=float).reshape(-1)
-    proba = np.asarray(model.predict_proba(X), dtype=float)
+        return as_matrix(model, model.predict(X), len(X), ctx_task, n_classes)
+    return as_matrix(model, model.predict_proba(X), len(X), ctx_task, n_classes)
+
+
+def as_matrix(model: Any, output: Any, n_rows: int, ctx_task: str, n_classes: int) -> np.ndarray:
+    """A model's raw ``predict`` (regression) or ``predict_proba`` output in :func:`predict_matrix`'s form."""
+    if ctx_task == "regression":
+        return np.asarray(output, dtype=float).reshape(-1)
+    proba = np.asarray(output, dtype=float)
     classes = _classes_of(model)
     if proba.shape[1] == n_classes and (classes is None or len(classes) == n_classes):
         return proba
-    out = np.zeros((len(X), n_classes))
+    out = np.zeros((n_rows, n_classes))
     cols = classes if classes is not None else np.arange(proba.shape[1])
     for j, c in enumerate(cols):
         out[:, int(c)] = proba[:, j]

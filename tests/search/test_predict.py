@@ -1,0 +1,153 @@
+"""The shared-input predict path gives exactly what the fold models give one by one on the frame."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lamarck.data import FeatureProcessor
+from lamarck.search import LEARNERS, FitContext, LamarckModel, Member, _predict
+from lamarck.search._predict import SharedInputs, fold_matrix
+from lamarck.search._search import predict_matrix
+
+N_FOLDS = 3
+
+
+def _raw(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Raw rows as a server gets them: numbers, strings with missing values, a rare-level column."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.integers(0, 5, size=n),
+            "c": rng.choice(["x", "y", "z"], size=n).astype(object),
+            "d": rng.choice([f"l{i}" for i in range(12)], size=n).astype(object),
+            "e": rng.choice([True, False], size=n),
+        }
+    )
+    X.loc[::17, "a"] = np.nan
+    X.loc[::13, "c"] = None
+    return X
+
+
+def _target(X: pd.DataFrame, task: str) -> np.ndarray:
+    signal = X["a"].fillna(0).to_numpy() + (X["c"] == "x").to_numpy() * 1.5 + 0.2 * X["b"].to_numpy()
+    if task == "regression":
+        return signal
+    if task == "binary":
+        return (signal > 0.5).astype(int)
+    return np.digitize(signal, [0.0, 1.2])
+
+
+def _model(task: str, learners: list[str]) -> LamarckModel:
+    """A LamarckModel of ``N_FOLDS`` fold models per learner, fitted on a few hundred rows."""
+    raw = _raw()
+    y = _target(raw, task)
+    processor = FeatureProcessor(max_categories=8).fit(raw)  # "d" gets an __other__ level
+    F = processor.transform(raw)
+    n_classes = 0 if task == "regression" else int(y.max()) + 1
+    ctx = FitContext(task=task, n_classes=n_classes, seed=0, n_jobs=2, deadline=time.monotonic() + 30)
+    members = []
+    for name in learners:
+        learner = LEARNERS[name]
+        size = {"catboost": {"iterations": 30}, "linear": {}, "knn": {}}.get(name, {"n_estimators": 30})
+        params = {**learner.portfolio(task)[0], **size}
+        folds = np.arange(len(F)) % N_FOLDS
+        models = [learner.fit(params, F[folds != k], y[folds != k], ctx) for k in range(N_FOLDS)]
+        members.append(Member(name, params, models, weight=1 / len(learners), trial=0, score=0.0))
+    classes = None if task == "regression" else np.arange(n_classes)
+    schema = {str(c): str(t) for c, t in raw.dtypes.items()}
+    return LamarckModel(task, "y", "roc_auc", schema, processor, members, classes_=classes)
+
+
+def _old_transform(fp: FeatureProcessor, X: pd.DataFrame) -> pd.DataFrame:
+    """FeatureProcessor.transform before it was made faster (numeric and categorical columns)."""
+    parts = {}
+    for c in fp.feature_names_in_:
+        col = X[c] if c in X.columns else pd.Series(np.nan, index=X.index)
+        if fp.kinds_[c] == "numeric":
+            parts[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+        else:
+            cats = fp.categories_[c]
+            values = col.astype(object).where(col.notna(), None)
+            values = values.map(lambda v: None if v is None else str(v))
+            if "__other__" in cats:
+                known = set(cats)
+                values = values.map(lambda v, known=known: v if v is None or v in known else "__other__")
+            parts[c] = pd.Categorical(values, categories=cats)
+    return pd.DataFrame(parts, index=X.index)
+
+
+def _reference(model: LamarckModel, X: pd.DataFrame) -> np.ndarray:
+    """The old path: the old features, then each fold model through its own predict on the frame."""
+    F = _old_transform(model.processor, X[model.input_columns])
+    n_classes = 0 if model.classes_ is None else len(model.classes_)
+    total = None
+    for m in model.members:
+        fold_mean = np.mean([predict_matrix(mod, F, model.task, n_classes) for mod in m.models], axis=0)
+        total = m.weight * fold_mean if total is None else total + m.weight * fold_mean
+    assert total is not None
+    return total if model.task == "regression" else total / total.sum(axis=1, keepdims=True)
+
+
+def _requests() -> list[pd.DataFrame]:
+    """Frames as the server builds them from JSON rows, including values never seen at fit time."""
+    rows = _raw(40, seed=1).astype(object).where(_raw(40, seed=1).notna(), None).to_dict("records")
+    odd = dict(rows[0], c="never-seen", d="l11", a="2.5", b=None, e=None)
+    return [
+        pd.DataFrame.from_records(rows[:1]),
+        pd.DataFrame.from_records(rows),
+        pd.DataFrame.from_records([odd, *rows[:3]]),
+        _raw(25, seed=2),  # typed columns, as a batch predict from a file reads them
+    ]
+
+
+@pytest.mark.parametrize(
+    ("task", "learners"),
+    [
+        ("binary", ["lightgbm"]),
+        ("multiclass", ["lightgbm", "random_forest"]),
+        ("regression", ["lightgbm", "extra_trees"]),
+        ("binary", ["random_forest", "linear", "xgboost"]),
+    ],
+)
+def test_fast_predict_equals_the_fold_models_one_by_one(task: str, learners: list[str]) -> None:
+    model = _model(task, learners)
+    for X in _requests():
+        expected = _reference(model, X)
+        got = model.predict(X) if task == "regression" else model.predict_proba(X)
+        assert np.array_equal(got, expected), f"{learners} on {len(X)} rows differs"
+
+
+def test_catboost_shares_its_prepared_frame() -> None:
+    pytest.importorskip("catboost")
+    model = _model("binary", ["catboost"])
+    for X in _requests()[:2]:
+        assert np.array_equal(model.predict_proba(X), _reference(model, X))
+
+
+def test_many_rows_use_the_booster_threads_and_give_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _model("binary", ["lightgbm"])
+    X = _requests()[1]
+    monkeypatch.setattr(_predict, "ONE_THREAD_ROWS", 0)
+    assert _predict._threads(model.members[0].models[0], len(X)) == 2
+    assert np.array_equal(model.predict_proba(X), _reference(model, X))
+
+
+def test_lightgbm_matrix_follows_the_boosters_categories_not_the_frames() -> None:
+    """A frame whose categories are ordered differently from training: the codes are the booster's."""
+    model = _model("binary", ["lightgbm"])
+    F = model.processor.transform(_raw(50, seed=3))
+    F["c"] = F["c"].cat.reorder_categories(list(reversed(F["c"].cat.categories)))
+    F["d"] = F["d"].cat.remove_categories([F["d"].cat.categories[0]])  # its rows become missing
+    for mod in model.members[0].models:
+        assert np.array_equal(
+            fold_matrix(mod, SharedInputs(F), "binary", 2), predict_matrix(mod, F, "binary", 2)
+        )
+
+
+def test_the_new_features_are_the_old_features() -> None:
+    fp = FeatureProcessor(max_categories=8).fit(_raw())
+    for X in _requests():
+        pd.testing.assert_frame_equal(fp.transform(X), _old_transform(fp, X))
