@@ -260,9 +260,7 @@ class StreamLearner:
     def _combine(self, probas: Sequence[tuple[Member, Any]]) -> Any:
         if self._regression:
             return self._combine_values(probas)
-        ready = [(m, p) for m, p in probas if p and m.n >= 10]
-        if not ready:
-            ready = [(m, p) for m, p in probas if p]
+        ready = _ready(probas)
         if not ready:
             return {}
         if self.combine == "best":
@@ -279,9 +277,7 @@ class StreamLearner:
     def _combine_values(self, values: Sequence[tuple[Member, Any]]) -> float | None:
         """Regression: the best member's value, or a mean weighted by each member's recent error relative
         to the best one's (a member ``temperature`` x 10 worse in relative error weighs 1/e)."""
-        ready = [(m, v) for m, v in values if v is not None and m.n >= 10]
-        if not ready:
-            ready = [(m, v) for m, v in values if v is not None]
+        ready = _ready(values)
         if not ready:
             return None
         if self.combine == "best":
@@ -291,9 +287,11 @@ class StreamLearner:
         weights = [math.exp((m.score - top) / scale) for m, _ in ready]
         return float(sum(w * v for w, (_, v) in zip(weights, ready, strict=True)) / sum(weights))
 
-    def _predict(self, x: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    def _predict(self, x: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        """Context features, each member's output and the combined output for ``x`` (named by
+        :func:`_named`)."""
         self._ensure()
-        z = self.context_.features(_named(x))
+        z = self.context_.features(x)
         probas = [(m, m.predict(x, z)) for m in self.members_]
         return z, {m.name: p for m, p in probas}, self._combine(probas)
 
@@ -310,11 +308,11 @@ class StreamLearner:
                 "predict_proba_one on a regression StreamLearner: it predicts values, not classes. "
                 "Fix: call predict_one."
             )
-        return self._predict(x)[2]  # type: ignore[no-any-return]
+        return self._predict(_named(x))[2]  # type: ignore[no-any-return]
 
     def predict_one(self, x: Mapping[str, Any]) -> Any:
         """The likeliest class (or the value, for regression) for ``x``; ``None`` before any label."""
-        return self._decide(self._predict(x)[2])
+        return self._decide(self._predict(_named(x))[2])
 
     # ------------------------------------------------------------------ learn
 
@@ -323,16 +321,11 @@ class StreamLearner:
 
         Returns the prediction (``None`` before the first label).
         """
-        x = _named(x)
-        z, member_p, proba = self._predict(x)
-        self.last_proba_ = {} if self._regression else proba
-        self.context_.observe_inputs(x)
+        x, z, member_p, proba = self._see(x)
         self.t_ += 1
         if y is not None:
             self.pending_.append((self.t_, x, z, y, member_p))
-        while self.pending_ and self.pending_[0][0] <= self.t_ - self.label_delay:
-            _, px, pz, py, pp = self.pending_.popleft()
-            self._learn(px, pz, py, pp)
+        self._release(self.t_ - self.label_delay)
         return self._decide(proba)
 
     def learn_one(self, x: Mapping[str, Any], y: Any) -> Any:
@@ -341,17 +334,28 @@ class StreamLearner:
         Returns the prediction made just before learning (the prequential one); its class probabilities
         are left in ``last_proba_``.
         """
-        x = _named(x)
-        z, member_p, proba = self._predict(x)
-        self.last_proba_ = {} if self._regression else proba
-        self.context_.observe_inputs(x)
+        x, z, member_p, proba = self._see(x)
         self._learn(x, z, y, member_p)
         return self._decide(proba)
 
     def flush(self) -> None:
         """Learn every label still waiting for its delay (end of a finite stream)."""
         self._ensure()
-        while self.pending_:
+        self._release(None)
+
+    def _see(self, x: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Any]:
+        """Predict an arriving event (its probabilities are left in ``last_proba_``), then move the
+        context's averages with it: the named event, its context features, each member's output and
+        the combined output."""
+        x = _named(x)
+        z, member_p, proba = self._predict(x)
+        self.last_proba_ = {} if self._regression else proba
+        self.context_.observe_inputs(x)
+        return x, z, member_p, proba
+
+    def _release(self, upto: int | None) -> None:
+        """Learn the waiting labels of events up to number ``upto`` (all of them with ``None``)."""
+        while self.pending_ and (upto is None or self.pending_[0][0] <= upto):
             _, px, pz, py, pp = self.pending_.popleft()
             self._learn(px, pz, py, pp)
 
@@ -554,6 +558,13 @@ def _named(x: Mapping[Any, Any]) -> dict[str, Any]:
     """``x`` with text feature names (river streams may use integers; the context adds text names, and
     some learners sort the names)."""
     return {k if isinstance(k, str) else str(k): v for k, v in x.items()}
+
+
+def _ready(outputs: Sequence[tuple[Member, Any]]) -> list[tuple[Member, Any]]:
+    """The members that gave an output (not abstained: neither empty nor ``None``) and have a record of
+    at least 10 labels; all that gave one while none has such a record yet."""
+    given = [(m, out) for m, out in outputs if out is not None and out != {}]
+    return [(m, out) for m, out in given if m.n >= 10] or given
 
 
 def _normalised(p: Mapping[Any, float]) -> dict[Any, float]:
