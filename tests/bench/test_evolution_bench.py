@@ -49,3 +49,49 @@ def test_backward_transfer_is_probe_after_second_phase_minus_before():
     assert out["accuracy"]["seconds"] == 5.0
     frozen = _summary(case, "frozen", result, "frozen")
     assert [r["metric"] for r in frozen] == ["accuracy"] and frozen[0]["seconds"] == 2.0
+
+
+def test_run_loop_goes_through_the_servers_routes(tmp_path):
+    """A short loop through the app's own routes: every row predicted, logged and labelled, probes
+    scored after every batch, and a retrain client's new champion served at once."""
+    from lamarck import Project
+    from lamarck.bench._evolution import InProcessClient, RetrainClient, run_loop
+    from lamarck.evolve import EvolutionPolicy
+
+    case = agrawal_recurring(n=1800)
+    project = Project(tmp_path / "loop")
+    policy = EvolutionPolicy(min_new_labels=400, min_test_labels=150, shadow_labels=0, fresh_search=False)
+    result = run_loop(
+        project,
+        case.frame,
+        target=TARGET,
+        start=600,
+        batch=300,
+        evolve_every=300,
+        fit_budget_s=3,
+        client=InProcessClient(project, policy),
+        probes=case.probes,
+    )
+    assert sum(b["rows"] for b in result.batches) == 1200
+    assert project.store.counts()["predictions"] == 1200 == project.store.counts()["feedback"]
+    assert all(0 <= b["probe:A"] <= 1 and 0 <= b["probe:B"] <= 1 for b in result.batches)
+    assert result.decisions and {d["kind"] for d in result.decisions} <= {
+        "reject",
+        "promote",
+        "challenger",
+        "signal",
+    }
+    retrain = Project(tmp_path / "retrain")
+    client = RetrainClient(retrain, case.frame.iloc[:600], target=TARGET, budget_s=2, window=600)
+    out = run_loop(
+        retrain,
+        case.frame.iloc[:1500],  # 3 batches: a refit after the second
+        target=TARGET,
+        start=600,
+        batch=300,
+        evolve_every=600,
+        fit_budget_s=2,
+        client=client,
+    )
+    versions = [b["version"] for b in out.batches]
+    assert versions[0] == "1" and versions[2] == "2"  # the refit after 600 labels serves the next batch

@@ -22,60 +22,14 @@ import pandas as pd
 __all__ = ["HttpClient", "InProcessClient", "LoopResult", "run_loop"]
 
 
-class InProcessClient:
-    """Predict (logged, with the challenger in the shadow), feedback and evolve, without HTTP."""
-
-    def __init__(self, project: Any, policy: Any = None) -> None:
-        self.project, self.policy = project, policy
-        self._models: dict[str, Any] = {}
-
-    def _model(self, alias: str) -> tuple[Any, str] | None:
-        version = self.project.registry.alias_version(alias)
-        if version is None:
-            return None
-        if version not in self._models:
-            self._models[version] = self.project.load_model(version)
-        return self._models[version], version
-
-    def predict(self, rows: pd.DataFrame) -> tuple[list[Any], list[str], str]:
-        found = self._model("champion")
-        assert found is not None  # run_loop fits first
-        model, version = found
-        proba = model.predict_proba(rows) if model.task != "regression" else None
-        preds = list(model.classes_[proba.argmax(axis=1)]) if proba is not None else list(model.predict(rows))
-        ids = self.project.store.log_predictions(
-            rows.to_dict("records"),
-            predictions=preds,
-            probas=None if proba is None else proba.tolist(),
-            model_version=version,
-        )
-        shadow = self._model("challenger")
-        if shadow is not None and shadow[1] != version:
-            self.project.store.log_shadow(
-                ids, predictions=list(shadow[0].predict(rows)), model_version=shadow[1]
-            )
-        return preds, ids, version
-
-    def feedback(self, ids: list[str], labels: list[Any]) -> None:
-        self.project.store.add_feedback(
-            [{"prediction_id": i, "label": y} for i, y in zip(ids, labels, strict=True)]
-        )
-
-    def evolve(self) -> dict[str, Any]:
-        return self.project.evolve(self.policy).to_dict()
-
-    def promote(self, version: str) -> None:
-        self.project.promote(version, reason="operator promotion")
-
-
 class HttpClient:
-    """The same through a running ``lamarck serve`` (httpx)."""
+    """Predict, feedback, evolve and promote through a running ``lamarck serve`` (httpx)."""
 
     def __init__(self, base_url: str, *, api_key: str | None = None) -> None:
         import httpx
 
         headers = {"X-API-Key": api_key} if api_key else {}
-        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=300)
+        self.http: Any = httpx.Client(base_url=base_url, headers=headers, timeout=300)
 
     def predict(self, rows: pd.DataFrame) -> tuple[list[Any], list[str], str]:
         records = rows.astype(object).where(rows.notna(), None).to_dict("records")
@@ -91,6 +45,20 @@ class HttpClient:
 
     def promote(self, version: str) -> None:
         self.http.post(f"/v1/models/{version}/promote").raise_for_status()
+
+
+class InProcessClient(HttpClient):
+    """The same routes of the server's app, called in process (FastAPI's TestClient: no socket), so the
+    comparison runs exactly what ``lamarck serve`` runs: logging, the challenger in the shadow, evolve."""
+
+    def __init__(self, project: Any, policy: Any = None) -> None:
+        from fastapi.testclient import TestClient
+
+        from lamarck.serve import create_app
+
+        self.project = project
+        self.app = create_app(project, policy=policy)
+        self.http = TestClient(self.app)
 
 
 def _plain(v: Any) -> Any:
@@ -276,6 +244,7 @@ class RetrainClient(InProcessClient):
             report=False,
             dataset_name="labels so far" if self.window is None else f"last {self.window} labels",
         )
+        self.app.state.invalidate_aliases()  # the fit moved the champion alias outside the app
         return {
             "kind": "retrain",
             "reason": f"refit on {len(frame)} rows",

@@ -414,4 +414,6 @@ def create_app(
     stream = StreamService(project, on_event=metrics.inc)  # /v1/stream/*: the online learner
     app.include_router(stream.router(allow=allow, read=Depends(role)))
     app.state.stream = stream
+    # for callers that move an alias outside the app (e.g. ``Project.fit`` beside a running server)
+    app.state.invalidate_aliases = aliases.invalidate
     return app
