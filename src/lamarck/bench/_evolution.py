@@ -73,6 +73,9 @@ class LoopResult:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     fit_seconds: float = 0.0
     evolve_seconds: float = 0.0
+    #: CPU seconds of this process (all threads) for the same: compute used, whatever else the machine ran
+    fit_cpu: float = 0.0
+    evolve_cpu: float = 0.0
 
     def accuracy(self, key: str) -> float:
         n = sum(b["rows"] for b in self.batches)
@@ -102,7 +105,7 @@ def run_loop(
     each is recorded as ``probe:NAME`` (backward transfer: does it still know an old concept?).
     """
     result = LoopResult()
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     project.fit(
         frame.iloc[:start],
         sentence or f"predict {target}",
@@ -111,7 +114,7 @@ def run_loop(
         report=False,
         dataset_name="stream head",
     )
-    result.fit_seconds = time.monotonic() - t0
+    result.fit_seconds, result.fit_cpu = time.monotonic() - t0, time.process_time() - c0
     client = client or InProcessClient(project, policy)
     frozen = project.load_model("champion")
     models: dict[str, Any] = {}
@@ -135,9 +138,10 @@ def run_loop(
         labels_since += len(part)
         if labels_since >= evolve_every:
             labels_since = 0
-            t = time.monotonic()
+            t, c = time.monotonic(), time.process_time()
             decision = client.evolve()
             result.evolve_seconds += time.monotonic() - t
+            result.evolve_cpu += time.process_time() - c
             row["decision"] = decision["kind"]
             if decision["kind"] != "skip":
                 result.decisions.append({"batch": k, **decision})
@@ -262,7 +266,11 @@ def _summary(case: Any, system: str, result: LoopResult, key: str) -> list[dict[
     """Rows of results.csv for one run: prequential accuracy and, with probes, backward transfer."""
     seconds = result.fit_seconds + (0.0 if key == "frozen" else result.evolve_seconds)
     base = {"case": case.name, "system": system, "seconds": round(seconds, 1), "error": ""}
-    rows = [{**base, "metric": "accuracy", "score": round(result.accuracy(key), 4)}]
+    cpu = result.fit_cpu + (0.0 if key == "frozen" else result.evolve_cpu)
+    rows = [
+        {**base, "metric": "accuracy", "score": round(result.accuracy(key), 4)},
+        {**base, "metric": "cpu_seconds", "score": round(cpu, 1)},
+    ]
     if not case.probes or key == "frozen":
         return rows
     df = pd.DataFrame(result.batches)
@@ -421,10 +429,42 @@ def run_evolution_bench(args: Any, console: Any) -> None:
         }
         if runs:
             _plot_case(case, runs, out / f"accuracy-{name}.png")
-    lines = ["| case | system | metric | score | compute (s) |", "|---|---|---|---|---|"]
-    lines += [
-        f"| {r['case']} | {r['system']} | {r['metric']} | {float(r['score']):.4f} | {r['seconds']} |"
-        for r in rows
+    (out / "results.md").write_text(_markdown(rows))
+    console.print(_markdown(rows))
+
+
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    """Accuracy and compute per case and system; backward transfer where a stream has probes."""
+    df = pd.DataFrame(rows)
+    df["score"] = df["score"].astype(float)
+    order = ["frozen", "lamarck-loop", *SYSTEMS[1:]]
+    lines = [
+        "| case | system | accuracy | wall s | CPU s |",
+        "|---|---|---|---|---|",
     ]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    console.print("\n".join(lines))
+    for case in dict.fromkeys(df["case"]):
+        part = df[df["case"] == case]
+        best = part.loc[part["metric"] == "accuracy", "score"].max()
+        for system in [s for s in order if s in set(part["system"])]:
+            mine = part[part["system"] == system].set_index("metric")
+            acc = mine["score"].get("accuracy", float("nan"))
+            cpu = mine["score"].get("cpu_seconds", float("nan"))
+            shown = f"**{acc:.4f}**" if acc == best else f"{acc:.4f}"
+            lines.append(f"| {case} | {system} | {shown} | {mine['seconds'].iloc[0]} | {cpu:.1f} |")
+    probes = df[df["metric"].str.startswith(("backward_transfer", "accuracy_on_", "accuracy_when_"))]
+    if len(probes):
+        metrics = list(dict.fromkeys(probes["metric"]))
+        lines += ["", "| case | system | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+        for (case, system), part in probes.groupby(["case", "system"], sort=False):
+            values = part.set_index("metric")["score"]
+            lines.append(
+                f"| {case} | {system} | "
+                + " | ".join(
+                    f"{values.get(m, float('nan')):+.4f}"
+                    if m.startswith("backward")
+                    else f"{values.get(m, float('nan')):.4f}"
+                    for m in metrics
+                )
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
