@@ -189,3 +189,47 @@ def test_options_cannot_change_after_the_first_event():
         learner.set_params(regression=False)
     with pytest.raises(ConfigError, match="predicts values"):
         learner.predict_proba_one({"a": 1.0})
+
+
+def test_boosted_member_fits_as_its_pool_doubles_then_every_n_labels():
+    from lamarck.evolve._stream_boost import _fit_due
+
+    due = [n for n in range(1, 5001) if _fit_due(n, 50, 1000)]
+    assert due == [50, 100, 200, 400, 800, 1000, 2000, 3000, 4000, 5000]
+
+
+def test_single_row_prediction_matches_the_booster():
+    import lightgbm as lgb
+
+    from lamarck.evolve._stream_boost import _SingleRow
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)  # three classes
+    params = {"objective": "multiclass", "num_class": 3, "verbose": -1, "num_threads": 1}
+    booster = lgb.train(params, lgb.Dataset(X, y), 20)
+    fast = _SingleRow(booster, 4)
+    assert fast._lib is not None  # the C entry point, not the fallback
+    for row in X[:20]:
+        np.testing.assert_allclose(fast.predict(list(row)), booster.predict(row[None, :])[0], rtol=1e-9)
+
+
+def test_one_vs_rest_trains_one_model_for_two_classes_then_one_per_class():
+    from river import linear_model
+
+    from lamarck.evolve._stream_members import OneVsRest
+
+    model = OneVsRest(linear_model.LogisticRegression())
+    for _ in range(30):
+        model.learn_one({"x": 1.0}, "a")
+        model.learn_one({"x": -1.0}, "b")
+    first, second = model.classifiers.values()
+    assert first.weights and not second.weights  # only the first class's model learned
+    p = model.predict_proba_one({"x": -1.0})
+    assert max(p, key=p.get) == "b" and p["a"] + p["b"] == pytest.approx(1.0)
+    for _ in range(30):
+        model.learn_one({"x": 5.0}, "c")
+        model.learn_one({"x": -1.0}, "b")
+    assert second.weights  # from the third class on, every class's model learns
+    p = model.predict_proba_one({"x": 5.0})
+    assert set(p) == {"a", "b", "c"} and sum(p.values()) == pytest.approx(1.0)
