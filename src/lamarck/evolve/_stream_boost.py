@@ -200,7 +200,8 @@ def _fit_due(n: int, min_rows: int, every: int) -> bool:
 class _SingleRow:
     """One booster's single-row predictor: LightGBM's ``PredictForMatSingleRowFast`` C entry point,
     set up once per booster (``Booster.predict`` spends most of its time on set-up for one row); falls
-    back to ``Booster.predict`` if that entry point is unavailable."""
+    back to ``Booster.predict`` if that entry point is unavailable. It reuses one input and one output
+    buffer, so one thread at a time, like the learner that owns it (``lamarck serve`` holds a lock)."""
 
     def __init__(self, booster: Any, n_features: int) -> None:
         self.booster = booster
