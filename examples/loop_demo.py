@@ -2,7 +2,7 @@
 
 Fit on the first weeks, serve the champion over HTTP on 127.0.0.1, stream the remaining weeks through
 ``/v1/predict`` and ``/v1/feedback`` (a week at a time), and run the evolution policy through
-``/v1/evolve`` every few thousand labels: drift is found, challengers are trained warm from the
+``/v1/evolve`` after every week (it trains on decay, new drift or 2,016 new labels): drift is found, challengers are trained warm from the
 champion with replay, gated, shadowed on live traffic and promoted. Half-way, an operator promotes the
 stale first version by mistake; the watch rolls it back. A plot compares accuracy over time with the
 frozen first champion. Run with ``make demo`` (after the batch demo) or ``python examples/loop_demo.py``.
@@ -63,7 +63,8 @@ def run(rows: int | None = None) -> int:
     console.rule("[bold]Lamarck: the self-evolving loop on elec2")
     console.print(
         f"{len(frame):,} half-hours; fit on the first {start:,} (8 weeks), then serve on http://127.0.0.1:{port} "
-        "and stream the rest a week at a time through predict and feedback; evolve every 2,016 labels (6 weeks)."
+        "and stream the rest a week at a time through predict and feedback; one evolution pass after every week "
+        "(it trains only on decay, drift that is new, or 2,016 new labels)."
     )
     thread = threading.Thread(target=server.run, daemon=True)
     n_batches = (len(frame) - start + WEEK - 1) // WEEK
@@ -115,7 +116,7 @@ def run(rows: int | None = None) -> int:
             target="class",
             start=start,
             batch=WEEK,
-            evolve_every=6 * WEEK,
+            evolve_every=WEEK,
             fit_budget_s=20,
             client=_Lazy(client_factory),
             sentence="predict whether the price goes UP or DOWN, optimize accuracy",

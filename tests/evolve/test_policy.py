@@ -153,6 +153,12 @@ def test_an_earlier_version_comes_back_when_its_concept_returns(tmp_path):
     assert "reuse of v1" in passed
     again = make(500, seed=24)
     assert (project.load_model("champion").predict(again) == again["label"]).mean() > 0.85
+    assert project.registry.info(decision.version).lineage["reuse_of"] == "1"
+    send(project, make(600, seed=25))
+    later = project.evolve(EvolutionPolicy(**FAST, shadow_labels=0))
+    offered = [c["how"] for c in later.figures.get("candidates", [])]
+    assert "reuse of v1" not in offered  # v1's model is the champion already (as v3)
+    assert "reuse of v2" in offered  # the flipped champion served once: it is offered
 
 
 def test_shadow_then_promote(tmp_path):

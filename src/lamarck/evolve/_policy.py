@@ -104,6 +104,9 @@ class EvolutionPolicy:
     grace_labels: int = 1000
     rollback_min_labels: int = 100
     cooldown_s: float = 0.0
+    #: after a rejected challenger, decay or drift retrains only once this many new labels arrived
+    #: (``min_new_labels`` still does on its own)
+    cooldown_labels: int = 1000
     fresh_search: bool = True
     fresh_search_budget_s: float = 30.0
     pool_reservoir: int = 5000
@@ -555,6 +558,20 @@ class Evolver:
                 champ_version,
             )
         last_try = next(iter(self.store.decisions(limit=1, kinds=("challenger", "reject"))), None)
+        if (
+            last_try is not None
+            and last_try["kind"] == "reject"
+            and "labels" not in triggers
+            and len(X_new) < p.cooldown_labels
+        ):
+            self._signal(signals, figures, champ_version)
+            return Decision(
+                "skip",
+                f"{', '.join(triggers)}: the last challenger was rejected; waiting for "
+                f"{p.cooldown_labels} new labels before the next ({len(X_new)} so far)",
+                figures,
+                champ_version,
+            )
         if last_try is not None and self.clock() - _ts(last_try["ts"]) < p.cooldown_s:
             return Decision(
                 "skip", f"cooldown: last challenger less than {p.cooldown_s:g}s ago", figures, champ_version
@@ -815,16 +832,29 @@ class Evolver:
         return out
 
     def _earlier_versions(self, champion: Any, champ_version: str) -> list[tuple[str, Any]]:
-        """The newest earlier batch versions for the same target and task, as candidates."""
+        """The newest earlier champions for the same target and task, as candidates (a challenger that
+        never served is not brought back: it lost its shadow or its gate once already)."""
         if self.policy.reuse_versions <= 0:
             return []
+        served = {
+            str(d["figures"].get("to"))
+            for d in self.store.decisions(limit=10_000, kinds=ALIAS_KINDS)
+            if d["figures"].get("to")
+        }  # a fit records its promotion too
+        versions = self.registry.versions()
+
+        def root(info: Any) -> str:  # a reuse is registered anew: the same model under two numbers
+            return str((info.lineage or {}).get("reuse_of") or info.version)
+
+        seen = {root(i) for i in versions if i.version == champ_version}
         found: list[tuple[str, Any]] = []
-        for info in self.registry.versions():
+        for info in versions:
             if len(found) >= self.policy.reuse_versions:
                 break
             tags = info.tags or {}
             if (
-                info.version == champ_version
+                root(info) in seen
+                or info.version not in served
                 or tags.get("kind") == "stream"
                 or tags.get("target", champion.target) != champion.target
                 or tags.get("task", champion.task) != champion.task
@@ -840,7 +870,8 @@ class Evolver:
                 mine is not None and theirs is not None and list(mine) == list(theirs)
             )
             if same and list(getattr(model, "input_columns", [])) == list(champion.input_columns):
-                found.append((f"reuse of v{info.version}", model))
+                seen.add(root(info))
+                found.append((f"reuse of v{root(info)}", model))
         return found
 
     def _old_concepts(
@@ -987,6 +1018,9 @@ class Evolver:
                     "new_labels": figures.get("new_labels"),
                     "train_rows": len(X),
                     "feedback_cursor": figures.get("cursor"),
+                    "reuse_of": str(figures.get("how", "")).removeprefix("reuse of v")
+                    if str(figures.get("how", "")).startswith("reuse of v")
+                    else None,
                 },
                 tags={
                     "origin": "evolve",
