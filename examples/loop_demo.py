@@ -4,7 +4,8 @@ Fit on the first weeks, serve the champion over HTTP on 127.0.0.1, stream the re
 ``/v1/predict`` and ``/v1/feedback`` (a week at a time), and run the evolution policy through
 ``/v1/evolve`` after every week (it trains on decay, new drift or 2,016 new labels): drift is found, challengers are trained warm from the
 champion with replay, gated, shadowed on live traffic and promoted. Half-way, an operator promotes the
-stale first version by mistake; the watch rolls it back. A plot compares accuracy over time with the
+stale first version by mistake; the watch rolls it back when the version it replaced is
+significantly better on the labels that follow, and the loop trains past it otherwise. A plot compares accuracy over time with the
 frozen first champion. Run with ``make demo`` (after the batch demo) or ``python examples/loop_demo.py``.
 """
 
@@ -52,8 +53,15 @@ def run(rows: int | None = None) -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     project = Project(OUT / "project")
+    # a demo's policy: a fresh search of 5 s, two earlier champions as candidates, and after a rejected
+    # challenger six weeks of labels before the next try (elec2 decays almost every week)
     policy = EvolutionPolicy(
-        min_new_labels=2000, min_test_labels=300, shadow_labels=300, fresh_search_budget_s=10
+        min_new_labels=2016,
+        min_test_labels=300,
+        shadow_labels=300,
+        fresh_search_budget_s=5,
+        reuse_versions=2,
+        cooldown_labels=2016,
     )
     port = _free_port()
     server = uvicorn.Server(
