@@ -2,11 +2,12 @@
 
 Fit on the first weeks, serve the champion over HTTP on 127.0.0.1, stream the remaining weeks through
 ``/v1/predict`` and ``/v1/feedback`` (a week at a time), and run the evolution policy through
-``/v1/evolve`` after every week (it trains on decay, new drift or 2,016 new labels): drift is found, challengers are trained warm from the
-champion with replay, gated, shadowed on live traffic and promoted. Half-way, an operator promotes the
-stale first version by mistake; the watch rolls it back when the version it replaced is
-significantly better on the labels that follow, and the loop trains past it otherwise. A plot compares accuracy over time with the
-frozen first champion. Run with ``make demo`` (after the batch demo) or ``python examples/loop_demo.py``.
+``/v1/evolve`` after every week (it trains on decay, new drift or 2,016 new labels): drift is found,
+challengers are trained warm from the champion with replay, gated, shadowed on live traffic and
+promoted. Half-way, an operator promotes the stale first version by mistake; the watch rolls it back
+when the version it replaced is significantly better on the labels that follow, and the loop trains
+past it otherwise. A plot compares accuracy over time with the frozen first champion. Run with
+``make demo`` (after the batch demo) or ``python examples/loop_demo.py``.
 """
 
 from __future__ import annotations
