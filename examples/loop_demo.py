@@ -54,12 +54,12 @@ def run(rows: int | None = None) -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     project = Project(OUT / "project")
-    # a demo's policy: a fresh search of 5 s, two earlier champions as candidates, and after a rejected
+    # a demo's policy: two weeks in the shadow, a fresh search of 5 s, two earlier champions as candidates, and after a rejected
     # challenger six weeks of labels before the next try (elec2 decays almost every week)
     policy = EvolutionPolicy(
         min_new_labels=2016,
         min_test_labels=300,
-        shadow_labels=300,
+        shadow_labels=672,  # two weeks: one week's win on elec2 often does not hold the next
         fresh_search_budget_s=5,
         reuse_versions=2,
         cooldown_labels=2016,
