@@ -102,33 +102,20 @@ def test_feedback_command_stores_labels_and_quarantines_unlabelled(served, tmp_p
     assert after["feedback"] == before["feedback"] + 4 and after["quarantine"] == before["quarantine"] + 2
 
 
-def test_concurrent_predict_and_feedback_over_http_lose_nothing(served):
+def test_concurrent_predict_and_feedback_over_http_lose_nothing(served, live_server):
     """A bounded load on 127.0.0.1: 4 clients x 20 predict + feedback pairs against a real uvicorn."""
-    import socket
     import threading
-    import time
 
     import httpx
-    import uvicorn
 
     project, _, frame = served
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(project), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    base = live_server(create_app(project))
     before = project.store.counts()
     rows = frame.drop(columns=["y"]).head(5).to_dict("records")
     errors: list[str] = []
 
     def client(k: int) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+        with httpx.Client(base_url=base, timeout=30) as c:
             for i in range(20):
                 r = c.post("/v1/predict", json={"rows": [rows[(k + i) % 5]]})
                 if r.status_code != 200:
@@ -144,8 +131,6 @@ def test_concurrent_predict_and_feedback_over_http_lose_nothing(served):
         t.start()
     for t in clients:
         t.join(timeout=120)
-    server.should_exit = True
-    thread.join(timeout=10)
     after = project.store.counts()
     assert errors == []
     assert after["predictions"] - before["predictions"] == 80

@@ -94,16 +94,14 @@ def test_suggest_labels_endpoint(project):
     assert client.get("/v1/suggest-labels", params={"n": 0}).status_code == 422
 
 
-def test_load_with_shadow_and_evolve_passes_loses_nothing(project):
+def test_load_with_shadow_and_evolve_passes_loses_nothing(project, live_server):
     """Bounded load on a real uvicorn (127.0.0.1): 4 clients x 15 predict + feedback pairs while a
     challenger shadows every request and evolve passes run beside them; every prediction, shadow answer
     and acknowledged label is in the store afterwards."""
-    import socket
     import threading
     import time
 
     import httpx
-    import uvicorn
 
     policy = EvolutionPolicy(
         min_new_labels=300, min_test_labels=200, shadow_labels=10_000, fresh_search=False
@@ -117,24 +115,14 @@ def test_load_with_shadow_and_evolve_passes_loses_nothing(project):
     client.post("/v1/feedback", json={"items": items})
     assert client.post("/v1/evolve").json()["kind"] == "challenger"  # now every request is shadowed
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(project, policy=policy), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    base = live_server(create_app(project, policy=policy))
     before = project.store.counts()
     rows = make(20, seed=7).drop(columns=["label"]).to_dict("records")
     errors: list[str] = []
     acknowledged: list[str] = []
 
     def user(k: int) -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+        with httpx.Client(base_url=base, timeout=60) as c:
             for i in range(15):
                 r = c.post("/v1/predict", json={"rows": [rows[(k * 5 + i) % 20]]})
                 if r.status_code != 200:
@@ -148,7 +136,7 @@ def test_load_with_shadow_and_evolve_passes_loses_nothing(project):
                     errors.append(f.text)
 
     def operator() -> None:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as c:
+        with httpx.Client(base_url=base, timeout=120) as c:
             for _ in range(2):
                 r = c.post("/v1/evolve")
                 if r.status_code != 200:
@@ -163,8 +151,6 @@ def test_load_with_shadow_and_evolve_passes_loses_nothing(project):
     deadline = time.monotonic() + 20  # shadow answers are written after each response is sent
     while project.store.counts()["shadow"] - before["shadow"] < 60 and time.monotonic() < deadline:
         time.sleep(0.1)
-    server.should_exit = True
-    thread.join(timeout=10)
     after = project.store.counts()
     assert errors == []
     assert len(acknowledged) == 60

@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 from fastapi import BackgroundTasks, Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from lamarck.errors import LamarckError, ModelNotFoundError
 from lamarck.evolve import EvolutionPolicy
 from lamarck.project import Project
+from lamarck.serve._schemas import FeedbackRequest
 from lamarck.serve._stream import StreamService
 
 __all__ = ["create_app"]
@@ -46,29 +47,6 @@ CACHE_S = 1.0
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rows: list[dict[str, Any]] = Field(min_length=1, max_length=100_000, description="Rows to predict.")
-
-
-class FeedbackItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prediction_id: str = Field(min_length=1)
-    label: Any
-    weight: float = Field(default=1.0, gt=0)
-
-
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: list[FeedbackItem] | None = None
-    rows: list[dict[str, Any]] | None = None
-    label_column: str | None = None
-    weight: float = Field(default=1.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one_form(self) -> FeedbackRequest:
-        if bool(self.items) == bool(self.rows):
-            raise ValueError("send either 'items' (prediction ids with labels) or 'rows' with 'label_column'")
-        if self.rows and not self.label_column:
-            raise ValueError("'rows' needs 'label_column', the column that holds each row's label")
-        return self
 
 
 class _Metrics:

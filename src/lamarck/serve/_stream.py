@@ -39,11 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from lamarck.evolve._stream import StreamLearner, load_state, save_state
 from lamarck.evolve._stream_events import EventSchema, label_key
 from lamarck.evolve._stream_run import StreamSession, register_stream
+from lamarck.serve._schemas import FeedbackItem, FeedbackRequest
 
 __all__ = ["StreamService"]
 
@@ -58,27 +59,9 @@ class StreamPredictRequest(BaseModel):
     rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000, description="Events to predict.")
 
 
-class StreamFeedbackItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prediction_id: str = Field(min_length=1)
-    label: Any = Field(description="The event's label (a class, or a number for a regression stream).")
-    weight: float = Field(default=1.0, gt=0)
-
-
-class StreamFeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: list[StreamFeedbackItem] | None = Field(default=None, max_length=10_000)
+class StreamFeedbackRequest(FeedbackRequest):
+    items: list[FeedbackItem] | None = Field(default=None, max_length=10_000)
     rows: list[dict[str, Any]] | None = Field(default=None, max_length=10_000)
-    label_column: str | None = None
-    weight: float = Field(default=1.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one_form(self) -> StreamFeedbackRequest:
-        if bool(self.items) == bool(self.rows):
-            raise ValueError("send either 'items' (prediction ids with labels) or 'rows' with 'label_column'")
-        if self.rows and not self.label_column:
-            raise ValueError("'rows' needs 'label_column', the column that holds each row's label")
-        return self
 
 
 def _open(path: Path) -> StreamSession | None:
