@@ -298,12 +298,25 @@ def _plot_case(case: Any, runs: dict[str, pd.DataFrame], path: Path, window: int
     import matplotlib.pyplot as plt
 
     panels = 2 if case.probes else 1
-    fig, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels), squeeze=False)
+    fig, axes = plt.subplots(
+        panels, 1, figsize=(10, 3.6 * panels + (0.6 if case.probes else 0)), squeeze=False
+    )
     ax = axes[0][0]
     first = next(iter(runs.values()))
-    ax.plot(first["first_row"], first["frozen"].rolling(window, min_periods=1).mean(), label="frozen")
+    colour = {s: f"C{k + 1}" for k, s in enumerate(runs)}  # one colour per system in both panels
+    ax.plot(
+        first["first_row"],
+        first["frozen"].rolling(window, min_periods=1).mean(),
+        label="frozen",
+        color="C0",
+    )
     for system, df in runs.items():
-        ax.plot(df["first_row"], df["served"].rolling(window, min_periods=1).mean(), label=system)
+        ax.plot(
+            df["first_row"],
+            df["served"].rolling(window, min_periods=1).mean(),
+            label=system,
+            color=colour[system],
+        )
     for name, row in case.phases[1:]:
         ax.axvline(row, color="grey", ls=":", lw=1)
         ax.text(row, ax.get_ylim()[0], f" {name}", fontsize=7, color="grey", va="bottom")
@@ -313,14 +326,20 @@ def _plot_case(case: Any, runs: dict[str, pd.DataFrame], path: Path, window: int
     if case.probes:
         ax2 = axes[1][0]
         for system, df in runs.items():
-            for name in case.probes:
-                ax2.plot(df["first_row"], df[f"probe:{name}"], label=f"{system}: segment {name}")
+            for name, style in zip(case.probes, ("-", "--", ":"), strict=False):
+                ax2.plot(
+                    df["first_row"],
+                    df[f"probe:{name}"],
+                    ls=style,
+                    color=colour[system],
+                    label=f"{system}: segment {name}",
+                )
         for _, row in case.phases[1:]:
             ax2.axvline(row, color="grey", ls=":", lw=1)
         ax2.set_ylabel("accuracy on held-out probe")
         ax2.set_xlabel("row of the stream")
         ax2.set_title("backward transfer: accuracy on each segment's held-out rows")
-        ax2.legend(fontsize=7, loc="lower left", ncol=3)
+        ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=4)
     else:
         ax.set_xlabel("row of the stream")
     fig.tight_layout()
