@@ -5,6 +5,7 @@
 Each part writes ``results.csv``, ``results.md`` (and plots where useful) into ``args.output``.
 """
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,40 +31,23 @@ class BenchArgs:
 PARTS: dict[str, Callable[[BenchArgs, Any], None]] = {}
 
 
-def _stream_part(args: BenchArgs, console: Any) -> None:
-    from lamarck.bench._stream import run
+def _lazy(module: str, name: str = "run") -> Callable[[BenchArgs, Any], None]:
+    """A part that imports ``lamarck.bench.MODULE`` (and its heavy dependencies) only when it runs."""
 
-    run(args, console)
+    def run(args: BenchArgs, console: Any) -> None:
+        getattr(importlib.import_module(f"lamarck.bench.{module}"), name)(args, console)
 
-
-PARTS["stream"] = _stream_part
-
-
-def _planner_part(args: BenchArgs, console: Any) -> None:
-    from lamarck.bench._planner import run
-
-    run(args, console)
+    return run
 
 
-PARTS["planner"] = _planner_part
-
-
-def _evolution_part(args: BenchArgs, console: Any) -> None:
-    from lamarck.bench._evolution import run_evolution_bench
-
-    run_evolution_bench(args, console)
-
-
-PARTS["evolution"] = _evolution_part
-
-
-def _serving_part(args: BenchArgs, console: Any) -> None:
-    from lamarck.bench._serving import run
-
-    run(args, console)
-
-
-PARTS["serving"] = _serving_part
+PARTS.update(
+    {
+        "stream": _lazy("_stream"),
+        "planner": _lazy("_planner"),
+        "evolution": _lazy("_evolution", "run_evolution_bench"),
+        "serving": _lazy("_serving"),
+    }
+)
 
 __all__ = [
     "FIELDS",

@@ -48,7 +48,6 @@ def sea(n: int = 16000, seed: int = 7) -> DriftCase:
     block = n // 4
     parts = [_frame(iter(synth.SEA(variant=v, noise=0.1, seed=seed + v)), block) for v in (0, 1, 2, 3)]
     frame = pd.concat(parts, ignore_index=True)
-    frame.columns = [str(c) if c != TARGET else c for c in frame.columns]
     frame = frame.rename(columns={c: f"x{c}" for c in frame.columns if c != TARGET})
     return DriftCase(
         "sea",

@@ -797,15 +797,14 @@ class Evolver:
         out["replay_judged_rows"] = int(judged.sum())
         if judged.sum() >= 30:
             y_old, champ_old = y_replay[judged], champ_replay[judged]
+            chal_old = _predict(model, X_replay[judged])
             before = _metric_value(champion, y_old, champ_old)
-            after = _metric_value(champion, y_old, _predict(model, X_replay[judged]))
+            after = _metric_value(champion, y_old, chal_old)
             scale = 1.0 if get_metric(champion.metric).name in _UNIT_METRICS else (abs(before) or 1.0)
             forgetting = (before - after) / scale if math.isfinite(before) and math.isfinite(after) else 0.0
             # the loss must be more than noise too: the same one-sided test as the gate, the other way round
             # (is the champion's honest answer significantly better than the challenger's on these rows?)
-            worse = _test(
-                champion, y_old, _predict(model, X_replay[judged]), champ_old, alpha=p.alpha, seed=p.seed
-            )
+            worse = _test(champion, y_old, chal_old, champ_old, alpha=p.alpha, seed=p.seed)
             out.update(
                 {
                     "replay_before": before,
