@@ -458,9 +458,6 @@ def _versions_table(versions: list[dict[str, Any]]) -> Table:
 # ---------------------------------------------------------------------------------------------- serve
 
 
-_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 @app.command()
 def serve(
     host: Annotated[
@@ -487,21 +484,22 @@ def serve(
     """
     import uvicorn
 
-    from lamarck.serve import create_app
+    from lamarck.serve import bind_host, create_app
 
     proj = _project(project)
-    if host not in _LOCAL_HOSTS and not proj.store.has_keys():
+    mode = "keys" if proj.store.has_keys() else "open"
+    if bind_host(host, mode=mode) != host:
         err_console.print(
             f"[yellow]no API keys configured: listening on 127.0.0.1 instead of {host}[/yellow] "
             "(create one with `lamarck keys create --role admin`, then serve on any address)."
         )
-        host = "127.0.0.1"
-    auth = "API keys required" if proj.store.has_keys() else "no API keys (localhost only)"
+        host = bind_host(host, mode=mode)
+    auth = "API keys required" if mode == "keys" else "no API keys (localhost only)"
     evolving = f", auto-evolve every {evolve_every:g}s" if auto_evolve else ""
     console.print(
         f"Lamarck serving project {project} on http://{host}:{port} ({auth}{evolving}; docs at /docs)"
     )
-    app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every)
+    app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every, auth_mode=mode)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 

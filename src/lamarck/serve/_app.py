@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lamarck.errors import LamarckError, ModelNotFoundError
 from lamarck.evolve import EvolutionPolicy
 from lamarck.project import Project
+from lamarck.serve._auth import Auth, AuthMode
 from lamarck.serve._schemas import FeedbackRequest
 from lamarck.serve._stream import StreamService
 
@@ -40,7 +41,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-#: seconds an alias lookup or the "are there keys" answer is reused (MLflow is not asked per request)
+#: seconds an alias lookup is reused (MLflow is not asked per request)
 CACHE_S = 1.0
 
 
@@ -109,16 +110,19 @@ def create_app(
     auto_evolve: bool = False,
     evolve_every_s: float = 60.0,
     policy: Any = None,
+    auth_mode: AuthMode | None = None,
 ) -> FastAPI:
     """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves).
 
     With ``auto_evolve``, a background thread runs one pass of the evolution policy every
-    ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``).
+    ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``). ``auth_mode`` is ``"keys"`` or
+    ``"open"`` (see :mod:`lamarck.serve._auth`); by default keyed when the project has a key now. A keyed
+    server stays keyed: revoking the last key refuses everyone but ``/healthz``.
     """
     metrics = _Metrics()
     state: dict[str, Any] = {"models": {}, "last_decision": None}
     aliases = _Cached(lambda: project.registry.aliases())
-    keyed = _Cached(lambda: project.store.has_keys())
+    auth = Auth(project.store, mode=auth_mode)
     evolve_lock = threading.Lock()
     # SQLite admits one writer and puts the others to sleep in its busy handler (up to seconds for some
     # requests under 8 concurrent predicts); the routes' writes queue on this lock instead
@@ -182,10 +186,8 @@ def create_app(
         authorization: str | None = Header(default=None, description="Bearer API key"),
         x_api_key: str | None = Header(default=None, description="API key"),
     ) -> str:
-        if not keyed.get():
-            return "admin"  # no keys configured: the server listens on localhost only (see `lamarck serve`)
         key = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
-        found = project.store.key_role(key) if key else None
+        found = auth.role(key)  # "admin" on an open (localhost-only) server
         if found is None:
             raise HTTPException(
                 401, "a valid API key is needed: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
