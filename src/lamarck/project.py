@@ -132,6 +132,13 @@ class Project:
             self._store = EventStore(self.settings.store_url)
         return self._store
 
+    @property
+    def ledger(self) -> Any:
+        """The :class:`lamarck.evolve.ChampionLedger`: every alias move is recorded, then made."""
+        from lamarck.evolve import ChampionLedger
+
+        return ChampionLedger(self.registry, self.store)
+
     def promote(
         self, version: str, *, reason: str = "promoted by hand", figures: dict[str, Any] | None = None
     ) -> str:
@@ -140,42 +147,17 @@ class Project:
         The decision is written before the alias moves, so a process killed in between is finished by
         the next ``evolve`` pass; the promotion is watched like any other and rolled back if it goes wrong.
         """
-        info = self.registry.info(str(version))  # raises ModelNotFoundError for an unknown version
-        previous = self.registry.alias_version("champion")
-        self.store.record_decision(
+        previous = self.ledger.move(
             "promote",
-            reason,
-            {
-                "from": previous,
-                "to": info.version,
-                "origin": "manual",
-                "feedback_cursor": self.store.max_feedback_id(),
-                **(figures or {}),
-            },
+            str(version),  # an unknown version raises ModelNotFoundError before anything is recorded
+            reason=reason,
+            figures={"origin": "manual", "feedback_cursor": self.store.max_feedback_id(), **(figures or {})},
         )
-        self.registry.set_alias("champion", info.version)
         return previous or ""
 
     def rollback(self, *, reason: str = "rolled back by hand") -> str:
         """Move ``champion`` back to the version it replaced; returns the version now serving."""
-        current = self.registry.alias_version("champion")
-        target = None
-        for d in self.store.decisions(limit=200, kinds=("promote", "rollback")):
-            if d["kind"] == "promote" and d["figures"].get("to") == current and d["figures"].get("from"):
-                target = d["figures"]["from"]
-                break
-        if target is None and current is not None:
-            target = (self.registry.info(current).lineage or {}).get("parent")
-        if not target:
-            from lamarck.errors import ModelNotFoundError
-
-            raise ModelNotFoundError(
-                f"champion version {current} has no earlier version to roll back to. Fix: promote a version with "
-                "`POST /v1/models/{version}/promote` or fit again."
-            )
-        self.store.record_decision("rollback", reason, {"from": current, "to": str(target)})
-        self.registry.set_alias("champion", str(target))
-        return str(target)
+        return str(self.ledger.rollback(reason=reason))
 
     # ------------------------------------------------------------------ evolve
 
@@ -456,18 +438,16 @@ class Project:
             shutil.rmtree(tmp, ignore_errors=True)
             version = str(info.version)
             model.version = version
-            self.store.record_decision(  # written before the alias moves (see Project.promote)
+            self.ledger.move(
                 "promote",
-                "new fit",
-                {
-                    "from": previous,
-                    "to": version,
+                version,
+                reason="new fit",
+                figures={
                     "origin": "fit",
                     "feedback_cursor": self.store.max_feedback_id(),
                     f"cv_{spec.metric}": result.best_score,
                 },
             )
-            self.registry.set_alias("champion", version)
         if report:
             stage("writing report")
             report_path = self._report(

@@ -2,6 +2,7 @@
 replay, gate it, shadow it, promote it, roll it back)."""
 
 from lamarck.evolve._drift import ColumnDrift, DecayDetector, DriftReport, feature_drift, psi
+from lamarck.evolve._ledger import ChampionLedger, Move, Resumed
 from lamarck.evolve._memory import MemoryPool, PoolRow, hardness
 from lamarck.evolve._policy import (
     PRED_PREFIX,
@@ -16,6 +17,7 @@ from lamarck.evolve._stream_run import StreamResult
 
 __all__ = [
     "PRED_PREFIX",
+    "ChampionLedger",
     "ColumnDrift",
     "DecayDetector",
     "Decision",
@@ -23,7 +25,9 @@ __all__ = [
     "EvolutionPolicy",
     "Evolver",
     "MemoryPool",
+    "Move",
     "PoolRow",
+    "Resumed",
     "StreamLearner",
     "StreamResult",
     "feature_drift",

@@ -55,6 +55,7 @@ import pandas as pd
 
 from lamarck.evaluate import get_metric, mcnemar, paired_bootstrap, score, signed
 from lamarck.evolve._drift import DecayDetector, coverage, feature_drift, prediction_drift
+from lamarck.evolve._ledger import ALIAS_KINDS, ChampionLedger
 from lamarck.evolve._memory import MemoryPool, hardness
 
 __all__ = [
@@ -74,7 +75,6 @@ PRED_PREFIX = "__p"
 
 DecisionKind = Literal["skip", "signal", "challenger", "promote", "reject", "retire", "rollback", "resume"]
 #: decisions that move the champion alias (written before the move)
-ALIAS_KINDS = ("promote", "rollback")
 #: metrics whose scale is already 0..1, so "1 point" of forgetting is 0.01 absolute; others are relative
 _UNIT_METRICS = {"roc_auc", "accuracy", "balanced_accuracy", "f1", "f1_macro", "average_precision", "r2"}
 
@@ -275,6 +275,7 @@ class Evolver:
         self.policy = policy or EvolutionPolicy()
         self.fresh_fit = fresh_fit
         self.clock = clock
+        self.ledger = ChampionLedger(registry, store)
 
     # ------------------------------------------------------------------ the pass
 
@@ -294,7 +295,7 @@ class Evolver:
         raise AssertionError("unreachable: _train always decides")  # pragma: no cover
 
     def _record(self, decision: Decision) -> Decision:
-        if decision.kind != "skip" and not decision.figures.get("_recorded"):
+        if decision.kind != "skip" and decision.kind not in ALIAS_KINDS:  # moves are recorded by the ledger
             self.store.record_decision(
                 decision.kind, decision.reason, {**decision.figures, "version": decision.version}
             )
@@ -303,29 +304,20 @@ class Evolver:
     def _move(
         self, kind: Literal["promote", "rollback"], reason: str, figures: dict[str, Any], to: str
     ) -> Decision:
-        """Record an alias move, then make it (so a kill in between is finished by the next pass)."""
-        decision = Decision(kind, reason, {**figures, "to": to}, to)
-        self._record(decision)
-        self.registry.set_alias("champion", to)
-        if self.registry.alias_version("challenger") is not None:
-            self.registry.delete_alias("challenger")
-        return replace(decision, figures={**decision.figures, "_recorded": True})
+        """Move the champion through the ledger (recorded first, so a kill in between is finished later)."""
+        self.ledger.move(kind, to, reason=reason, figures={**figures, "version": to})
+        return Decision(kind, reason, {**figures, "to": to}, to)
 
     def _reconcile(self) -> Decision | None:
-        last = next(iter(self.store.decisions(limit=1, kinds=ALIAS_KINDS)), None)
-        if last is None or not last["figures"].get("to"):
+        resumed = self.ledger.reconcile()
+        if resumed is None:
             return None
-        want, have = str(last["figures"]["to"]), self.registry.alias_version("champion")
-        if have == want:
-            return None
-        self.registry.set_alias("champion", want)
-        decision = Decision(
+        return Decision(
             "resume",
-            f"finished an interrupted {last['kind']}: champion {have} -> {want}",
-            {"from": have, "to": want},
-            want,
+            f"finished an interrupted {resumed.kind}: champion {resumed.previous} -> {resumed.to}",
+            {"from": resumed.previous, "to": resumed.to},
+            resumed.to,
         )
-        return self._record(decision)
 
     # ------------------------------------------------------------------ data
 
@@ -375,13 +367,13 @@ class Evolver:
 
     def _watch(self, champion: Any, champ_version: str) -> Decision | None:
         p = self.policy
-        last = next(iter(self.store.decisions(limit=1, kinds=ALIAS_KINDS)), None)
-        if last is None or last["kind"] != "promote" or str(last["figures"].get("to")) != champ_version:
+        last = self.ledger.last_move()
+        if last is None or last.kind != "promote" or last.to != champ_version:
             return None
-        previous = last["figures"].get("from")
-        if not previous or last["figures"].get("origin") == "fit":
+        previous = last.previous
+        if not previous or last.figures.get("origin") == "fit":
             return None  # a fresh fit is the user's explicit choice; nothing earlier to compare against
-        after = self._batch_labels(after_id=int(last["figures"].get("feedback_cursor") or 0))
+        after = self._batch_labels(after_id=int(last.figures.get("feedback_cursor") or 0))
         X, y, _ = self._labelled(champion, after)
         X, y = X.iloc[: p.grace_labels], y[: p.grace_labels]
         if len(X) < p.rollback_min_labels:
@@ -835,11 +827,7 @@ class Evolver:
         never served is not brought back: it lost its shadow or its gate once already)."""
         if self.policy.reuse_versions <= 0:
             return []
-        served = {
-            str(d["figures"].get("to"))
-            for d in self.store.decisions(limit=10_000, kinds=ALIAS_KINDS)
-            if d["figures"].get("to")
-        }  # a fit records its promotion too
+        served = {m.to for m in self.ledger.moves(limit=10_000) if m.to}  # a fit records its promotion too
         versions = self.registry.versions()
 
         def root(info: Any) -> str:  # a reuse is registered anew: the same model under two numbers
