@@ -84,7 +84,7 @@ class Settings(BaseSettings):
                     f"settings file {path} is not valid TOML ({e}). Fix the file or delete it to use defaults."
                 ) from None
             from_file = dict(from_file.get("lamarck", from_file))
-        env = cls(project_dir=project_dir)  # environment variables only
+        env = cls(project_dir=Path(project_dir))  # environment variables only
         merged = {**from_file, **{k: v for k, v in env.model_dump().items() if k in env.model_fields_set}}
         merged.update({k: v for k, v in overrides.items() if v is not None})
         merged["project_dir"] = project_dir

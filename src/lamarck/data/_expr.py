@@ -332,20 +332,22 @@ class _Evaluator:
         if isinstance(node, ast.Compare):
             left, right = self.eval(node.left), self.eval(node.comparators[0])
             op = node.ops[0]
+            lhs: Value
+            rhs: Value
             if isinstance(left, str) or isinstance(right, str):
-                a = left if isinstance(left, str) else pd.Series(left, index=idx).astype(str)
-                b = right if isinstance(right, str) else pd.Series(right, index=idx).astype(str)
+                lhs = left if isinstance(left, str) else pd.Series(left, index=idx).astype(str)
+                rhs = right if isinstance(right, str) else pd.Series(right, index=idx).astype(str)
                 if not isinstance(op, ast.Eq | ast.NotEq):
-                    a, b = _num(a, idx), _num(b, idx)
+                    lhs, rhs = _num(lhs, idx), _num(rhs, idx)
             else:
-                a, b = _num(left, idx), _num(right, idx)
+                lhs, rhs = _num(left, idx), _num(right, idx)
             result = {
-                ast.Lt: lambda: a < b,
-                ast.LtE: lambda: a <= b,
-                ast.Gt: lambda: a > b,
-                ast.GtE: lambda: a >= b,
-                ast.Eq: lambda: a == b,
-                ast.NotEq: lambda: a != b,
+                ast.Lt: lambda: lhs < rhs,
+                ast.LtE: lambda: lhs <= rhs,
+                ast.Gt: lambda: lhs > rhs,
+                ast.GtE: lambda: lhs >= rhs,
+                ast.Eq: lambda: lhs == rhs,
+                ast.NotEq: lambda: lhs != rhs,
             }[type(op)]()
             return pd.Series(result, index=idx) if not isinstance(result, pd.Series) else result
         if isinstance(node, ast.Call):

@@ -142,9 +142,9 @@ def _leaky(frame: pd.DataFrame, prof: DataProfile, target: str, task: str, seed:
             continue
         col = sample[c.name]
         x = pd.to_numeric(col, errors="coerce") if c.kind == "numeric" else col.astype("category").cat.codes
-        x = x.fillna(-1e9).to_numpy().reshape(-1, 1)
+        column = x.fillna(-1e9).to_numpy().reshape(-1, 1)
         try:
-            s = cross_val_score(model, x, y, cv=3, scoring=scoring).mean()
+            s = cross_val_score(model, column, y, cv=3, scoring=scoring).mean()
         except ValueError:
             continue
         if s >= bar:

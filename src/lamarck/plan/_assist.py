@@ -105,8 +105,8 @@ def propose_features(
             answer=reply.text,
             verdict="ok" if ok else "no JSON",
         )
-        if ok:
-            return [dict(i) for i in items[:n] if isinstance(i, dict)]  # type: ignore[union-attr]
+        if isinstance(items, list):
+            return [dict(i) for i in items[:n] if isinstance(i, dict)]
         messages = [
             *messages,
             {"role": "assistant", "content": reply.text},

@@ -164,8 +164,10 @@ def _field_issues(raw: dict[str, Any]) -> tuple[dict[str, Any], list[PlanIssue]]
             if info.is_required():
                 issues.append(PlanIssue(name, f"field {name!r} is missing from the answer."))
             continue
+        annotation = info.annotation
+        assert annotation is not None  # every field of _Answer is annotated
         try:
-            good[name] = TypeAdapter(info.annotation).validate_python(raw[name])
+            good[name] = TypeAdapter(annotation).validate_python(raw[name])
         except ValidationError as e:
             msg = e.errors()[0]["msg"]
             issues.append(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lamarck.errors import PlanError
 from lamarck.evaluate import DEFAULT_METRIC, METRICS
-from lamarck.plan._spec import Reason, TaskSpec
+from lamarck.plan._spec import Reason, TaskSpec, TaskType
 
 __all__ = ["RulePlanner", "closest_columns", "infer_task", "parse_budget", "parse_exclusions", "parse_metric"]
 
@@ -261,7 +261,7 @@ def parse_exclusions(sentence: str, columns: list[str]) -> list[tuple[str, str]]
     return out
 
 
-def infer_task(y: pd.Series) -> tuple[str, str]:
+def infer_task(y: pd.Series) -> tuple[TaskType, str]:
     """Task type from the target's values, with the data rule that decided it."""
     values = y.dropna()
     n_unique = values.nunique()
@@ -363,8 +363,8 @@ class RulePlanner:
             maxsplit=1,
             flags=re.I,
         )[0]
-        m = re.search(_TARGET_VERBS + r"\b(.*)", clause, flags=re.I)
-        focus = m.group(0) if m else clause
+        verb = re.search(_TARGET_VERBS + r"\b(.*)", clause, flags=re.I)
+        focus = verb.group(0) if verb else clause
         scores = {c: self._score(c, focus) for c in candidates}
         if max(scores.values(), default=0) <= 0:
             scores = {c: self._score(c, sentence) * 0.5 for c in candidates}

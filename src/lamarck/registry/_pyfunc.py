@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 
 # MLflow asks for type hints when the class is created (and forces its own "once" filter, so an ignore
 # filter cannot silence it); our predict takes any frame, so the advice is muted here only.
@@ -13,7 +13,7 @@ _show = warnings.showwarning
 warnings.showwarning = lambda *args, **kwargs: None
 try:
 
-    class LamarckPyfunc(mlflow.pyfunc.PythonModel):
+    class LamarckPyfunc(PythonModel):
         """Holds the pickled Lamarck model; ``predict`` returns labels/values, or probabilities with
         ``params={"proba": True}``."""
 
@@ -23,7 +23,7 @@ try:
             with open(context.artifacts["model"], "rb") as fh:
                 self.model = cloudpickle.load(fh)
 
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # MLflow reads hints
+        def predict(self, context, model_input, params=None):  # no hints on purpose: MLflow reads them
             import pandas as pd
 
             if params and params.get("proba") and hasattr(self.model, "predict_proba"):

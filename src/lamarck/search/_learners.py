@@ -212,7 +212,7 @@ class LightGBMLearner(Learner):
             p["objective"] = "multiclass"
         return p
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         import lightgbm as lgb
 
         est_cls = lgb.LGBMClassifier if ctx.is_classification else lgb.LGBMRegressor
@@ -240,7 +240,7 @@ class LightGBMLearner(Learner):
             est.fit(X, y, callbacks=callbacks, **fit_kwargs)
         return est
 
-    def warm_start(self, previous, X, y, ctx, *, sample_weight=None):  # type: ignore[no-untyped-def]
+    def warm_start(self, previous, X, y, ctx, *, sample_weight=None):
         params = dict(previous.get_params())
         params["n_estimators"] = max(50, int(0.3 * max(previous.n_estimators_, 1)))
         est = type(previous)(**params)
@@ -283,7 +283,7 @@ class XGBoostLearner(Learner):
         base = self.portfolio(task)[0]
         return [{**base, "learning_rate": lr, "max_depth": d} for lr in (0.03, 0.1) for d in (3, 6, 9)]
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         import xgboost as xgb
 
         deadline = ctx.deadline
@@ -315,7 +315,7 @@ class XGBoostLearner(Learner):
         est.set_params(callbacks=None)  # keep the fitted model picklable and free of the deadline
         return est
 
-    def warm_start(self, previous, X, y, ctx, *, sample_weight=None):  # type: ignore[no-untyped-def]
+    def warm_start(self, previous, X, y, ctx, *, sample_weight=None):
         params = {
             k: v for k, v in previous.get_params().items() if k not in ("early_stopping_rounds", "callbacks")
         }
@@ -383,7 +383,7 @@ class CatBoostLearner(Learner):
         base = self.portfolio(task)[0]
         return [{**base, "learning_rate": lr, "depth": d} for lr in (0.05, 0.15) for d in (4, 6, 8)]
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         import catboost as cb
 
         deadline = ctx.deadline
@@ -483,7 +483,7 @@ class _ForestLearner(Learner):
             for msl in (1, 5)
         ]
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         from sklearn import ensemble
 
         name = ("ExtraTrees" if self.extra else "RandomForest") + (
@@ -628,7 +628,7 @@ class LinearLearner(Learner):
     def grid(self, task: str) -> list[dict[str, Any]]:
         return [{"C": c} for c in (0.01, 0.1, 1.0, 10.0)]
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         from sklearn.linear_model import LogisticRegression, Ridge
 
         if ctx.is_classification:
@@ -659,7 +659,7 @@ class KNNLearner(Learner):
     def grid(self, task: str) -> list[dict[str, Any]]:
         return [{"n_neighbors": k, "weights": w} for k in (5, 15, 50) for w in ("uniform", "distance")]
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
         k = min(int(params["n_neighbors"]), max(1, len(X) - 1))

@@ -136,7 +136,7 @@ def select_features(
     kept: list[Any] = []
     if not valid:
         return kept, trials
-    common = {"task": task, "metric": metric, "seed": seed, "n_jobs": n_jobs}
+    common: dict[str, Any] = {"task": task, "metric": metric, "seed": seed, "n_jobs": n_jobs}
     current = X
     current_kinds = dict(kinds)
     base = _fold_scores(current, y, folds, kinds=current_kinds, **common)
