@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: all env demo test test-slow lint format browser bench bench-peers clean
+.PHONY: all env demo test test-slow lint typecheck format browser bench bench-peers clean
 
 all: test
 
@@ -30,9 +30,14 @@ test: env
 test-slow: env
 	$(VENV)/bin/python -m pytest -q -m slow
 
+# Linters, the formatter's check and the type checker (mypy, configured in pyproject.toml).
 lint: env
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
+	$(MAKE) --no-print-directory typecheck
+
+typecheck: env
+	$(VENV)/bin/mypy
 
 format: env
 	$(VENV)/bin/ruff check --fix src tests bench examples
@@ -56,4 +61,4 @@ bench: env bench-peers
 	$(VENV)/bin/lamarck bench --budget 60 --against histgb,flaml,autogluon --output bench/results/batch-60s-peers
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache .mypy_cache
