@@ -11,8 +11,6 @@ from lamarck.evolve._policy import (
     read_reference,
     write_reference,
 )
-from lamarck.evolve._stream import StreamLearner
-from lamarck.evolve._stream_run import StreamResult
 
 __all__ = [
     "PRED_PREFIX",
@@ -24,8 +22,6 @@ __all__ = [
     "Evolver",
     "MemoryPool",
     "PoolRow",
-    "StreamLearner",
-    "StreamResult",
     "feature_drift",
     "hardness",
     "psi",

@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lamarck.errors import ConfigError
-from lamarck.evolve._stream import StreamLearner, load_state, save_state
-from lamarck.evolve._stream_events import (
+from lamarck.stream._events import (
     REASON_KINDS,
     EventSchema,
     RawEvent,
@@ -40,6 +39,7 @@ from lamarck.evolve._stream_events import (
     label_key,
     read_events,
 )
+from lamarck.stream._learner import StreamLearner, load_state, save_state
 
 __all__ = [
     "REGRESSION_METRICS",

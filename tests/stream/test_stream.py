@@ -8,8 +8,8 @@ from river import dummy
 from river.datasets import synth
 
 from lamarck.errors import ConfigError
-from lamarck.evolve import StreamLearner
-from lamarck.evolve._stream_members import INITIAL, KINDS, mutate
+from lamarck.stream import StreamLearner
+from lamarck.stream._members import INITIAL, KINDS, mutate
 
 
 def drifting(n: int = 2500, seed: int = 3):
@@ -171,7 +171,7 @@ def test_regression_members_are_scored_by_the_chosen_loss():
 
 
 def test_regression_mutation_stays_in_the_regression_grid():
-    from lamarck.evolve._stream_members import REG_INITIAL, REG_KINDS
+    from lamarck.stream._members import REG_INITIAL, REG_KINDS
 
     rng = np.random.default_rng(0)
     for config in REG_INITIAL:
@@ -192,7 +192,7 @@ def test_options_cannot_change_after_the_first_event():
 
 
 def test_boosted_member_fits_as_its_pool_doubles_then_every_n_labels():
-    from lamarck.evolve._stream_boost import _fit_due
+    from lamarck.stream._boost import _fit_due
 
     due = [n for n in range(1, 5001) if _fit_due(n, 50, 1000)]
     assert due == [50, 100, 200, 400, 800, 1000, 2000, 3000, 4000, 5000]
@@ -201,7 +201,7 @@ def test_boosted_member_fits_as_its_pool_doubles_then_every_n_labels():
 def test_single_row_prediction_matches_the_booster():
     import lightgbm as lgb
 
-    from lamarck.evolve._stream_boost import _SingleRow
+    from lamarck.stream._boost import _SingleRow
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4))
@@ -217,7 +217,7 @@ def test_single_row_prediction_matches_the_booster():
 def test_one_vs_rest_trains_one_model_for_two_classes_then_one_per_class():
     from river import linear_model
 
-    from lamarck.evolve._stream_members import OneVsRest
+    from lamarck.stream._members import OneVsRest
 
     model = OneVsRest(linear_model.LogisticRegression())
     for _ in range(30):
