@@ -104,14 +104,25 @@ def test_checkpoint_and_resume_give_the_same_state(tmp_path):
 
 
 def test_drift_detection_and_recurring_concept_come_back():
-    a = list(synth.SEA(variant=0, seed=5).take(1500))
-    b = list(synth.SEA(variant=3, seed=6).take(1500))
-    learner = StreamLearner(population=3, replace_every=10**6, hybrid=False, context=False, seed=0)
-    for x, y in itertools.chain(a, b, a[:800]):
+    """Agrawal function 0, then function 4, then function 0 again (3,000 events each). The tree that
+    learned the first concept is archived when the second one makes it drift, and brought back (a
+    "recur" event) when the first concept returns, rather than a member trained on the second."""
+    n = 3000
+    first, second, again = (
+        synth.Agrawal(classification_function=0, seed=2),
+        synth.Agrawal(classification_function=4, seed=3),
+        synth.Agrawal(classification_function=0, seed=4),
+    )
+    learner = StreamLearner(population=3, replace_every=10**6, hybrid=False, seed=2)
+    for x, y in itertools.chain(first.take(n), second.take(n), again.take(n)):
         learner.process_one(x, y)
-    assert learner.n_drifts_ >= 1
-    kinds = {h["kind"] for h in learner.history_}
-    assert kinds & {"fresh", "recur"}
+    assert learner.n_drifts_ >= 2
+    archived = {h["out"] for h in learner.history_ if n < h["event"] <= 2 * n and h["kind"] == "fresh"}
+    recurred = [h for h in learner.history_ if h["kind"] == "recur"]
+    assert learner.n_recurrences_ == len(recurred) >= 1
+    back = recurred[0]
+    assert back["event"] > 2 * n and back["in"] in archived  # the first concept's member, in its return
+    assert back["in_score"] > back["out_score"]
 
 
 def test_bad_options_name_the_rule():
