@@ -58,7 +58,7 @@ STREAM_METRICS: dict[str, tuple[str, bool, bool]] = {
     "accuracy": ("Accuracy", False, False),
     "balanced_accuracy": ("BalancedAccuracy", False, False),
     "f1": ("F1", False, True),
-    "macro_f1": ("MacroF1", False, False),
+    "f1_macro": ("MacroF1", False, False),
     "roc_auc": ("ROCAUC", True, True),
     "log_loss": ("CrossEntropy", True, False),
     "mae": ("MAE", False, False),
