@@ -16,9 +16,9 @@ from lamarck.errors import LamarckError
 
 if TYPE_CHECKING:
     from lamarck._sklearn import AutoClassifier, AutoRegressor
-    from lamarck.evolve import StreamLearner
     from lamarck.plan import TaskSpec
     from lamarck.project import Project
+    from lamarck.stream import StreamLearner
 
 __version__ = "0.1.0"
 
@@ -36,7 +36,7 @@ _LAZY = {
     "AutoClassifier": "lamarck._sklearn",
     "AutoRegressor": "lamarck._sklearn",
     "Project": "lamarck.project",
-    "StreamLearner": "lamarck.evolve",
+    "StreamLearner": "lamarck.stream",
     "TaskSpec": "lamarck.plan",
 }
 

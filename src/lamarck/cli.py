@@ -796,8 +796,7 @@ def stream(
     Example: lamarck stream elec2.csv "predict class" --label-delay 0 --json
     Example: kafka-console-consumer --topic events | lamarck stream - "predict churn"
     """
-    from lamarck.evolve import StreamLearner
-    from lamarck.evolve._stream_run import stream_project
+    from lamarck.stream import StreamLearner, stream_project
 
     learner = StreamLearner(
         population=population,
@@ -826,7 +825,7 @@ def stream(
 
 
 def _stream_with_progress(proj: Any, data: str, sentence: str, kwargs: dict[str, Any]) -> Any:
-    from lamarck.evolve._stream_run import stream_project
+    from lamarck.stream import stream_project
 
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -9,9 +9,8 @@ from fastapi.testclient import TestClient
 from river.datasets import synth
 
 from lamarck import Project
-from lamarck.evolve import StreamLearner
-from lamarck.evolve._stream_run import stream_project
 from lamarck.serve import create_app
+from lamarck.stream import StreamLearner, stream_project
 
 
 def sea(n: int, seed: int, variant: int = 0):

@@ -1,5 +1,5 @@
 """Streaming comparison (``lamarck bench --part stream``): prequential accuracy and wall time of
-Lamarck's :class:`~lamarck.evolve.StreamLearner` against River's Adaptive Random Forest, Hoeffding
+Lamarck's :class:`~lamarck.stream.StreamLearner` against River's Adaptive Random Forest, Hoeffding
 Adaptive Tree and the no-change baseline, on elec2 (file order, all 8 features), River's bundled real
 streams (Phishing, Bananas, ImageSegments) and synthetic drifting streams (SEA, Agrawal, Hyperplane).
 
@@ -93,7 +93,7 @@ CASES: dict[str, Callable[[int], Events]] = {
 
 
 def _lamarck(seed: int) -> Any:
-    from lamarck.evolve import StreamLearner
+    from lamarck.stream import StreamLearner
 
     return StreamLearner(seed=seed)
 
@@ -130,8 +130,7 @@ def prequential(model: Any, events: Iterable[tuple[dict[str, Any], Any]], *, con
     """Accuracy of predict-then-learn over ``events`` (``context`` adds Lamarck's context features)."""
     from river import metrics
 
-    from lamarck.evolve import StreamLearner
-    from lamarck.evolve._stream_context import StreamContext
+    from lamarck.stream import StreamContext, StreamLearner
 
     acc = metrics.Accuracy()
     if isinstance(model, StreamLearner):

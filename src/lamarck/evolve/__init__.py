@@ -12,8 +12,6 @@ from lamarck.evolve._policy import (
     read_reference,
     write_reference,
 )
-from lamarck.evolve._stream import StreamLearner
-from lamarck.evolve._stream_run import StreamResult
 
 __all__ = [
     "PRED_PREFIX",
@@ -28,8 +26,6 @@ __all__ = [
     "Move",
     "PoolRow",
     "Resumed",
-    "StreamLearner",
-    "StreamResult",
     "feature_drift",
     "hardness",
     "psi",

@@ -12,7 +12,6 @@ categories, missing-rate jumps, share of 3σ values; PSI net of its sampling noi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -20,6 +19,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from lamarck.stream import DecayDetector  # the ADWIN detector lives with the stream learner
 
 __all__ = ["ColumnDrift", "DecayDetector", "DriftReport", "feature_drift", "psi"]
 
@@ -221,35 +222,3 @@ def coverage(old: pd.DataFrame, new: pd.DataFrame, *, seed: int = 0, max_rows: i
         proba[rest] = clf.fit(encoded.iloc[train], y).predict_proba(encoded.iloc[rest])[:, 1]
     proba = np.clip(proba, 1e-6, 1 - 1e-6)
     return np.asarray(proba / (1 - proba) * (len(fit_old) / len(fit_new)), dtype=float)
-
-
-class DecayDetector:
-    """Performance decay: ADWIN (river) on the stream of errors (1 wrong, 0 right; or a loss).
-
-    ``update(error) -> bool`` is True when the error rate has changed upwards.
-    """
-
-    def __init__(self, *, delta: float = 0.002) -> None:
-        self.delta = delta
-        self._adwin: Any = None
-        self._before = math.nan
-
-    def update(self, error: float) -> bool:
-        if self._adwin is None:
-            from river import drift
-
-            self._adwin = drift.ADWIN(delta=self.delta)
-        before = self._adwin.estimation
-        self._adwin.update(float(error))
-        if self._adwin.drift_detected:
-            worse = self._adwin.estimation > before
-            self._before = before
-            return bool(worse)
-        return False
-
-    @property
-    def error_rate(self) -> float:
-        return float(self._adwin.estimation) if self._adwin is not None else math.nan
-
-    def reset(self) -> None:
-        self._adwin = None

@@ -41,10 +41,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from lamarck.evolve._stream import StreamLearner, load_state, save_state
-from lamarck.evolve._stream_events import EventSchema, label_key
-from lamarck.evolve._stream_run import StreamSession, register_stream
 from lamarck.serve._schemas import FeedbackItem, FeedbackRequest
+from lamarck.stream import (
+    EventSchema,
+    StreamLearner,
+    StreamSession,
+    label_key,
+    load_state,
+    register_stream,
+    save_state,
+)
 
 __all__ = ["StreamService"]
 

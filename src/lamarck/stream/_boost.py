@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from lamarck.evolve._memory import MemoryPool
-from lamarck.evolve._stream_context import is_number
+from lamarck.stream._context import is_number
+from lamarck.stream._memory import MemoryPool
 
 __all__ = ["BoostedMember"]
 

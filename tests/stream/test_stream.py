@@ -8,8 +8,8 @@ from river import dummy
 from river.datasets import synth
 
 from lamarck.errors import ConfigError
-from lamarck.evolve import StreamLearner
-from lamarck.evolve._stream_members import INITIAL, KINDS, mutate
+from lamarck.stream import StreamLearner
+from lamarck.stream._members import INITIAL, KINDS, mutate
 
 
 def drifting(n: int = 2500, seed: int = 3):
@@ -104,14 +104,25 @@ def test_checkpoint_and_resume_give_the_same_state(tmp_path):
 
 
 def test_drift_detection_and_recurring_concept_come_back():
-    a = list(synth.SEA(variant=0, seed=5).take(1500))
-    b = list(synth.SEA(variant=3, seed=6).take(1500))
-    learner = StreamLearner(population=3, replace_every=10**6, hybrid=False, context=False, seed=0)
-    for x, y in itertools.chain(a, b, a[:800]):
+    """Agrawal function 0, then function 4, then function 0 again (3,000 events each). The tree that
+    learned the first concept is archived when the second one makes it drift, and brought back (a
+    "recur" event) when the first concept returns, rather than a member trained on the second."""
+    n = 3000
+    first, second, again = (
+        synth.Agrawal(classification_function=0, seed=2),
+        synth.Agrawal(classification_function=4, seed=3),
+        synth.Agrawal(classification_function=0, seed=4),
+    )
+    learner = StreamLearner(population=3, replace_every=10**6, hybrid=False, seed=2)
+    for x, y in itertools.chain(first.take(n), second.take(n), again.take(n)):
         learner.process_one(x, y)
-    assert learner.n_drifts_ >= 1
-    kinds = {h["kind"] for h in learner.history_}
-    assert kinds & {"fresh", "recur"}
+    assert learner.n_drifts_ >= 2
+    archived = {h["out"] for h in learner.history_ if n < h["event"] <= 2 * n and h["kind"] == "fresh"}
+    recurred = [h for h in learner.history_ if h["kind"] == "recur"]
+    assert learner.n_recurrences_ == len(recurred) >= 1
+    back = recurred[0]
+    assert back["event"] > 2 * n and back["in"] in archived  # the first concept's member, in its return
+    assert back["in_score"] > back["out_score"]
 
 
 def test_bad_options_name_the_rule():
@@ -171,7 +182,7 @@ def test_regression_members_are_scored_by_the_chosen_loss():
 
 
 def test_regression_mutation_stays_in_the_regression_grid():
-    from lamarck.evolve._stream_members import REG_INITIAL, REG_KINDS
+    from lamarck.stream._members import REG_INITIAL, REG_KINDS
 
     rng = np.random.default_rng(0)
     for config in REG_INITIAL:
@@ -192,7 +203,7 @@ def test_options_cannot_change_after_the_first_event():
 
 
 def test_boosted_member_fits_as_its_pool_doubles_then_every_n_labels():
-    from lamarck.evolve._stream_boost import _fit_due
+    from lamarck.stream._boost import _fit_due
 
     due = [n for n in range(1, 5001) if _fit_due(n, 50, 1000)]
     assert due == [50, 100, 200, 400, 800, 1000, 2000, 3000, 4000, 5000]
@@ -201,7 +212,7 @@ def test_boosted_member_fits_as_its_pool_doubles_then_every_n_labels():
 def test_single_row_prediction_matches_the_booster():
     import lightgbm as lgb
 
-    from lamarck.evolve._stream_boost import _SingleRow
+    from lamarck.stream._boost import _SingleRow
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4))
@@ -217,7 +228,7 @@ def test_single_row_prediction_matches_the_booster():
 def test_one_vs_rest_trains_one_model_for_two_classes_then_one_per_class():
     from river import linear_model
 
-    from lamarck.evolve._stream_members import OneVsRest
+    from lamarck.stream._members import OneVsRest
 
     model = OneVsRest(linear_model.LogisticRegression())
     for _ in range(30):

@@ -45,10 +45,10 @@ import numpy as np
 import pandas as pd
 
 from lamarck.errors import ConfigError
-from lamarck.evolve._drift import DecayDetector
-from lamarck.evolve._stream_boost import BoostedMember
-from lamarck.evolve._stream_context import StreamContext
-from lamarck.evolve._stream_members import MemberConfig, build, initial, mutate, table
+from lamarck.stream._boost import BoostedMember
+from lamarck.stream._context import StreamContext
+from lamarck.stream._decay import DecayDetector
+from lamarck.stream._members import MemberConfig, build, initial, mutate, table
 
 __all__ = ["Member", "StreamLearner"]
 

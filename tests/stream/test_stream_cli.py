@@ -148,3 +148,22 @@ def test_numeric_target_streams_as_a_regression(tmp_path, capsys):
     pred = model.predict(pd.DataFrame([dict(zip([f"x{i}" for i in range(10)], x.values(), strict=True))
                                        for x, _ in events[:3]]))  # fmt: skip
     assert pred.dtype == float and model.task == "regression"
+
+
+def test_macro_f1_in_the_sentence_is_the_streams_metric(sea_csv, tmp_path, capsys):
+    """The planner names macro F1 ``f1_macro`` (the batch metric table's name); the stream scores it."""
+    code, out = run_json(
+        ["stream", str(sea_csv), "predict the label, optimize macro F1", "--no-register", "--no-hybrid",
+         "--head", "500", "-p", str(tmp_path / "proj")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert out["metric"] == "f1_macro" and 0.8 < out["score"] < 1.0
+    assert out["score"] != out["accuracy"]  # scored as macro F1, not as accuracy
+
+
+def test_every_streaming_metric_has_its_batch_name():
+    from lamarck.evaluate import METRICS
+    from lamarck.stream import STREAM_METRICS
+
+    assert set(STREAM_METRICS) <= set(METRICS)

@@ -1,0 +1,50 @@
+"""Stream: online learning one event at a time, and surviving concept drift.
+
+``StreamLearner`` is an evolving population of river pipelines (members, mutation, an ADWIN detector per
+member, an archive of earlier concepts' members), a stream context, and a LightGBM member retrained in
+the background on a memory pool. A stream is read in order (``EventSchema`` checks each event; a bad one
+is quarantined), run as a ``StreamSession`` with checkpoints, and registered with alias ``stream``.
+
+    >>> from river.datasets import synth
+    >>> learner = StreamLearner(population=2, hybrid=False, seed=0)
+    >>> right = sum(learner.process_one(x, y) == y for x, y in synth.SEA(seed=1).take(500))
+    >>> right > 400, learner.n_learned_
+    (True, 500)
+
+This package imports nothing of Lamarck above it (``evolve``, ``project``, ``serve``, ``cli``): the
+batch loop uses the stream's decay detector and memory pool, not the other way round.
+"""
+
+from lamarck.stream._context import StreamContext
+from lamarck.stream._decay import DecayDetector
+from lamarck.stream._events import EventSchema, label_key, read_events
+from lamarck.stream._learner import StreamLearner, load_state, save_state
+from lamarck.stream._memory import MemoryPool, PoolRow, hardness
+from lamarck.stream._session import (
+    STREAM_METRICS,
+    StreamResult,
+    StreamSession,
+    register_stream,
+    run_session,
+    stream_project,
+)
+
+__all__ = [
+    "STREAM_METRICS",
+    "DecayDetector",
+    "EventSchema",
+    "MemoryPool",
+    "PoolRow",
+    "StreamContext",
+    "StreamLearner",
+    "StreamResult",
+    "StreamSession",
+    "hardness",
+    "label_key",
+    "load_state",
+    "read_events",
+    "register_stream",
+    "run_session",
+    "save_state",
+    "stream_project",
+]
