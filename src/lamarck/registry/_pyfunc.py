@@ -18,10 +18,10 @@ try:
         ``params={"proba": True}``."""
 
         def load_context(self, context: Any) -> None:
-            import cloudpickle
+            from lamarck.registry._pickle import load
 
             with open(context.artifacts["model"], "rb") as fh:
-                self.model = cloudpickle.load(fh)
+                self.model = load(fh)  # pickle.load, with Lamarck's moved modules mapped
 
         def predict(self, context, model_input, params=None):  # no hints on purpose: MLflow reads them
             import pandas as pd

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from lamarck.errors import ModelNotFoundError
+from lamarck.registry._pickle import loads
 
 __all__ = ["ModelVersionInfo", "Registry"]
 
@@ -259,8 +260,6 @@ class Registry:
 
     def load(self, ref: str = "champion") -> Any:
         """The original Python model of a version number or alias."""
-        import cloudpickle
-
         info = self.info(ref)
         if info.version not in self._cache:
             path = info.artifact_dir / "model" / "artifacts" / "model.pkl" if info.artifact_dir else None
@@ -269,7 +268,7 @@ class Registry:
                     f"the files of model version {info.version} are missing ({path}). "
                     "Fix: fit again or restore the project folder."
                 )
-            self._cache[info.version] = cloudpickle.loads(path.read_bytes())
+            self._cache[info.version] = loads(path.read_bytes())  # pickle.loads, old module names mapped
         return self._cache[info.version]
 
     def pyfunc_uri(self, ref: str = "champion") -> str:

@@ -543,7 +543,7 @@ def save_state(obj: Any, path: str | Path) -> Path:
 
 
 def load_state(path: str | Path) -> Any:
-    import cloudpickle
+    from lamarck.registry import load_pickle
 
     path = Path(path)
     if not path.exists():
@@ -551,7 +551,7 @@ def load_state(path: str | Path) -> Any:
             f"no checkpoint at {path}. Fix: run without --resume first, or pass the right project."
         )
     with path.open("rb") as fh:
-        return cloudpickle.load(fh)
+        return load_pickle(fh)  # a checkpoint saved before the stream package moved loads too
 
 
 def _named(x: Mapping[Any, Any]) -> dict[str, Any]:
