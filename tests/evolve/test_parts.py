@@ -46,3 +46,26 @@ def test_hardness_ranks_confident_mistakes_highest():
     proba = np.array([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
     h = hardness(proba, np.array([0, 0, 0]))
     assert h[2] > h[1] > h[0]
+
+
+def test_the_public_surface_of_evolve():
+    import lamarck.evolve as evolve
+
+    assert {
+        "Candidate",
+        "Decision",
+        "EvolutionPolicy",
+        "Evolver",
+        "Forgetting",
+        "GateResult",
+        "LabelWindow",
+        "PredictionDrift",
+        "ShadowFigures",
+        "Triggers",
+        "WatchFigures",
+        "PRED_PREFIX",
+        "read_reference",
+        "write_reference",
+    } <= set(evolve.__all__)
+    assert all(hasattr(evolve, name) for name in evolve.__all__)
+    assert not any(name.startswith("_") for name in evolve.__all__)
