@@ -40,10 +40,32 @@ def test_memory_pool_is_bounded_and_keeps_old_concepts():
     assert (
         frame.loc[frame["i"].idxmax(), "weight"] > frame.loc[frame["i"].idxmin(), "weight"]
     )  # recency decay
-    assert set(pool.replay_holdout()["i"]) <= set(frame["i"])
 
 
 def test_hardness_ranks_confident_mistakes_highest():
     proba = np.array([[0.9, 0.1], [0.5, 0.5], [0.1, 0.9]])
     h = hardness(proba, np.array([0, 0, 0]))
     assert h[2] > h[1] > h[0]
+
+
+def test_the_public_surface_of_evolve():
+    import lamarck.evolve as evolve
+
+    assert {
+        "Candidate",
+        "Decision",
+        "EvolutionPolicy",
+        "Evolver",
+        "Forgetting",
+        "GateResult",
+        "LabelWindow",
+        "PredictionDrift",
+        "ShadowFigures",
+        "Triggers",
+        "WatchFigures",
+        "PRED_PREFIX",
+        "read_reference",
+        "write_reference",
+    } <= set(evolve.__all__)
+    assert all(hasattr(evolve, name) for name in evolve.__all__)
+    assert not any(name.startswith("_") for name in evolve.__all__)

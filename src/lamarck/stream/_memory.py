@@ -109,14 +109,6 @@ class MemoryPool:
         rows = [unique[k] for k in sorted(unique)]
         return self._frame(rows, label_column=label_column, weight_column=weight_column)
 
-    def replay_holdout(self, fraction: float = 0.2) -> pd.DataFrame:
-        """Older rows of the reservoir (not in the recent window) set aside to check for forgetting."""
-        recent = {r.seq for r in self._recent}
-        old = [r for r in self._reservoir if r.seq not in recent]
-        k = int(len(old) * fraction)
-        chosen = sorted(self._rng.choice(len(old), size=k, replace=False)) if k else []
-        return self._frame([old[i] for i in chosen])
-
     def _frame(
         self, rows: list[PoolRow], *, label_column: str = "label", weight_column: str = "weight"
     ) -> pd.DataFrame:

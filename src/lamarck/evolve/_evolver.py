@@ -1,0 +1,468 @@
+"""The evolver: one pass of the policy (when to train a challenger, on what data, when to promote and when
+to roll back); it only orchestrates the parts, each in its own module.
+
+One pass (``Evolver.run_once``, what ``lamarck evolve`` and ``serve --auto-evolve`` run) does the first
+of these that applies, and records it in the store as a decision with its reason and figures:
+
+1. **Reconcile.** The decision log is the truth about the ``champion`` alias: every promotion and
+   rollback is written *before* the alias moves, so a process killed in between is finished here.
+2. **Watch and roll back.** For ``grace_labels`` labels after a promotion, the new champion is watched:
+   if the version it replaced is significantly better on those labels (the gate's one-sided test), or an
+   ADWIN detector fires on the new champion's errors while the old one does better on the same rows,
+   the alias moves back.
+3. **Shadow.** A challenger that passed the gate answers live traffic in the shadow (the server logs its
+   predictions beside the champion's). Once ``shadow_labels`` of those rows are labelled, the same
+   one-sided test decides: promote (alias move), or retire it after ``shadow_max_labels`` without a win.
+4. **Train.** Triggers: performance decay (ADWIN on the champion's errors), feature drift against the
+   champion's training reference that is also a change since the labels the last decision saw (replay
+   makes a reference a mixture of concepts, which one concept's traffic always differs from), or
+   ``min_new_labels`` new labels; with a cooldown. The data is a
+   memory pool: the old concepts (training reference and older feedback) replayed beside the new
+   labels, with the newest labels held out for the gate and a slice of the old data held out for the
+   anti-forgetting check. The challenger is warm-started from the champion (LightGBM / XGBoost continue
+   boosting with ``init_model``, the others refit the champion's configuration); a fresh search runs when
+   drift is severe or the warm start loses.
+5. **Gate.** One-sided McNemar (classification) or paired bootstrap (regression) on the held-out recent
+   labels, p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting``
+   lost on the replay hold-out. Which old rows that check judges: a classifier that tells recent inputs
+   from old ones gives each old row a density ratio; where today's traffic covers an old row
+   (ratio ≥ ``supersede_ratio``) the recent labels are the judge and the replay yields to them
+   (``superseded_weight``), since a changed concept *should* overrule the old one there; the rows of
+   regions the traffic has left are the ones that must not be forgotten, and a loss there rejects the
+   challenger when it is above ``max_forgetting`` and significant (the same one-sided test, reversed).
+   Earlier versions (``reuse_versions``) are candidates beside the warm start, so a concept that
+   returns brings its model back.
+
+Where each part lives: the thresholds in ``_policy.py`` (:class:`EvolutionPolicy`); labelled rows and the
+cursor in ``_labels.py``; the triggers and their cooldowns in ``_triggers.py`` (:class:`Triggers`); the
+training rows, recent test and replay hold-out in ``_split.py``; the candidates and the registration of
+the winner in ``_candidates.py`` (:class:`Candidate`); the gate in ``_gate.py`` (:class:`GateResult`);
+training references in ``_reference.py``; alias moves in ``_ledger.py`` (:class:`ChampionLedger`); the
+decision and its figures, built once from those typed parts, in ``_decision.py`` (:class:`Decision`).
+
+A pass that is killed at any moment leaves the champion serving (an alias move is the only change it
+makes to what serves) and the store consistent (each decision is one transaction); the next pass reads
+the labels after the last recorded cursor, so it resumes where the last finished one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from lamarck.evolve._candidates import (
+    Candidate,
+    FreshFit,
+    earlier_versions,
+    fresh_search,
+    register,
+    warm_start,
+)
+from lamarck.evolve._decision import Decision, merge
+from lamarck.evolve._drift import DecayDetector
+from lamarck.evolve._gate import GateResult, holdout_size, judge
+from lamarck.evolve._labels import LabelWindow, Rows, batch_labels, cursor, encode, labelled
+from lamarck.evolve._ledger import ALIAS_KINDS, ChampionLedger
+from lamarck.evolve._policy import EvolutionPolicy
+from lamarck.evolve._reference import read_reference
+from lamarck.evolve._scoring import errors, one_sided_test, predict
+from lamarck.evolve._split import split
+from lamarck.evolve._triggers import (
+    Triggers,
+    read_prediction_drift,
+    read_triggers,
+    record_label_free_signal,
+    record_signal,
+)
+
+__all__ = ["Evolver", "ShadowFigures", "WatchFigures"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchFigures:
+    """The watch of a promotion: the new champion against the version it replaced, on the labels since."""
+
+    labels: int
+    p_value: float
+    delta_old_minus_new: float
+    test: str
+    new_error: float
+    old_error: float
+    detector_fired_at: tuple[int, ...]
+    champion: str
+    previous: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "p_value": self.p_value,
+            "delta_old_minus_new": self.delta_old_minus_new,
+            "test": self.test,
+            "new_error": self.new_error,
+            "old_error": self.old_error,
+            "detector_fired_at": list(self.detector_fired_at),
+            "from": self.champion,
+            "to": self.previous,
+        }
+
+
+@dataclass(frozen=True)
+class ShadowFigures:
+    """The shadow: the challenger's logged answers against the champion's, on the labelled shadow rows."""
+
+    challenger: str
+    shadow_labels: int
+    needed: int
+    p_value: float | None = None
+    delta: float | None = None
+    test: str | None = None
+    cursor: int | None = None
+    feedback_cursor: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "challenger": self.challenger,
+            "shadow_labels": self.shadow_labels,
+            "needed": self.needed,
+        }
+        if self.test is not None:
+            out.update(
+                {
+                    "p_value": self.p_value,
+                    "delta": self.delta,
+                    "test": self.test,
+                    "cursor": self.cursor,
+                    "feedback_cursor": self.feedback_cursor,
+                }
+            )
+        return out
+
+
+class Evolver:
+    """Runs the policy against a registry and a store; it only orchestrates the parts.
+
+    ``fresh_fit(frame, budget_s)`` returns a new model fitted by a full search on ``frame`` (raw columns
+    plus the target); it is injected by the project so that ``evolve`` does not depend on it.
+    """
+
+    def __init__(
+        self,
+        registry: Any,
+        store: Any,
+        *,
+        policy: EvolutionPolicy | None = None,
+        fresh_fit: FreshFit | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.policy = policy or EvolutionPolicy()
+        self.fresh_fit = fresh_fit
+        self.clock = clock
+        self.ledger = ChampionLedger(registry, store)
+
+    # ------------------------------------------------------------------ the pass
+
+    def run_once(self) -> Decision:
+        """One pass of the policy; returns the decision (recorded in the store unless it is a skip)."""
+        resumed = self._reconcile()
+        if resumed is not None:
+            return resumed
+        champ_version = self.registry.alias_version("champion")
+        if champ_version is None:
+            return Decision("skip", "no champion yet: fit a model first")
+        champion = self.registry.load(champ_version)
+        for step in (self._watch, self._shadow, self._train):
+            decision = step(champion, str(champ_version))
+            if decision is not None:
+                return self._record(decision)
+        raise AssertionError("unreachable: _train always decides")  # pragma: no cover
+
+    def _record(self, decision: Decision) -> Decision:
+        if decision.kind != "skip" and decision.kind not in ALIAS_KINDS:  # moves are recorded by the ledger
+            self.store.record_decision(
+                decision.kind, decision.reason, {**decision.figures, "version": decision.version}
+            )
+        return decision
+
+    def _move(
+        self, kind: Literal["promote", "rollback"], reason: str, figures: dict[str, Any], to: str
+    ) -> Decision:
+        """Move the champion through the ledger (recorded first, so a kill in between is finished later)."""
+        self.ledger.move(kind, to, reason=reason, figures={**figures, "version": to})
+        return Decision(kind, reason, {**figures, "to": to}, to)
+
+    def _reconcile(self) -> Decision | None:
+        resumed = self.ledger.reconcile()
+        if resumed is None:
+            return None
+        return Decision(
+            "resume",
+            f"finished an interrupted {resumed.kind}: champion {resumed.previous} -> {resumed.to}",
+            {"from": resumed.previous, "to": resumed.to},
+            resumed.to,
+        )
+
+    # ------------------------------------------------------------------ watch and roll back
+
+    def _watch(self, champion: Any, champ_version: str) -> Decision | None:
+        p = self.policy
+        last = self.ledger.last_move()
+        if last is None or last.kind != "promote" or last.to != champ_version:
+            return None
+        previous = last.previous
+        if not previous or last.figures.get("origin") == "fit":
+            return None  # a fresh fit is the user's explicit choice; nothing earlier to compare against
+        after = batch_labels(self.store, after_id=int(last.figures.get("feedback_cursor") or 0))
+        X, y, _ = labelled(champion, after)
+        X, y = X.iloc[: p.grace_labels], y[: p.grace_labels]
+        if len(X) < p.rollback_min_labels:
+            return None
+        try:
+            old = self.registry.load(str(previous))
+        except Exception:  # the previous version is gone: nothing to roll back to
+            log.warning("cannot load version %s to watch the promotion", previous, exc_info=True)
+            return None
+        new_pred, old_pred = predict(champion, X), predict(old, X)
+        test = one_sided_test(champion, y, new_pred, old_pred, alpha=p.alpha, seed=p.seed)
+        detector = DecayDetector()
+        new_err, old_err = errors(champion, new_pred, y), errors(champion, old_pred, y)
+        fired = [i for i, e in enumerate(new_err) if detector.update(float(e))]
+        figures = WatchFigures(
+            labels=len(X),
+            p_value=test.p_value,
+            delta_old_minus_new=test.delta,
+            test=test.method,
+            new_error=float(new_err.mean()),
+            old_error=float(old_err.mean()),
+            detector_fired_at=tuple(fired[:5]),
+            champion=champ_version,
+            previous=str(previous),
+        )
+        if test.better:
+            reason = (
+                f"v{previous} is significantly better than the new champion v{champ_version} on "
+                f"{len(X)} labels since the promotion (p={test.p_value:.3g})"
+            )
+        elif fired and old_err.mean() < new_err.mean():
+            reason = (
+                f"decay detector fired on v{champ_version} {len(fired)} time(s) within the grace window "
+                f"and v{previous} errs less on the same {len(X)} labels "
+                f"({old_err.mean():.4g} vs {new_err.mean():.4g})"
+            )
+        else:
+            return None
+        return self._move("rollback", reason, figures.to_dict(), str(previous))
+
+    # ------------------------------------------------------------------ shadow
+
+    def _shadow(self, champion: Any, champ_version: str) -> Decision | None:
+        p = self.policy
+        chal_version = self.registry.alias_version("challenger")
+        if chal_version is None or str(chal_version) == champ_version:
+            return None
+        chal_version = str(chal_version)
+        rows = self.store.shadow_labelled(chal_version)
+        needed = max(p.shadow_labels, 1)
+        waiting = ShadowFigures(chal_version, len(rows), needed)
+        if len(rows) < needed:
+            return Decision.of(
+                "skip",
+                f"challenger v{chal_version} is shadowing: {len(rows)}/{needed} labels",
+                waiting,
+                version=chal_version,
+            )
+        y, known = encode(rows["label"], champion.classes_)
+        rows, y = rows[known].reset_index(drop=True), y[known]
+        challenger = self.registry.load(chal_version)
+        # the challenger's answers as logged on live traffic; the champion's recomputed on the same rows
+        # (the served answer may come from an earlier champion)
+        X = rows.reindex(columns=champion.input_columns)
+        champ_pred = predict(champion, X)
+        chal_pred = predict(challenger, X)
+        test = one_sided_test(champion, y, champ_pred, chal_pred, alpha=p.alpha, seed=p.seed)
+        figures = ShadowFigures(
+            chal_version,
+            waiting.shadow_labels,
+            needed,
+            p_value=test.p_value,
+            delta=test.delta,
+            test=test.method,
+            cursor=cursor(self.store),
+            feedback_cursor=self.store.max_feedback_id(),
+        )
+        if test.better:
+            return self._move(
+                "promote",
+                f"challenger v{chal_version} beat v{champ_version} in the shadow on {len(rows)} live labels "
+                f"(p={test.p_value:.3g}, delta={test.delta:+.4f})",
+                merge(figures, {"from": champ_version, "origin": "evolve"}),
+                chal_version,
+            )
+        worse = one_sided_test(champion, y, chal_pred, champ_pred, alpha=p.alpha, seed=p.seed).better
+        if worse or len(rows) >= p.shadow_max_labels:
+            self.registry.delete_alias("challenger")
+            why = "is significantly worse" if worse else f"did not win in {len(rows)} labels"
+            return Decision.of(
+                "retire",
+                f"challenger v{chal_version} {why} in the shadow "
+                f"(p={test.p_value:.3g}, delta={test.delta:+.4f})",
+                figures,
+                version=chal_version,
+            )
+        return Decision.of(
+            "skip",
+            f"challenger v{chal_version} not yet significantly better in the shadow "
+            f"(p={test.p_value:.3g} on {len(rows)} labels)",
+            figures,
+            version=chal_version,
+        )
+
+    # ------------------------------------------------------------------ train
+
+    def _train(self, champion: Any, champ_version: str) -> Decision:
+        p = self.policy
+        from_cursor = cursor(self.store)
+        everything = batch_labels(self.store)
+        reference = read_reference(self.registry.info(champ_version))
+        outputs = read_prediction_drift(champion, champ_version, reference, self.store)
+        if everything.empty:
+            quiet = {"labels": 0, "prediction_drift": None if outputs is None else outputs.to_dict()}
+            if outputs is not None and outputs.severity != "none":
+                record_label_free_signal(self.store, outputs, quiet, champ_version)
+            return Decision("skip", "no labelled feedback yet", quiet, champ_version)
+        new_rows = everything[everything["feedback_id"] > from_cursor]
+        old_rows = everything[everything["feedback_id"] <= from_cursor]
+        new = labelled(champion, new_rows, quarantine_to=self.store)
+        window = LabelWindow(
+            new_labels=len(new.X),
+            cursor=int(everything["feedback_id"].max()),
+            from_cursor=from_cursor,
+            unusable_labels=int(len(new_rows) - len(new.X)),
+        )
+        if window.new_labels == 0:
+            return Decision.of(
+                "skip", "no new usable labels since the last decision", window, version=champ_version
+            )
+        triggers = read_triggers(
+            p,
+            champion,
+            new,
+            old_rows,
+            reference,
+            store=self.store,
+            prediction_drift=outputs,
+            clock=self.clock,
+        )
+        figures = merge(window, triggers)
+        held = triggers.hold_reason(p)
+        if held is not None:
+            if triggers.held == "rejected":
+                record_signal(self.store, triggers, window, figures, champ_version)
+            return Decision("skip", held, figures, champ_version)
+        n_test, enough = holdout_size(p, window.new_labels)
+        if not enough:
+            record_signal(self.store, triggers, window, figures, champ_version)
+            return Decision(
+                "skip",
+                f"{', '.join(triggers.fired)}: waiting for labels ({window.new_labels} new, the gate needs "
+                f"{n_test} held out plus some to train on)",
+                figures,
+                champ_version,
+            )
+        return self._challenge(champion, champ_version, new, old_rows, reference, n_test, window, triggers)
+
+    def _challenge(
+        self,
+        champion: Any,
+        champ_version: str,
+        new: Rows,
+        old_rows: pd.DataFrame,
+        reference: pd.DataFrame | None,
+        n_test: int,
+        window: LabelWindow,
+        triggers: Triggers,
+    ) -> Decision:
+        """Split, make the candidates, gate each, then register the best that passed (or reject)."""
+        p = self.policy
+        rows = split(p, champion, new, old_rows, reference, n_test=n_test)
+        train = rows.train
+        champ_test = predict(champion, rows.X_test)
+
+        def gate(candidate: Candidate) -> GateResult:
+            return judge(
+                p,
+                champion,
+                candidate.model,
+                how=candidate.how,
+                X_test=rows.X_test,
+                y_test=rows.y_test,
+                champion_test=champ_test,
+                replay=rows.replay,
+            )
+
+        candidates = [
+            Candidate("warm start", warm_start(p, champion, train.X, train.y, train.w)),
+            *earlier_versions(p, self.registry, self.ledger, champion, champ_version),
+        ]
+        results = [gate(c) for c in candidates]
+        fresh_error: dict[str, Any] = {}
+        if (
+            (triggers.severe or not any(r.passed for r in results))
+            and self.fresh_fit is not None
+            and p.fresh_search
+        ):
+            try:
+                fresh = fresh_search(self.fresh_fit, p, champion, train.X, train.y)
+                results.append(gate(fresh))
+                candidates.append(fresh)
+            except Exception as e:  # a failed search leaves the champion in place
+                log.warning("fresh search failed: %s", e, exc_info=True)
+                fresh_error = {"fresh_search_error": f"{type(e).__name__}: {e}"}
+        figures = merge(window, triggers, rows, fresh_error, {"candidates": [r.to_dict() for r in results]})
+        passed = [(r, c) for r, c in zip(results, candidates, strict=True) if r.passed]
+        if not passed:
+            best = max(results, key=lambda r: r.delta) if results else None
+            why = best.why if best else "no candidate could be trained"
+            return Decision(
+                "reject", f"{len(results)} challenger(s) failed the gate: {why}", figures, champ_version
+            )
+        result, chosen = max(passed, key=lambda rc: rc[0].delta)
+        figures = merge(figures, result.chosen())
+        version = register(
+            self.registry,
+            p,
+            chosen,
+            champion,
+            champ_version,
+            X=train.X,
+            y=train.y,
+            replay=rows.replay,
+            result=result,
+            triggers=triggers.fired,
+            new_labels=window.new_labels,
+            cursor=window.cursor,
+        )
+        if p.shadow_labels <= 0:
+            return self._move(
+                "promote",
+                f"challenger v{version} ({result.how}) passed the gate on "
+                f"{len(rows.X_test)} recent labels (p={result.p_value:.3g}) without forgetting",
+                merge(figures, {"from": champ_version, "origin": "evolve", "feedback_cursor": window.cursor}),
+                version,
+            )
+        self.registry.set_alias("challenger", version)
+        return Decision(
+            "challenger",
+            f"challenger v{version} ({result.how}) passed the gate on {len(rows.X_test)} "
+            f"recent labels (p={result.p_value:.3g}); shadowing the champion now",
+            figures,
+            version,
+        )

@@ -1,0 +1,116 @@
+"""Labelled rows: which feedback the batch champion can use, and where the last decision stopped.
+
+One rule, one place: a feedback row is usable by a model when its label is a class the model knows and
+it carries at least one of the model's input columns; the served stream learner's feedback
+(``source = "stream"``) is its own, never the batch champion's. The cursor is the last feedback id that a
+training decision (``challenger``, ``reject``, ``promote``, ``retire``) saw.
+
+    >>> import pandas as pd
+    >>> encode(pd.Series(["yes", 1.0, "maybe"]), np.array(["1", "yes"]))
+    (array([ 1,  0, -1]), array([ True,  True, False]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LabelWindow", "Rows", "batch_labels", "cursor", "encode", "label_text", "labelled", "usable"]
+
+#: decisions that read labels for training and carry the cursor forward
+CURSOR_KINDS = ("challenger", "reject", "promote", "retire")
+
+
+class Rows(NamedTuple):
+    """Usable rows: the model's inputs, encoded labels and feedback weights."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    w: np.ndarray
+
+
+@dataclass(frozen=True)
+class LabelWindow:
+    """The labels a training pass reads: those after the cursor, up to the newest feedback id."""
+
+    new_labels: int
+    cursor: int
+    from_cursor: int
+    unusable_labels: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "new_labels": self.new_labels,
+            "cursor": self.cursor,
+            "from_cursor": self.from_cursor,
+            "unusable_labels": self.unusable_labels,
+        }
+
+
+def label_text(v: Any) -> str:
+    """Labels compare as text; integral floats (JSON round trips) as integers."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def encode(labels: pd.Series, classes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Encoded labels and a mask of the rows whose label the model knows."""
+    if classes is None:
+        values = pd.to_numeric(labels, errors="coerce").to_numpy(dtype=float)
+        return values, ~np.isnan(values)
+    index = {str(c): i for i, c in enumerate(classes)}
+    codes = labels.map(lambda v: index.get(label_text(v), -1)).to_numpy(dtype=int)
+    return codes, codes >= 0
+
+
+def usable(model: Any, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encoded labels, which labels the model knows, and which rows carry any of its input columns."""
+    y, known = encode(rows["label"], model.classes_)
+    has_inputs = rows.reindex(columns=model.input_columns).notna().any(axis=1).to_numpy()
+    return y, known, has_inputs
+
+
+def labelled(model: Any, rows: pd.DataFrame, *, quarantine_to: Any = None) -> Rows:
+    """Rows usable by ``model``: inputs, encoded labels and feedback weights.
+
+    A row is unusable when its label is not a class the model knows or it carries none of the model's
+    input columns (e.g. feedback for an unknown prediction id); with a store as ``quarantine_to`` those
+    rows are quarantined there with their reason.
+    """
+    cols = model.input_columns
+    if rows.empty:
+        return Rows(pd.DataFrame(columns=cols), np.zeros(0), np.zeros(0))
+    X_all = rows.reindex(columns=cols)
+    y, known, has_inputs = usable(model, rows)
+    ok = known & has_inputs
+    if quarantine_to is not None and not ok.all():
+        reasons = [
+            "inputs carry none of the model's columns"
+            if not has_inputs[i]
+            else f"label {rows['label'].iloc[i]!r} is not a class the model knows ({list(model.classes_)})"
+            for i in np.flatnonzero(~ok)
+        ]
+        bad = rows[~ok].drop(columns=["ts"], errors="ignore")
+        quarantine_to.quarantine(bad.to_dict("records"), reasons, source="evolve")
+    weights = (
+        pd.to_numeric(rows["weight"], errors="coerce").fillna(1.0).to_numpy(dtype=float)
+        if "weight" in rows.columns
+        else np.ones(len(rows))
+    )
+    return Rows(X_all[ok].reset_index(drop=True), y[ok], weights[ok])
+
+
+def batch_labels(store: Any, *, after_id: int | None = None) -> pd.DataFrame:
+    """Labelled rows for the batch champion: the served stream learner's feedback is its own."""
+    rows = store.labelled(after_id=after_id)
+    return rows[rows["source"] != "stream"] if "source" in rows.columns else rows
+
+
+def cursor(store: Any) -> int:
+    """The last feedback id a training decision saw (0 before the first)."""
+    last = next(iter(store.decisions(limit=1, kinds=CURSOR_KINDS)), None)
+    return int(last["figures"].get("cursor") or 0) if last else 0

@@ -1,0 +1,63 @@
+"""A model's answers and the gate's one-sided test, shared by the triggers, the gate, the watch and the
+shadow: probabilities or values, errors, hardness, the metric (signed: higher is better).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamarck.evaluate import mcnemar, paired_bootstrap, score, signed
+from lamarck.evolve._memory import hardness
+
+__all__ = ["errors", "hard", "metric_value", "one_sided_test", "predict"]
+
+
+def predict(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """Probabilities (classification) or values (regression) over encoded classes."""
+    if model.task == "regression":
+        return np.asarray(model.predict(X), dtype=float)
+    return np.asarray(model.predict_proba(X), dtype=float)
+
+
+def errors(model: Any, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row error: 0/1 misclassification, or the absolute error of a regression."""
+    if model.task == "regression":
+        return np.abs(pred - y)
+    return (pred.argmax(axis=1) != y).astype(float)
+
+
+def hard(model: Any, pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row hardness, what the memory pool keeps the hardest rows by."""
+    if model.task == "regression":
+        return np.abs(pred - y)
+    return hardness(pred, y)
+
+
+def metric_value(model: Any, y: np.ndarray, pred: np.ndarray) -> float:
+    """The model's metric, signed so that higher is better; NaN when it cannot be computed."""
+    try:
+        return float(signed(model.metric, score(model.metric, y, pred)))
+    except ValueError:  # e.g. one class only in a small hold-out
+        return math.nan
+
+
+def one_sided_test(
+    model: Any,
+    y: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    *,
+    alpha: float,
+    seed: int,
+) -> Any:
+    """The gate's one-sided test: is the second set of predictions better than the first?
+
+    McNemar on the predicted classes (classification), a paired bootstrap of the metric (regression).
+    """
+    if model.task == "regression":
+        return paired_bootstrap(y, first, second, metric=model.metric, seed=seed, alpha=alpha)
+    return mcnemar(y, first.argmax(axis=1), second.argmax(axis=1), alpha=alpha)

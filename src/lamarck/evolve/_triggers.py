@@ -1,0 +1,258 @@
+"""When to train: the triggers read from the labels after the cursor, and what holds them back.
+
+- **decay**: an ADWIN detector (:class:`~lamarck.evolve.DecayDetector`) fires on the champion's errors
+  on the new labels (it fires on a rise only);
+- **drift**: feature drift of the new labels' inputs against the champion's training reference that is
+  also a change since the labels the last decision saw (replay makes a reference a mixture of concepts,
+  which one concept's traffic always differs from);
+- **labels**: at least ``min_new_labels`` new labels.
+
+A rejected challenger holds decay and drift back until ``cooldown_labels`` new labels arrived (the label
+count still triggers on its own); ``cooldown_s`` holds any retraining after the last challenger.
+Prediction drift (the champion's served outputs against its outputs on its reference) is a label-free
+signal: it is recorded, it does not train.
+
+    >>> t = Triggers(new_labels=40, metric="accuracy", score_new=0.9, error=0.1, regression=False,
+    ...              decay_at=(12,), fired=("decay",), signals=("decay",))
+    >>> t.decay, t.to_dict()["triggers"], t.hold_reason(EvolutionPolicy())
+    (True, ['decay'], None)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from lamarck.evolve._drift import DecayDetector, DriftReport, feature_drift, prediction_drift
+from lamarck.evolve._labels import LabelWindow, Rows, labelled
+from lamarck.evolve._policy import EvolutionPolicy
+from lamarck.evolve._scoring import errors, metric_value, predict
+
+__all__ = [
+    "PredictionDrift",
+    "Triggers",
+    "read_prediction_drift",
+    "read_triggers",
+    "record_label_free_signal",
+    "record_signal",
+]
+
+Hold = Literal["rejected", "cooldown"]
+
+
+@dataclass(frozen=True)
+class PredictionDrift:
+    """The champion's recent served outputs against its outputs on its reference inputs."""
+
+    severity: str
+    psi: float
+    predictions: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "psi": self.psi, "predictions": self.predictions}
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """What the new labels say: decay, drift, their count; which of those fired and what holds them back."""
+
+    new_labels: int
+    metric: str
+    score_new: float
+    #: mean error of the champion on the new labels (error rate, or MAE for a regression)
+    error: float
+    regression: bool
+    #: where the decay detector fired (the first five)
+    decay_at: tuple[int, ...] = ()
+    drift: DriftReport | None = None
+    #: feature drift of the new labels against the window before the cursor, when drift was checked
+    drift_since_last_window: str | None = None
+    prediction_drift: PredictionDrift | None = None
+    #: the triggers that fired (``decay``, ``drift``, ``labels``)
+    fired: tuple[str, ...] = ()
+    #: the fired triggers that are signals (decay, drift), recorded even when held back
+    signals: tuple[str, ...] = ()
+    #: what holds the fired triggers back: a rejected last challenger, or ``cooldown_s``
+    held: Hold | None = None
+    severe: bool = field(default=False)
+
+    @property
+    def decay(self) -> bool:
+        return bool(self.decay_at)
+
+    @property
+    def drifted(self) -> bool:
+        return "drift" in self.fired
+
+    def hold_reason(self, policy: EvolutionPolicy) -> str | None:
+        """Why the pass does not train on these triggers, or None when it does."""
+        if not self.fired:
+            return f"no trigger: {self.new_labels}/{policy.min_new_labels} new labels, no decay, no drift"
+        if self.held == "rejected":
+            return (
+                f"{', '.join(self.fired)}: the last challenger was rejected; waiting for "
+                f"{policy.cooldown_labels} new labels before the next ({self.new_labels} so far)"
+            )
+        if self.held == "cooldown":
+            return f"cooldown: last challenger less than {policy.cooldown_s:g}s ago"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.drift
+        out: dict[str, Any] = {
+            "mae" if self.regression else "error_rate": self.error,
+            "metric": self.metric,
+            "score_new": self.score_new,
+            "decay": self.decay,
+            "decay_at": list(self.decay_at),
+            "drift": d.severity if d is not None else "unknown",
+            "drifted_columns": d.drifted if d is not None else [],
+            "drift_detail": {
+                c.column: {"psi": c.psi, "ks_p": c.ks_p_value, "severity": c.severity}
+                for c in d.columns
+                if c.severity != "none"
+            }
+            if d is not None
+            else {},
+            "prediction_drift": None if self.prediction_drift is None else self.prediction_drift.to_dict(),
+        }
+        if self.drift_since_last_window is not None:
+            out["drift_since_last_window"] = self.drift_since_last_window
+        out["triggers"] = list(self.fired)
+        return out
+
+
+def read_prediction_drift(
+    champion: Any, version: str, reference: pd.DataFrame | None, store: Any
+) -> PredictionDrift | None:
+    """The champion's recent served outputs against its outputs on its reference inputs (no labels).
+
+    The same function on both sides, so only a change in what it is asked moves the figure (its stored
+    out-of-fold predictions come from other models, the fold models, and would read as drift).
+    """
+    if reference is None:
+        return None
+    recent = store.recent_predictions(version, limit=2000)
+    if champion.task == "regression":
+        current = pd.to_numeric(recent["prediction"], errors="coerce").dropna().to_numpy(dtype=float)
+    else:
+        width = len(champion.classes_)
+        probas = [p for p in recent["proba"] if isinstance(p, list) and len(p) == width]
+        current = np.asarray(probas, dtype=float).reshape(len(probas), width)
+    if len(current) < 100:
+        return None
+    before = predict(champion, reference.reindex(columns=champion.input_columns).head(5000))
+    classes = None if champion.classes_ is None else list(champion.classes_)
+    report = prediction_drift(before, current, classes)
+    return PredictionDrift(
+        severity=report.severity,
+        psi=max((c.psi for c in report.columns), default=0.0),
+        predictions=len(current),
+    )
+
+
+def read_triggers(
+    policy: EvolutionPolicy,
+    champion: Any,
+    new: Rows,
+    old_rows: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    *,
+    store: Any,
+    prediction_drift: PredictionDrift | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Triggers:
+    """The triggers of ``new`` (usable new labels) for ``champion``.
+
+    ``old_rows`` are the labelled rows up to the cursor (the window before it is what drift must differ
+    from too); ``store`` gives the last challenger decision, for the cooldowns.
+    """
+    X_new, y_new = new.X, new.y
+    pred = predict(champion, X_new)
+    errs = errors(champion, pred, y_new)
+    detector = DecayDetector()
+    fired_at = [i for i, e in enumerate(errs) if detector.update(float(e))]
+    drift = None
+    if reference is not None and len(X_new) >= 30:
+        drift = feature_drift(reference[champion.input_columns], X_new)
+    drifted = drift is not None and drift.severity != "none"
+    since: str | None = None
+    if drifted:
+        # replay makes a champion's reference a mixture of concepts, so traffic from one of them always
+        # differs from it; drift triggers training only when the traffic also changed since the labels
+        # the last decision saw (a window of the same size before the cursor)
+        X_prev = labelled(champion, old_rows.tail(max(len(X_new), 200))).X
+        if len(X_prev) >= 100:
+            since = feature_drift(X_prev, X_new).severity
+            drifted = since != "none"
+    signals = tuple(s for s, on in (("decay", bool(fired_at)), ("drift", drifted)) if on)
+    fired = (*signals, *(("labels",) if len(X_new) >= policy.min_new_labels else ()))
+    held: Hold | None = None
+    if fired:
+        last_try = next(iter(store.decisions(limit=1, kinds=("challenger", "reject"))), None)
+        if (
+            last_try is not None
+            and last_try["kind"] == "reject"
+            and "labels" not in fired
+            and len(X_new) < policy.cooldown_labels
+        ):
+            held = "rejected"
+        elif last_try is not None and clock() - _ts(last_try["ts"]) < policy.cooldown_s:
+            held = "cooldown"
+    return Triggers(
+        new_labels=len(X_new),
+        metric=champion.metric,
+        score_new=metric_value(champion, y_new, pred),
+        error=float(errs.mean()),
+        regression=champion.task == "regression",
+        decay_at=tuple(fired_at[:5]),
+        drift=drift,
+        drift_since_last_window=since,
+        prediction_drift=prediction_drift,
+        fired=fired,
+        signals=signals,
+        held=held,
+        severe=drifted and drift is not None and drift.severity == "severe",
+    )
+
+
+def record_signal(
+    store: Any, triggers: Triggers, window: LabelWindow, figures: dict[str, Any], version: str
+) -> None:
+    """Record a drift / decay event once per batch of labels, so ``status`` can show it."""
+    if not triggers.signals:
+        return
+    last = next(iter(store.decisions(limit=1, kinds=("signal",))), None)
+    if last is not None and last["figures"].get("cursor") == window.cursor:
+        return
+    store.record_decision(
+        "signal",
+        " and ".join(triggers.signals) + f" on {window.new_labels} new labels",
+        {**figures, "version": version},
+    )
+
+
+def record_label_free_signal(
+    store: Any, outputs: PredictionDrift, figures: dict[str, Any], version: str
+) -> None:
+    """Record prediction drift seen before any label arrived, once per change in what was served."""
+    last = next(iter(store.decisions(limit=1, kinds=("signal",))), None)
+    seen = (last or {}).get("figures", {}).get("prediction_drift") or {}
+    if seen.get("predictions") == outputs.predictions and seen.get("severity") == outputs.severity:
+        return
+    store.record_decision(
+        "signal",
+        f"prediction drift ({outputs.severity}, PSI {outputs.psi:.3f}) on the last "
+        f"{outputs.predictions} served predictions, before any label",
+        {**figures, "version": version},
+    )
+
+
+def _ts(value: Any) -> float:
+    t = pd.Timestamp(value)
+    return (t.tz_localize("UTC") if t.tzinfo is None else t).timestamp()

@@ -1,0 +1,129 @@
+"""The triggers on their own: a fixed-rule champion (``FakeModel``) and an in-memory store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lamarck.evolve import EvolutionPolicy, LabelWindow, Triggers
+from lamarck.evolve._fakes import FakeModel, FakeStore
+from lamarck.evolve._labels import Rows, encode
+from lamarck.evolve._triggers import read_triggers, record_signal
+
+CHAMPION = FakeModel(lambda X: X["x"] > 0)
+NO_OLD = pd.DataFrame()
+
+
+def labels(n: int, *, seed: int, noise, loc: float = 0.0) -> Rows:
+    """``n`` rows labelled by the champion's rule, each flipped with probability ``noise(i)``."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x": rng.normal(loc=loc, size=n)})
+    flip = rng.random(n) < np.array([noise(i) for i in range(n)])
+    y, _ = encode(pd.Series(np.where((X["x"] > 0) ^ flip, "yes", "no")), CHAMPION.classes_)
+    return Rows(X, y, np.ones(n))
+
+
+def triggers(
+    new: Rows, *, store=None, policy=None, old=NO_OLD, reference=None, clock=lambda: 0.0
+) -> Triggers:
+    return read_triggers(
+        policy or EvolutionPolicy(min_new_labels=5000),
+        CHAMPION,
+        new,
+        old,
+        reference,
+        store=store or FakeStore(),
+        clock=clock,
+    )
+
+
+def test_decay_fires_on_a_real_error_rise():
+    rising = triggers(labels(1600, seed=1, noise=lambda i: 0.05 if i < 800 else 0.5))
+    assert rising.decay and rising.fired == ("decay",) and min(rising.decay_at) >= 800
+    assert 0.2 < rising.error < 0.35
+
+
+def test_decay_does_not_fire_on_steady_or_falling_errors():
+    assert not triggers(labels(1600, seed=2, noise=lambda i: 0.1)).decay
+    falling = triggers(labels(1600, seed=3, noise=lambda i: 0.5 if i < 800 else 0.05))
+    assert not falling.decay and falling.fired == () and falling.hold_reason(EvolutionPolicy()) is not None
+
+
+def test_enough_new_labels_trigger_on_their_own():
+    quiet = labels(600, seed=4, noise=lambda i: 0.0)
+    assert triggers(quiet, policy=EvolutionPolicy(min_new_labels=500)).fired == ("labels",)
+    none = triggers(quiet, policy=EvolutionPolicy(min_new_labels=601))
+    assert none.fired == () and none.hold_reason(EvolutionPolicy(min_new_labels=601)).startswith("no trigger")
+
+
+def test_drift_against_the_reference_fires_unless_the_traffic_was_already_there():
+    reference = labels(2000, seed=5, noise=lambda i: 0.0).X
+    shifted = labels(400, seed=6, noise=lambda i: 0.0, loc=3.0)
+    fresh = triggers(shifted, reference=reference)
+    assert fresh.drifted and fresh.drift is not None and fresh.drift.severity != "none"
+    assert fresh.drift_since_last_window is None  # nothing before the cursor to compare with
+    # the labels before the cursor came from the same shifted traffic: no change since the last decision
+    before = labels(400, seed=7, noise=lambda i: 0.0, loc=3.0).X.assign(label="yes")
+    known = triggers(shifted, reference=reference, old=before)
+    assert known.drift_since_last_window == "none" and not known.drifted and known.fired == ()
+    same = triggers(labels(400, seed=8, noise=lambda i: 0.0), reference=reference)
+    assert not same.drifted
+
+
+def test_a_rejected_challenger_holds_decay_back_for_cooldown_labels():
+    policy = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000)
+    decaying = labels(900, seed=9, noise=lambda i: 0.05 if i < 450 else 0.6)
+    store = FakeStore()
+    assert triggers(decaying, store=store, policy=policy).held is None  # nothing tried yet
+    store.record_decision("reject", "failed the gate")
+    held = triggers(decaying, store=store, policy=policy)
+    assert held.decay and held.held == "rejected"
+    assert "waiting for 1000 new labels" in held.hold_reason(policy)
+    # cooldown_labels arrived: decay trains again
+    more = labels(1200, seed=9, noise=lambda i: 0.05 if i < 600 else 0.6)
+    assert triggers(more, store=store, policy=policy).held is None
+    # the label count is a trigger of its own: a reject does not hold it back
+    counted = EvolutionPolicy(min_new_labels=500, cooldown_labels=1000)
+    assert triggers(decaying, store=store, policy=counted).held is None
+    # a challenger after the reject: the cooldown is over
+    store.record_decision("challenger", "passed")
+    assert triggers(decaying, store=store, policy=policy).held is None
+
+
+def test_cooldown_seconds_after_the_last_challenger():
+    policy = EvolutionPolicy(min_new_labels=100, cooldown_s=60)
+    store = FakeStore(clock=lambda: 1000.0)
+    store.record_decision("challenger", "passed")
+    new = labels(200, seed=10, noise=lambda i: 0.0)
+    assert triggers(new, store=store, policy=policy, clock=lambda: 1030.0).held == "cooldown"
+    assert triggers(new, store=store, policy=policy, clock=lambda: 1061.0).held is None
+
+
+def test_a_signal_is_recorded_once_per_batch_of_labels():
+    store = FakeStore()
+    fired = triggers(labels(1600, seed=1, noise=lambda i: 0.05 if i < 800 else 0.5))
+    window = LabelWindow(new_labels=1600, cursor=1600, from_cursor=0, unusable_labels=0)
+    for _ in range(2):
+        record_signal(store, fired, window, {**window.to_dict(), **fired.to_dict()}, "1")
+    signals = store.decisions(kinds=("signal",))
+    assert len(signals) == 1 and signals[0]["reason"] == "decay on 1600 new labels"
+    steady = triggers(labels(300, seed=2, noise=lambda i: 0.1))
+    record_signal(store, steady, window, {"cursor": 1900}, "1")  # no signal fired: nothing recorded
+    assert len(store.decisions(kinds=("signal",))) == 1
+
+
+def test_the_triggers_serialise_to_the_recorded_shape():
+    out = triggers(labels(400, seed=11, noise=lambda i: 0.1)).to_dict()
+    assert list(out) == [
+        "error_rate",
+        "metric",
+        "score_new",
+        "decay",
+        "decay_at",
+        "drift",
+        "drifted_columns",
+        "drift_detail",
+        "prediction_drift",
+        "triggers",
+    ]
+    assert out["drift"] == "unknown" and out["triggers"] == [] and out["prediction_drift"] is None
