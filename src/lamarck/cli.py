@@ -170,6 +170,9 @@ def fit(
     time_budget: TimeOpt = None,
     exclude: ExcludeOpt = None,
     task: TaskOpt = None,
+    positive_class: Annotated[
+        str | None, typer.Option(help="Binary tasks: the class that counts as positive (for AUC, F1...).")
+    ] = None,
     sampler: Annotated[str, typer.Option(help="Search strategy: tpe, random, grid or evolutionary.")] = "tpe",
     learners: Annotated[
         str | None, typer.Option(help="Comma-separated subset of the zoo, e.g. lightgbm,catboost.")
@@ -210,6 +213,7 @@ def fit(
         time_budget_s=time_budget,
         exclude=exclude,
         task=task,
+        positive_class=positive_class,
         sampler=sampler,
         learners=learner_list,
         seed=seed,
@@ -234,6 +238,7 @@ def fit(
         time_budget_s=time_budget,
         exclude=exclude,
         task=task,
+        positive_class=positive_class,
         llm=llm,
     )
     _print_plan_notes(spec)
