@@ -8,6 +8,7 @@ import lamarck.search
 from lamarck import Project
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     reason="project.fit does not pass portfolio to the search yet (fit pipeline rewrite)", strict=True
 )

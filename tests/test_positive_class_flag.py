@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import typer
 
 from lamarck import Project
@@ -40,6 +41,7 @@ def test_every_flag_cited_by_a_reason_is_an_option_of_fit(tmp_path):
     assert cited <= _fit_options()
 
 
+@pytest.mark.slow
 def test_fit_positive_class_flag(tmp_path, capsys):
     path = tmp_path / "t.csv"
     _table().to_csv(path, index=False)

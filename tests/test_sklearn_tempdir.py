@@ -2,11 +2,13 @@
 
 import tempfile
 
+import pytest
 from sklearn.datasets import load_iris
 
 from lamarck import AutoClassifier
 
 
+@pytest.mark.slow
 def test_fit_leaves_no_temporary_folder(tmp_path, monkeypatch):
     scratch = tmp_path / "tmp"
     scratch.mkdir()

@@ -86,6 +86,7 @@ def test_search_peers_run_with_their_sampler_and_without_portfolio(monkeypatch):
 def test_missing_peer_environment_is_recorded_and_summarized(tmp_path, monkeypatch):
     monkeypatch.setenv("LAMARCK_PEERS_DIR", str(tmp_path / "no-peers"))
     monkeypatch.setitem(SYSTEMS, "lamarck", lambda case, Xtr, Xte, ytr, yte, budget, seed: 0.9)
+    monkeypatch.setitem(SYSTEMS, "histgb", lambda case, Xtr, Xte, ytr, yte, budget, seed: 0.8)
     path = run_batch([IRIS], systems=["lamarck", "histgb", "autogluon"], budget=5, output=tmp_path / "r")
     rows = {r["system"]: r for r in csv.DictReader(path.open())}
     assert rows["autogluon"]["score"] == ""
