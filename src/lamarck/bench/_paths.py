@@ -6,14 +6,11 @@ the folder named by ``LAMARCK_SHARED`` when that is set, ``shared`` beside the p
 ``shared`` beside the working directory. A missing file raises :class:`SharedFileMissingError`, which
 names every place looked at and the fix::
 
-    >>> import os, tempfile
-    >>> os.environ["LAMARCK_SHARED"] = tempfile.mkdtemp()
     >>> try:
-    ...     public_suite()
+    ...     shared_file("bench/no_such_suite.yaml")
     ... except SharedFileMissingError as e:
-    ...     print(type(e).__name__, "LAMARCK_SHARED" in str(e))
+    ...     print(type(e).__name__, "Fix: set LAMARCK_SHARED" in str(e))
     SharedFileMissingError True
-    >>> del os.environ["LAMARCK_SHARED"]
 
 Repository files of the bench (``bench/planner_paraphrases.yaml``) are looked for in the working
 directory, then in the checkout the package runs from.
