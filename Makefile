@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: all env demo test test-slow lint typecheck format browser bench bench-peers clean
+.PHONY: all env demo test test-quick test-slow lint typecheck format browser bench bench-peers clean
 
 all: test
 
@@ -24,8 +24,14 @@ demo: env
 	$(VENV)/bin/python examples/demo.py
 	$(VENV)/bin/python examples/loop_demo.py
 
+# The full gate: every test, the slow ones too (pyproject's addopts leave `slow` out of a plain `pytest`).
 test: env
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -m "slow or not slow"
+
+# The quick loop while working: everything but the tests marked slow (real fits of several seconds,
+# live servers, SIGKILL crash tests).
+test-quick: env
+	$(VENV)/bin/python -m pytest -q -m "not slow"
 
 test-slow: env
 	$(VENV)/bin/python -m pytest -q -m slow
@@ -48,13 +54,11 @@ browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # Peers for `lamarck bench --against flaml,autogluon`, each in its own environment (AutoGluon pins its
-# own pandas). Versions match ../shared/bench/anchors_public_60s.md.
-PEERS := .bench-peers
-bench-peers: $(UV)
-	test -x $(PEERS)/flaml/bin/python || $(UV) venv -q $(PEERS)/flaml --python $(PYTHON)
-	$(UV) pip install -q --python $(PEERS)/flaml/bin/python "flaml[automl]==2.7.0" pyarrow
-	test -x $(PEERS)/autogluon/bin/python || $(UV) venv -q $(PEERS)/autogluon --python $(PYTHON)
-	$(UV) pip install -q --python $(PEERS)/autogluon/bin/python "autogluon.tabular[lightgbm,catboost,xgboost]==1.6.3" pyarrow
+# own pandas), in LAMARCK_PEERS_DIR (default ~/.cache/lamarck/peers). `lamarck bench` creates a missing
+# one itself; this target creates or updates both. Pins (lamarck.bench.PEERS) match
+# ../shared/bench/anchors_public_60s.md.
+bench-peers: env
+	LAMARCK_UV=$(abspath $(UV)) $(VENV)/bin/lamarck bench --install-peers --against flaml,autogluon
 
 # The batch comparison of issue #7 (about 45 minutes at 60 s per case and system, one at a time).
 bench: env bench-peers

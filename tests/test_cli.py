@@ -56,6 +56,7 @@ def test_plan_json_is_exactly_the_spec(housing, capsys):
     assert spec["reasons"]["target"]["source"] == "sentence"
 
 
+@pytest.mark.slow
 def test_fit_registers_champion_and_writes_report(fitted, capsys):
     assert main(["status", "--json", "--project", str(fitted)]) == 0
     status = json.loads(capsys.readouterr().out)
@@ -67,6 +68,7 @@ def test_fit_registers_champion_and_writes_report(fitted, capsys):
     assert main(["models", "--project", str(fitted)]) == 0
 
 
+@pytest.mark.slow
 def test_predict_writes_predictions(fitted, housing, tmp_path):
     out = tmp_path / "pred.csv"
     assert main(["predict", str(housing / "new.csv"), "--output", str(out), "--project", str(fitted)]) == 0
@@ -75,6 +77,7 @@ def test_predict_writes_predictions(fitted, housing, tmp_path):
     assert pred["prediction"].between(10_000, 300_000).all()
 
 
+@pytest.mark.slow
 def test_pyfunc_loads_with_mlflow_tools(fitted, housing):
     import mlflow.pyfunc
 
@@ -89,6 +92,7 @@ def test_pyfunc_loads_with_mlflow_tools(fitted, housing):
     np.testing.assert_allclose(np.asarray(model.predict(rows)), ours["prediction"].to_numpy())
 
 
+@pytest.mark.slow
 def test_predict_with_missing_columns_names_them(fitted, housing, tmp_path, capsys):
     rows = pd.read_csv(housing / "new.csv").drop(columns=["lotsize", "bedrooms"])
     rows["extra"] = 1
@@ -150,6 +154,7 @@ def test_target_without_values_is_refused(tmp_path, capsys):
     assert "no values" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_fit_json_quarantines_rows_without_target(tmp_path, capsys):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["u", "v"], 120)})

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 
@@ -18,6 +19,7 @@ def test_public_surface():
     }
 
 
+@pytest.mark.slow
 def test_sklearn_conventions():
     est = AutoRegressor(time_budget_s=3, learners=("lightgbm",), seed=1)
     assert clone(est).get_params() == est.get_params()

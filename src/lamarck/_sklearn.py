@@ -13,6 +13,7 @@ follow scikit-learn's conventions (``get_params`` / ``set_params``, ``clone``, l
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -66,20 +67,25 @@ class _AutoBase(BaseEstimator):
             task = "binary" if pd.Series(np.asarray(y)).nunique() == 2 else "multiclass"
         else:
             task = "regression"
-        project = Project(self.project or tempfile.mkdtemp(prefix="lamarck-"))
-        result = project.fit(
-            frame,
-            "",
-            target=_TARGET,
-            task=task,
-            metric=self.metric,
-            time_budget_s=self.time_budget_s,
-            sampler=self.sampler,
-            learners=self.learners,
-            seed=self.seed,
-            register=False,
-            report=False,
-        )
+        with contextlib.ExitStack() as stack:
+            # without a project folder the fit works in a temporary one, removed when the fit ends
+            folder = self.project or stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="lamarck-", ignore_cleanup_errors=True)
+            )
+            project = Project(folder)
+            result = project.fit(
+                frame,
+                "",
+                target=_TARGET,
+                task=task,
+                metric=self.metric,
+                time_budget_s=self.time_budget_s,
+                sampler=self.sampler,
+                learners=self.learners,
+                seed=self.seed,
+                register=False,
+                report=False,
+            )
         self.model_ = result.model
         self.result_ = result
         self.best_score_ = result.score

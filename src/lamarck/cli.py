@@ -170,6 +170,9 @@ def fit(
     time_budget: TimeOpt = None,
     exclude: ExcludeOpt = None,
     task: TaskOpt = None,
+    positive_class: Annotated[
+        str | None, typer.Option(help="Binary tasks: the class that counts as positive (for AUC, F1...).")
+    ] = None,
     sampler: Annotated[str, typer.Option(help="Search strategy: tpe, random, grid or evolutionary.")] = "tpe",
     learners: Annotated[
         str | None, typer.Option(help="Comma-separated subset of the zoo, e.g. lightgbm,catboost.")
@@ -210,6 +213,7 @@ def fit(
         time_budget_s=time_budget,
         exclude=exclude,
         task=task,
+        positive_class=positive_class,
         sampler=sampler,
         learners=learner_list,
         seed=seed,
@@ -234,6 +238,7 @@ def fit(
         time_budget_s=time_budget,
         exclude=exclude,
         task=task,
+        positive_class=positive_class,
         llm=llm,
     )
     _print_plan_notes(spec)
@@ -887,15 +892,6 @@ def _print_stream(result: Any) -> None:
 # ---------------------------------------------------------------------------------------------- bench
 
 
-def _default_suite() -> Path:
-    here = Path(__file__).resolve()
-    for parent in [Path.cwd(), *here.parents]:
-        candidate = parent.parent / "shared" / "bench" / "public_suite.yaml"
-        if candidate.exists():
-            return candidate
-    return Path("public_suite.yaml")
-
-
 def _bench_args_type() -> Any:
     from lamarck.bench import BenchArgs
 
@@ -904,14 +900,18 @@ def _bench_args_type() -> Any:
 
 @app.command()
 def bench(
-    suite: Annotated[Path | None, typer.Option(help="Suite YAML (public suite schema).")] = None,
+    suite: Annotated[
+        Path | None,
+        typer.Option(help="Suite YAML (public suite schema); default: the shared folder's public suite."),
+    ] = None,
     output: Annotated[Path, typer.Option(help="Folder for results.csv and results.md.")] = Path(
         "bench/results/batch"
     ),
     against: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated peers. Batch: histgb (default), flaml, autogluon. "
+            help="Comma-separated peers. Batch: histgb (default), flaml, autogluon, search-tpe, "
+            "search-random, search-grid, search-evolutionary. "
             "--part evolution: retrain-all, retrain-recent (default both)."
         ),
     ] = None,
@@ -925,41 +925,37 @@ def bench(
             "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving)."
         ),
     ] = "batch",
+    install_peers: Annotated[
+        bool,
+        typer.Option(
+            "--install-peers",
+            help="Create or update the environments of the peers in --against (default flaml,autogluon) "
+            "in LAMARCK_PEERS_DIR (default ~/.cache/lamarck/peers), then exit.",
+        ),
+    ] = False,
 ) -> None:
     """Lamarck against its peers on a suite of real data, one row per case and system (resumable).
 
     Example: lamarck bench --budget 60 --output bench/results/batch-60s
     """
-    from lamarck.bench import PARTS, load_suite, run_batch, summarize
+    from lamarck.bench import PARTS, PEERS
+    from lamarck.bench import install_peers as install
 
-    if part != "batch":
-        if part not in PARTS:
-            from lamarck.errors import ConfigError
-
-            raise ConfigError(
-                f"unknown bench part {part!r}. Fix: --part with one of {['batch', *sorted(PARTS)]}."
-            )
-        PARTS[part](
-            _bench_args_type()(
-                suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed
-            ),
-            console,
-        )
+    if install_peers:
+        names = [s.strip() for s in (against or ",".join(PEERS)).split(",") if s.strip() in PEERS]
+        for python in install(names, log=console.print):
+            console.print(f"ready: {python}")
         return
-    all_cases = load_suite(suite or _default_suite())
-    if cases:
-        wanted = {c.strip() for c in cases.split(",")}
-        all_cases = [c for c in all_cases if c.name in wanted]
-    systems = ["lamarck", *[s.strip() for s in (against or "histgb").split(",") if s.strip()]]
+    if part not in PARTS:
+        from lamarck.errors import ConfigError
 
-    def show(row: dict[str, Any]) -> None:
-        status = f"[red]{row['error']}[/red]" if row["error"] else f"{row['metric']} {_fmt(row['score'])}"
-        console.print(f"{row['case']:32s} {row['system']:10s} {status} ({row['seconds']}s)")
-
-    path = run_batch(all_cases, systems=systems, budget=budget, output=output, seed=seed, on_result=show)
-    table = summarize(path)
-    (output / "results.md").write_text(table + "\n")
-    console.print(table)
+        raise ConfigError(f"unknown bench part {part!r}. Fix: --part with one of {sorted(PARTS)}.")
+    PARTS[part](
+        _bench_args_type()(
+            suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed
+        ),
+        console,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- entry

@@ -51,6 +51,7 @@ def test_backward_transfer_is_probe_after_second_phase_minus_before():
     assert [r["metric"] for r in frozen] == ["accuracy", "cpu_seconds"] and frozen[0]["seconds"] == 2.0
 
 
+@pytest.mark.slow
 def test_run_loop_goes_through_the_servers_routes(tmp_path):
     """A short loop through the app's own routes: every row predicted, logged and labelled, probes
     scored after every batch, and a retrain client's new champion served at once."""

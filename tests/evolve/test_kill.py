@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from lamarck import Project
 from lamarck.evolve import EvolutionPolicy
@@ -41,6 +42,7 @@ def _consistent(project: Project) -> None:
     assert len(model.predict(make(5, seed=99).drop(columns=["label"]))) == 5
 
 
+@pytest.mark.slow
 def test_kill_9_during_evolve_loses_nothing_and_resumes(tmp_path):
     project = champion_project(tmp_path)
     send(project, make(900, seed=2, region=4.0, rule="new"))

@@ -61,6 +61,7 @@ def test_policy_rules_are_checked():
         EvolutionPolicy(alpha=2.0)
 
 
+@pytest.mark.slow
 def test_nothing_to_do_without_labels(tmp_path):
     project = champion_project(tmp_path)
     assert project.evolve().kind == "skip"
@@ -69,6 +70,7 @@ def test_nothing_to_do_without_labels(tmp_path):
     assert decision.kind == "skip" and "no trigger" in decision.reason
 
 
+@pytest.mark.slow
 def test_new_region_is_learned_without_forgetting_and_promoted(tmp_path):
     project = champion_project(tmp_path)
     send(project, make(900, seed=2, region=4.0, rule="new"))
@@ -90,6 +92,7 @@ def test_new_region_is_learned_without_forgetting_and_promoted(tmp_path):
     assert project.evolve(EvolutionPolicy(**FAST)).kind == "skip"
 
 
+@pytest.mark.slow
 def test_a_candidate_that_forgets_a_region_the_traffic_left_is_rejected(tmp_path):
     """The fresh search here only ever sees the new region (an injected search), so it answers the old
     region with the new rule; the guard rejects it and the warm start, which replays the old region,
@@ -117,6 +120,7 @@ def test_a_candidate_that_forgets_a_region_the_traffic_left_is_rejected(tmp_path
     assert decision.figures["how"] == "warm start"
 
 
+@pytest.mark.slow
 def test_contradicting_labels_in_the_same_region_supersede_the_old_concept(tmp_path):
     """Where today's traffic covers the old rows, the recent labels judge: a flipped rule is learned."""
     project = champion_project(tmp_path)
@@ -136,6 +140,7 @@ def test_contradicting_labels_in_the_same_region_supersede_the_old_concept(tmp_p
     assert refused.kind == "reject" and "forgets" in refused.reason
 
 
+@pytest.mark.slow
 def test_an_earlier_version_comes_back_when_its_concept_returns(tmp_path):
     project = champion_project(tmp_path)  # v1: the old rule
     flipped = project.fit(
@@ -161,6 +166,7 @@ def test_an_earlier_version_comes_back_when_its_concept_returns(tmp_path):
     assert "reuse of v2" in offered  # the flipped champion served once: it is offered
 
 
+@pytest.mark.slow
 def test_shadow_then_promote(tmp_path):
     project = champion_project(tmp_path)
     send(project, make(900, seed=6, region=4.0, rule="new"))
@@ -183,6 +189,7 @@ def test_shadow_then_promote(tmp_path):
     assert project.registry.alias_version("challenger") is None
 
 
+@pytest.mark.slow
 def test_a_bad_promotion_is_rolled_back(tmp_path):
     project = champion_project(tmp_path)
     bad = project.fit(
@@ -203,6 +210,7 @@ def test_a_bad_promotion_is_rolled_back(tmp_path):
     assert decision.figures["new_error"] > 0.8 > 0.2 > decision.figures["old_error"]
 
 
+@pytest.mark.slow
 def test_an_interrupted_alias_move_is_finished(tmp_path):
     project = champion_project(tmp_path)
     second = project.fit(
@@ -216,6 +224,7 @@ def test_an_interrupted_alias_move_is_finished(tmp_path):
     assert project.registry.alias_version("champion") == "1"
 
 
+@pytest.mark.slow
 def test_suggest_labels_ranks_uncertain_predictions(tmp_path):
     project = champion_project(tmp_path)
     model = project.load_model("champion")
@@ -236,6 +245,7 @@ def test_suggest_labels_ranks_uncertain_predictions(tmp_path):
     assert list(top["score"]) == sorted(top["score"], reverse=True)
 
 
+@pytest.mark.slow
 def test_prediction_drift_is_a_signal_before_any_label(tmp_path):
     project = champion_project(tmp_path)
     model = project.load_model("champion")
@@ -264,6 +274,7 @@ def test_prediction_drift_is_a_signal_before_any_label(tmp_path):
     assert len(project.store.decisions(kinds=("signal",))) == 1
 
 
+@pytest.mark.slow
 def test_the_stream_learners_feedback_is_not_the_batch_champions(tmp_path):
     project = champion_project(tmp_path)
     rows = make(600, seed=13, region=4.0, rule="new")

@@ -164,6 +164,7 @@ def test_processor_with_derived_features_pickles_and_predicts(frame):
     )
 
 
+@pytest.mark.slow
 def test_fit_with_llm_features_and_review(llm_stub, frame, tmp_path):
     data = frame[["a", "b", "c", "d", "city"]].copy()
     data["label"] = np.where(data.a / data.b > 1, "up", "down")

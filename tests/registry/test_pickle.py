@@ -29,3 +29,19 @@ def test_every_moved_module_points_at_an_importable_module():
 
     for new in MOVED_MODULES.values():
         importlib.import_module(new)
+
+
+def test_the_registered_requirements_name_the_installed_xgboost_build():
+    from importlib.metadata import PackageNotFoundError, version
+
+    from lamarck.registry._registry import _requirements
+
+    names = {r.split("==")[0] for r in _requirements()}
+    installed = set()
+    for pkg in ("xgboost", "xgboost-cpu"):
+        try:
+            version(pkg)
+            installed.add(pkg)
+        except PackageNotFoundError:
+            pass
+    assert installed and installed <= names

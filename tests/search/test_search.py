@@ -20,6 +20,7 @@ def _data(n: int = 400, task: str = "binary", seed: int = 0) -> tuple[pd.DataFra
     return X, np.digitize(signal + rng.normal(scale=0.3, size=n), [-1, 1]).astype(int)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("task", "metric", "floor"),
     [
@@ -43,6 +44,7 @@ def test_search_finds_a_good_model(task, metric, floor):
         assert result.best_score < 0.8  # far better than uniform (ln 3 = 1.10)
 
 
+@pytest.mark.slow
 def test_budget_is_honoured():
     X, y = _data(n=3000)
     budget = 5.0
@@ -51,6 +53,7 @@ def test_budget_is_honoured():
     assert time.monotonic() - t0 < budget * 1.1 + 2.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_every_sampler_runs(sampler):
     X, y = _data(n=300)
@@ -68,6 +71,7 @@ def test_every_sampler_runs(sampler):
         assert all(t.source == "grid" for t in result.trials)
 
 
+@pytest.mark.slow
 def test_same_seed_same_leaderboard():
     X, y = _data(n=300)
     runs = [

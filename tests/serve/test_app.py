@@ -102,6 +102,7 @@ def test_feedback_command_stores_labels_and_quarantines_unlabelled(served, tmp_p
     assert after["feedback"] == before["feedback"] + 4 and after["quarantine"] == before["quarantine"] + 2
 
 
+@pytest.mark.slow
 def test_concurrent_predict_and_feedback_over_http_lose_nothing(served, live_server):
     """A bounded load on 127.0.0.1: 4 clients x 20 predict + feedback pairs against a real uvicorn."""
     import threading

@@ -46,11 +46,13 @@ def _check_matrix(client, creds: dict[str, tuple[dict[str, str], str | None]]) -
     return violations
 
 
+@pytest.mark.slow
 def test_open_server_without_keys_lets_local_callers_in(tmp_path):
     client = TestClient(create_app(Project(tmp_path / "p")))
     assert _check_matrix(client, {"no key": ({}, "admin"), "garbage": ({"X-API-Key": "x"}, "admin")}) == []
 
 
+@pytest.mark.slow
 def test_matrix_holds_and_revoking_the_last_key_fails_closed(tmp_path):
     project = Project(tmp_path / "p")
     keys = {role: project.store.create_key(role) for role in ("predict", "feedback", "admin")}

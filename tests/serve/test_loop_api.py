@@ -23,6 +23,7 @@ def project(tmp_path):
     return p
 
 
+@pytest.mark.slow
 def test_keys_and_roles(project):
     client = TestClient(create_app(project))
     rows = make(3, seed=1).drop(columns=["label"]).to_dict("records")
@@ -57,6 +58,7 @@ def test_keys_and_roles(project):
     )
 
 
+@pytest.mark.slow
 def test_challenger_shadows_live_traffic_then_is_promoted(project):
     policy = EvolutionPolicy(min_new_labels=300, min_test_labels=200, shadow_labels=150, fresh_search=False)
     client = TestClient(create_app(project, policy=policy))
@@ -85,6 +87,7 @@ def test_challenger_shadows_live_traffic_then_is_promoted(project):
     assert "lamarck_shadow_predictions_total 200" in text and "lamarck_evolve_promote_total 1" in text
 
 
+@pytest.mark.slow
 def test_suggest_labels_endpoint(project):
     client = TestClient(create_app(project))
     rows = make(50, seed=5).drop(columns=["label"]).to_dict("records")
@@ -94,6 +97,7 @@ def test_suggest_labels_endpoint(project):
     assert client.get("/v1/suggest-labels", params={"n": 0}).status_code == 422
 
 
+@pytest.mark.slow
 def test_load_with_shadow_and_evolve_passes_loses_nothing(project, live_server):
     """Bounded load on a real uvicorn (127.0.0.1): 4 clients x 15 predict + feedback pairs while a
     challenger shadows every request and evolve passes run beside them; every prediction, shadow answer

@@ -22,6 +22,7 @@ def served(tmp_path_factory):
     return project, TestClient(create_app(project)), frame.drop(columns=["y"])
 
 
+@pytest.mark.slow
 def test_concurrent_predicts_and_feedback_all_land_in_the_store(served):
     project, client, X = served
     rows = X.head(40).to_dict("records")
@@ -47,6 +48,7 @@ def test_concurrent_predicts_and_feedback_all_land_in_the_store(served):
     assert sorted(logged) == sorted(ids)
 
 
+@pytest.mark.slow
 def test_logged_inputs_are_the_rows_as_sent_and_quarantined_rows_are_left_out(served):
     project, client, _ = served
     good = {"a": 0.25, "b": "u", "note": "extra columns are kept in the log"}

@@ -63,6 +63,7 @@ def test_no_stream_learner_is_503(project):
     assert client.get("/v1/stream/status").status_code == 503
 
 
+@pytest.mark.slow
 def test_predict_then_feedback_changes_the_predictions(project):
     client = TestClient(create_app(project))
     probe = [{"a": 3.0, "b": 3.5, "c": 5.0}, {"a": 6.0, "b": 2.5, "c": 1.0}]
@@ -192,6 +193,7 @@ def test_api_key_roles_apply(project):
     assert r.status_code == 200 and r.json()["learned"] == 1
 
 
+@pytest.mark.slow
 def test_a_regression_stream_is_served(tmp_path):
     events = list(synth.Friedman(seed=3).take(500))
     names = [f"x{i}" for i in range(10)]
@@ -212,6 +214,7 @@ def test_a_regression_stream_is_served(tmp_path):
     assert bad.status_code == 422 and "non-numeric: label 'high'" in str(bad.json())
 
 
+@pytest.mark.slow
 def test_concurrent_feedback_is_learned_once_each(project):
     from concurrent.futures import ThreadPoolExecutor
 

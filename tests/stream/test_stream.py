@@ -32,6 +32,7 @@ def prequential(model, events):
     return right / len(events)
 
 
+@pytest.mark.slow
 def test_beats_no_change_baseline_on_a_drifting_stream():
     events = drifting()
     learner = StreamLearner(population=3, replace_every=300, hybrid=True, hybrid_every=500, seed=0)
@@ -87,6 +88,7 @@ def test_context_uses_only_the_past():
     assert learner.t_ == 1
 
 
+@pytest.mark.slow
 def test_checkpoint_and_resume_give_the_same_state(tmp_path):
     events = drifting(1600)
     straight = StreamLearner(population=3, replace_every=200, hybrid_every=300, seed=2)
@@ -149,6 +151,7 @@ def friedman(n: int = 2400, seed: int = 42):
     return list(synth.FriedmanDrift(drift_type="gra", position=(n // 3, 2 * n // 3), seed=seed).take(n))
 
 
+@pytest.mark.slow
 def test_regression_beats_the_mean_baseline_and_evolves():
     from river import stats
 

@@ -81,6 +81,7 @@ def test_stdin_json_lines_with_label_delay(tmp_path, capsys, monkeypatch):
     assert out["score"] > 0.75
 
 
+@pytest.mark.slow
 def test_resume_goes_on_where_it_stopped(sea_csv, tmp_path, capsys):
     project = str(tmp_path / "proj")
     base = ["stream", str(sea_csv), "predict label", "--no-register", "--head", "500", "-p", project]
@@ -92,6 +93,7 @@ def test_resume_goes_on_where_it_stopped(sea_csv, tmp_path, capsys):
     assert rest["score"] == whole["score"]  # same state, same predictions
 
 
+@pytest.mark.slow
 def test_registered_learner_loads_and_predicts(sea_csv, tmp_path, capsys):
     project = tmp_path / "proj"
     code, out = run_json(
@@ -119,6 +121,7 @@ def test_user_errors_exit_non_zero_with_the_fix(sea_csv, tmp_path, capsys):
     assert code != 0 and "does not exist" in err
 
 
+@pytest.mark.slow
 def test_numeric_target_streams_as_a_regression(tmp_path, capsys):
     path = tmp_path / "friedman.csv"
     events = list(synth.Friedman(seed=7).take(1200))

@@ -1,8 +1,10 @@
 """Reproducible comparisons against peers on suites of real data (``lamarck bench``).
 
-``lamarck bench`` runs the batch comparison by default; other comparisons register themselves in
-``PARTS`` (name -> ``run(args: BenchArgs, console)``) and run with ``lamarck bench --part NAME``.
-Each part writes ``results.csv``, ``results.md`` (and plots where useful) into ``args.output``.
+Every comparison registers itself in ``PARTS`` (name -> ``run(args: BenchArgs, console)``) and runs with
+``lamarck bench --part NAME``; ``batch`` (Lamarck against AutoML peers) is the default. Each part writes
+``results.csv``, ``results.md`` (and plots where useful) into ``args.output``. Shared material (the public
+suite, elec2) is found by :func:`public_suite` / :func:`shared_file`; peers' environments by
+:func:`ensure_peer` / :func:`install_peers`.
 """
 
 import importlib
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from lamarck.bench._batch import FIELDS, run_batch, shared_score, split_case, summarize
+from lamarck.bench._paths import SharedFileMissingError, elec2_csv, public_suite, shared_file
+from lamarck.bench._peers import PEERS, PeerInstallError, ensure_peer, install_peers, peers_dir
 from lamarck.bench._suite import Case, load_case, load_suite
 
 
@@ -42,6 +46,7 @@ def _lazy(module: str, name: str = "run") -> Callable[[BenchArgs, Any], None]:
 
 PARTS.update(
     {
+        "batch": _lazy("_batch"),
         "stream": _lazy("_stream"),
         "planner": _lazy("_planner"),
         "evolution": _lazy("_evolution", "run_evolution_bench"),
@@ -52,11 +57,20 @@ PARTS.update(
 __all__ = [
     "FIELDS",
     "PARTS",
+    "PEERS",
     "BenchArgs",
     "Case",
+    "PeerInstallError",
+    "SharedFileMissingError",
+    "elec2_csv",
+    "ensure_peer",
+    "install_peers",
     "load_case",
     "load_suite",
+    "peers_dir",
+    "public_suite",
     "run_batch",
+    "shared_file",
     "shared_score",
     "split_case",
     "summarize",

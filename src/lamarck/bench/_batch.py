@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from lamarck.bench._peers import PEERS, PeerInstallError, ensure_peer, peer_python, peer_runner, peers_dir
 from lamarck.bench._suite import Case, load_case
 from lamarck.evaluate import score, signed
 
-__all__ = ["FIELDS", "run_batch", "shared_score", "split_case", "summarize"]
+__all__ = ["FIELDS", "SYSTEMS", "run", "run_batch", "shared_score", "split_case", "summarize"]
 
 FIELDS = ["case", "system", "metric", "score", "seconds", "error"]
 
@@ -53,14 +54,15 @@ def shared_score(case: Case, y_test: pd.Series, pred: Any, classes: Sequence[str
     return score(case.metric, y_test.astype(str).map(index).to_numpy(), proba)
 
 
-def _run_lamarck(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> float:  # type: ignore[no-untyped-def]
+def _run_lamarck(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int, **search: Any) -> float:  # type: ignore[no-untyped-def]
+    """Lamarck as a user runs it; ``search`` (``sampler=``, ``portfolio=``) goes to ``Project.fit``."""
     from lamarck.project import Project
 
     frame = Xtr.copy()
     frame[case.target] = ytr
     with tempfile.TemporaryDirectory() as tmp:
         result = Project(tmp).fit(
-            frame, case.instruction, time_budget_s=budget, seed=seed, register=False, report=False
+            frame, case.instruction, time_budget_s=budget, seed=seed, register=False, report=False, **search
         )
     model = result.model
     if result.spec.target != case.target:
@@ -93,18 +95,6 @@ def _run_histgb(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> flo
     return shared_score(case, yte, proba, _classes(case, pd.concat([ytr, yte])))
 
 
-PEERS_DIR = Path(".bench-peers")  # virtual environments made by `make bench-peers`
-
-
-def peer_runner() -> Path:
-    """The script that runs a peer inside its own environment (bench/peers/run_peer.py)."""
-    for base in (Path.cwd(), *Path(__file__).resolve().parents):
-        candidate = base / "bench" / "peers" / "run_peer.py"
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError("bench/peers/run_peer.py not found: run `lamarck bench` from the repository")
-
-
 def _run_peer(
     case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int, peer: str = "flaml"
 ) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -115,9 +105,12 @@ def _run_peer(
     import json
     import subprocess
 
-    python = PEERS_DIR / peer / "bin" / "python"
-    if not python.exists():
-        raise RuntimeError(f"no environment for {peer} at {python}; run `make bench-peers` first")
+    python = peer_python(peer)
+    if python is None:
+        raise RuntimeError(
+            f"no environment for {peer} in {peers_dir()}; run `lamarck bench --install-peers --against "
+            f"{peer}` (or `make bench-peers`) first"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         train = Xtr.copy()
@@ -231,7 +224,9 @@ def summarize(results: Path, baseline: str = "histgb") -> str:
         for m, s in zip(df["metric"], pd.to_numeric(df["score"], errors="coerce"), strict=True)
     ]
     systems = sorted(df["system"].unique())
+    # a system whose every row failed has no score, and pivot_table drops it: keep it as a NaN column
     wide = df.pivot_table(index="case", columns="system", values="signed", aggfunc="last")
+    wide = wide.reindex(columns=systems)
     secs = df.pivot_table(index="case", columns="system", values="seconds", aggfunc="last")
     lines = ["| case | metric | " + " | ".join(systems) + " |", "|---|---|" + "---|" * len(systems)]
     metrics = df.groupby("case")["metric"].first()
@@ -253,8 +248,9 @@ def summarize(results: Path, baseline: str = "histgb") -> str:
             best != wide.get(baseline, best)
         )
         fails = int(df[(df.system == s) & df["signed"].isna()].shape[0])
+        mean_rank = "—" if ranks[s].isna().all() else f"{ranks[s].mean():.2f}"
         lines.append(
-            f"| {s} | {ranks[s].mean():.2f} | {int((ranks[s] == 1).sum())} | {norm.fillna(0).mean():.3f} | {fails} |"
+            f"| {s} | {mean_rank} | {int((ranks[s] == 1).sum())} | {norm.fillna(0).mean():.3f} | {fails} |"
         )
     if baseline in wide.columns and "lamarck" in wide.columns:
         diff = wide["lamarck"] - wide[baseline]
@@ -265,3 +261,42 @@ def summarize(results: Path, baseline: str = "histgb") -> str:
             f"worst relative gap {rel.min():+.2%}.",
         ]
     return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "—" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def run(args: Any, console: Any) -> None:
+    """``lamarck bench --part batch`` (the default part): Lamarck against ``args.against`` on the suite.
+
+    Peers that run in their own environment (flaml, autogluon) get it first, created when missing.
+    """
+    from lamarck.bench._paths import public_suite
+    from lamarck.bench._suite import load_suite
+
+    cases = load_suite(args.suite or public_suite())
+    if args.cases:
+        wanted = {c.strip() for c in args.cases.split(",")}
+        cases = [c for c in cases if c.name in wanted]
+    systems = ["lamarck", *[s.strip() for s in (args.against or "histgb").split(",") if s.strip()]]
+    for peer in (s for s in systems if s in PEERS and peer_python(s) is None):
+        console.print(f"creating the {peer} environment in {peers_dir() / peer} (once)...")
+        try:
+            ensure_peer(peer, log=console.print)
+        except PeerInstallError as e:  # its rows record "no environment"; the other systems still run
+            console.print(f"[red]{e}[/red]")
+
+    def show(row: dict[str, Any]) -> None:
+        status = f"[red]{row['error']}[/red]" if row["error"] else f"{row['metric']} {_fmt(row['score'])}"
+        console.print(f"{row['case']:32s} {row['system']:10s} {status} ({row['seconds']}s)")
+
+    output = Path(args.output)
+    path = run_batch(
+        cases, systems=systems, budget=args.budget, output=output, seed=args.seed, on_result=show
+    )
+    table = summarize(path)
+    (output / "results.md").write_text(table + "\n")
+    console.print(table)

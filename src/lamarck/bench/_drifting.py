@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from lamarck.bench._paths import elec2_csv
+
 TARGET = "class"
 
 
@@ -120,14 +122,8 @@ def elec2(path: Path) -> DriftCase:
     return DriftCase("elec2", pd.read_csv(path), start=8 * week, batch=week, every=6 * week)
 
 
-def shared_elec2() -> Path:
-    """``../shared/data/elec2.csv`` beside the project (or the working directory's parent)."""
-    here = Path(__file__).resolve().parents[4] / "shared" / "data" / "elec2.csv"
-    return here if here.exists() else Path.cwd().parent / "shared" / "data" / "elec2.csv"
-
-
 CASES: dict[str, Callable[[], DriftCase]] = {
-    "elec2": lambda: elec2(shared_elec2()),
+    "elec2": lambda: elec2(elec2_csv()),
     "sea": sea,
     "agrawal": agrawal,
     "agrawal-recurring": agrawal_recurring,

@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from lamarck.bench._paths import public_suite, repo_file
+
 __all__ = ["FIELDS", "run", "summarize_planner"]
 
 FIELDS = [
@@ -43,15 +45,6 @@ FIELDS = [
     "seconds",
     "error",
 ]
-
-
-def _find(relative: str) -> Path | None:
-    here = Path(__file__).resolve()
-    for root in [Path.cwd(), *here.parents]:
-        for candidate in (root / relative, root.parent / "shared" / relative):
-            if candidate.exists():
-                return candidate
-    return None
 
 
 def _case_frame(case: Any) -> pd.DataFrame:
@@ -140,14 +133,12 @@ def _markdown(rows: list[dict[str, Any]], skipped: dict[str, str], command: str)
 def run(args: Any, console: Any) -> None:
     """Plan every sentence with every available planner; write results.csv and results.md."""
     from lamarck.bench._suite import load_suite
-    from lamarck.errors import ConfigError, LamarckError
+    from lamarck.errors import LamarckError
     from lamarck.plan import RulePlanner, make_plan, planner_for
     from lamarck.settings import Settings
 
-    suite_path = args.suite or _find("bench/public_suite.yaml")
-    if suite_path is None:
-        raise ConfigError("no suite file found. Fix: --suite PATH/TO/public_suite.yaml.")
-    para_path = _find("bench/planner_paraphrases.yaml")
+    suite_path = args.suite or public_suite()
+    para_path = repo_file("bench/planner_paraphrases.yaml")
     paraphrases: dict[str, list[str]] = {}
     heldout: dict[str, list[str]] = {}
     if para_path is not None:

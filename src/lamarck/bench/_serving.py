@@ -431,14 +431,14 @@ def _measure(
 
 def run(args: Any, console: Any) -> None:
     """Fit one model, serve it with both servers, load each scenario on each, write the results."""
+    from lamarck.bench._paths import public_suite
     from lamarck.bench._suite import load_suite
-    from lamarck.cli import _default_suite
 
     out = Path(args.output)
     if out == Path("bench/results/batch"):
         out = Path("bench/results/serving")
     out.mkdir(parents=True, exist_ok=True)
-    cases = {c.name: c for c in load_suite(args.suite or _default_suite())}
+    cases = {c.name: c for c in load_suite(args.suite or public_suite())}
     case = cases[(args.cases or DEFAULT_CASE).split(",")[0].strip()]
     budget = min(float(args.budget), FIT_BUDGET_S)
     server_cpu, client_cpu = _cpus()

@@ -24,15 +24,15 @@ log = logging.getLogger(__name__)
 
 __all__ = ["CASES", "SYSTEMS", "run"]
 
-ELEC2 = Path(__file__).resolve().parents[4] / "shared" / "data" / "elec2.csv"
 SYNTH_EVENTS = 20_000
 
 Events = list[tuple[dict[str, Any], Any]]
 
 
 def _elec2() -> Events:
-    path = ELEC2 if ELEC2.exists() else Path("../shared/data/elec2.csv")
-    with path.open(newline="") as fh:
+    from lamarck.bench._paths import elec2_csv
+
+    with elec2_csv().open(newline="") as fh:
         return [({k: float(v) for k, v in r.items() if k != "class"}, r["class"]) for r in csv.DictReader(fh)]
 
 

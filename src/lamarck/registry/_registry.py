@@ -280,7 +280,18 @@ def _requirements() -> list[str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = []
-    for pkg in ("scikit-learn", "lightgbm", "xgboost", "catboost", "pandas", "numpy", "cloudpickle"):
+    # xgboost-cpu is the CPU build of xgboost (same import), installed instead of it on Linux
+    packages = (
+        "scikit-learn",
+        "lightgbm",
+        "xgboost",
+        "xgboost-cpu",
+        "catboost",
+        "pandas",
+        "numpy",
+        "cloudpickle",
+    )
+    for pkg in packages:
         with contextlib.suppress(PackageNotFoundError):
             out.append(f"{pkg}=={version(pkg)}")
     return out

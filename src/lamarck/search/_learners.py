@@ -126,13 +126,6 @@ def _codes(X: pd.DataFrame) -> np.ndarray:
     return out
 
 
-class _Deadline:
-    """A callback for boosting libraries: stop adding trees when the deadline passes."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-
-
 # --------------------------------------------------------------------------------------------- LightGBM
 
 

@@ -130,8 +130,8 @@ def _classes_of(model: Any) -> np.ndarray | None:
     return None
 
 
-class _Deadline(Exception):
-    pass
+class _BudgetReached(Exception):
+    """Raised inside a trial when the search's time budget has passed before the next fold starts."""
 
 
 class AutoSearch:
@@ -290,7 +290,7 @@ class AutoSearch:
                 for i, (tr, va) in enumerate(folds):
                     now = time.monotonic()
                     if now > deadline and trials:
-                        raise _Deadline()
+                        raise _BudgetReached()
                     fold_deadline = now + max(trial_deadline - now, 0.5) / (len(folds) - i)
                     ctx = FitContext(
                         task=self.task,
@@ -310,7 +310,7 @@ class AutoSearch:
                         if trial.should_prune():
                             status = "pruned"
                             break
-            except _Deadline:
+            except _BudgetReached:
                 status = "pruned"
                 error = "time budget reached"
             except Exception as e:  # a learner that fails on this data must not end the search

@@ -1,6 +1,9 @@
 """Run one peer AutoML system on one split, inside the peer's own virtual environment.
 
-    .bench-peers/flaml/bin/python bench/peers/run_peer.py flaml WORKDIR
+    ~/.cache/lamarck/peers/flaml/bin/python src/lamarck/bench/_peer_runner.py flaml WORKDIR
+
+(:mod:`lamarck.bench._peers` makes those environments; the script ships inside the package so that an
+installed Lamarck can run its peers.)
 
 WORKDIR holds ``train.parquet``, ``test.parquet`` (features only) and ``config.json`` (target, task,
 metric, budget, seed). The script writes ``pred.parquet`` (one column per class with probabilities, or a
