@@ -85,7 +85,8 @@ def test_revocation_on_a_live_server_refuses_everyone(tmp_path, live_server):
     project = Project(tmp_path / "p")
     key = project.store.create_key("admin")
     base = live_server(create_app(project))
-    with httpx.Client(base_url=base, timeout=10) as http:
+    # the first call loads MLflow: about 9 s on a busy machine, near the old 10 s timeout
+    with httpx.Client(base_url=base, timeout=60) as http:
         assert http.post("/v1/rollback", headers={"X-API-Key": key}).status_code != 401
         project.store.revoke_key(1)
         for headers in ({}, {"X-API-Key": key}, {"X-API-Key": "garbage"}):
