@@ -87,7 +87,8 @@ def test_revocation_on_a_live_server_refuses_everyone(tmp_path, live_server):
     project = Project(tmp_path / "p")
     key = project.store.create_key("admin")
     base = live_server(create_app(project))
-    with httpx.Client(base_url=base, timeout=10) as http:
+    # the first call loads MLflow: about 9 s on a busy machine, near the old 10 s timeout
+    with httpx.Client(base_url=base, timeout=60) as http:
         assert http.post("/v1/rollback", headers={"X-API-Key": key}).status_code != 401
         project.store.revoke_key(1)
         for headers in ({}, {"X-API-Key": key}, {"X-API-Key": "garbage"}):
@@ -115,3 +116,16 @@ def test_a_forced_open_mode_cannot_override_existing_keys(tmp_path):
 )
 def test_a_server_without_keys_binds_locally_only(host, mode, bound):
     assert bind_host(host, mode=mode) == bound
+
+
+def test_the_role_is_one_dependency_that_a_test_can_replace(tmp_path):
+    from lamarck.serve._deps import caller_role
+
+    project = Project(tmp_path / "p")
+    project.store.create_key("admin")
+    app = create_app(project)
+    app.dependency_overrides[caller_role] = lambda: "predict"
+    client = TestClient(app)
+    assert client.get("/v1/models").status_code == 200  # no key sent: the override answered
+    assert client.post("/v1/rollback").status_code == 403
+    assert client.get("/v1/stream/status").status_code == 503  # the stream router shares it

@@ -1,10 +1,15 @@
-"""Request bodies shared by the batch routes and the stream routes."""
+"""Request bodies of the batch routes (the stream routes extend the feedback body)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=100_000, description="Rows to predict.")
 
 
 class FeedbackItem(BaseModel):

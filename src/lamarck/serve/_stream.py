@@ -1,8 +1,8 @@
 """Serving a stream learner: predict with the learner registered under the alias ``stream`` and let every
 labelled feedback update it online, one event at a time.
 
-Routes (added by :func:`lamarck.serve.create_app`; 503 while the project has no ``stream`` alias, i.e.
-before ``lamarck stream DATA "SENTENCE"`` has registered a learner):
+Routes (:mod:`lamarck.serve._routes.stream`, included by :func:`lamarck.serve.create_app`; 503 while the
+project has no ``stream`` alias, i.e. before ``lamarck stream DATA "SENTENCE"`` has registered a learner):
 
 - ``POST /v1/stream/predict`` ``{"rows": [...]}``: predictions (and class probabilities), prediction ids,
   the registered version the state descends from (``model_version``) and how many events it has learned.
@@ -30,15 +30,14 @@ learned again, so a crash loses nothing that was acknowledged.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from lamarck.serve._schemas import FeedbackItem, FeedbackRequest
@@ -398,52 +397,6 @@ class StreamService:
         except Exception as e:
             log.exception("stream status failed")
             return {"error": f"{type(e).__name__}: {e}"}
-
-    # ------------------------------------------------------------------ routes
-
-    def router(self, *, allow: Callable[..., Any] | None = None, read: Any = None) -> APIRouter:
-        """The stream routes; ``allow(*roles)`` returns the dependency that checks an API key's role (the
-        app's), ``read`` the dependency of read-only routes. Its lifespan saves and registers on shutdown."""
-
-        def anyone() -> str:
-            return "admin"
-
-        def need(*roles: str) -> Any:
-            return allow(*roles) if allow is not None else Depends(anyone)
-
-        reader = read if read is not None else Depends(anyone)
-
-        @contextlib.asynccontextmanager
-        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-            yield
-            try:
-                self.shutdown()
-            except Exception:  # the checkpoint is written first; a failed registration is only logged
-                log.exception("could not register the served stream learner on shutdown")
-
-        router = APIRouter(prefix="/v1/stream", tags=["stream"], lifespan=lifespan)
-
-        @router.post("/predict")
-        def stream_predict(req: StreamPredictRequest, _who: str = need("predict", "admin")) -> dict[str, Any]:
-            """Predict events with the stream learner (nothing is learned here)."""
-            return self.predict(req.rows)
-
-        @router.post("/feedback")
-        def stream_feedback(
-            req: StreamFeedbackRequest, _who: str = need("feedback", "admin")
-        ) -> dict[str, Any]:
-            """Labels for events: stored, then learned one at a time (predict first, then learn)."""
-            return self.feedback(req)
-
-        @router.get("/status")
-        def stream_status(_who: str = reader) -> dict[str, Any]:
-            """Events learned, the running prequential metric, checkpoints and the best members."""
-            found = self.status()
-            if found is None:
-                raise HTTPException(503, 'no stream learner yet: run `lamarck stream DATA "SENTENCE"` first')
-            return found
-
-        return router
 
 
 def _labelled(

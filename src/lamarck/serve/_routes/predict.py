@@ -1,0 +1,104 @@
+"""``POST /v1/predict``: the champion's answers (keys with role ``predict`` or ``admin``).
+
+Rows without the columns the model needs are quarantined with their reason and left out of the answer
+(422 when none is left). The answered rows are logged, as received, with the champion's version. While a
+challenger is shadowing, it predicts the same rows after the answer is sent (:func:`shadow`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, BackgroundTasks, HTTPException
+
+from lamarck.serve._deps import State, require
+from lamarck.serve._errors import answers
+from lamarck.serve._schemas import PredictRequest
+from lamarck.serve._state import ServerState
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["predict"])
+
+
+def _jsonable(values: np.ndarray) -> list[Any]:
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+@router.post("/v1/predict", responses=answers(401, 403, 422, 503, rows=True))
+def predict(
+    req: PredictRequest, background: BackgroundTasks, state: State, _who: str = require("predict", "admin")
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    project, metrics = state.project, state.metrics
+    model, version = state.models.champion()
+    frame = pd.DataFrame.from_records(req.rows)
+    required = list(model.input_schema)
+    bad = [(i, [c for c in required if c not in row]) for i, row in enumerate(req.rows)]
+    bad = [(i, missing) for i, missing in bad if missing]
+    quarantined = []
+    if bad:
+        reasons = [f"missing column(s) {missing}" for _, missing in bad]
+        project.store.quarantine([req.rows[i] for i, _ in bad], reasons, source="predict")
+        quarantined = [{"index": i, "reason": r} for (i, _), r in zip(bad, reasons, strict=True)]
+        metrics.inc("quarantined_rows", len(bad))
+        keep = sorted(set(range(len(req.rows))) - {i for i, _ in bad})
+        if not keep:
+            raise HTTPException(
+                422,
+                {
+                    "detail": "no row has the columns the model needs",
+                    "quarantined": quarantined,
+                    "required": required,
+                },
+            )
+        frame = frame.iloc[keep].reset_index(drop=True)
+    out: dict[str, Any] = {}
+    probas = None
+    if model.task != "regression":
+        raw = model.predict_proba(frame)
+        out["predictions"] = _jsonable(np.asarray(model.classes_)[raw.argmax(axis=1)])
+        probas = raw.tolist()  # Python floats, once, for the answer and the log
+        names = [str(c) for c in model.classes_]
+        out["probabilities"] = [dict(zip(names, p, strict=True)) for p in probas]
+    else:
+        out["predictions"] = _jsonable(np.asarray(model.predict(frame)))
+    # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
+    rows = [req.rows[i] for i in keep] if quarantined else req.rows
+    with state.write_lock:
+        ids = project.store.log_predictions(
+            rows, predictions=out["predictions"], probas=probas, model_version=version
+        )
+    out["prediction_ids"] = ids
+    out["model_version"] = version
+    if quarantined:
+        out["quarantined"] = quarantined
+    state.served_version = version
+    background.add_task(shadow, state, rows, ids)
+    metrics.inc("predictions", len(rows))
+    metrics.observe_predict(time.perf_counter() - t0)
+    return out
+
+
+def shadow(state: ServerState, rows: list[dict[str, Any]], ids: list[str]) -> None:
+    """The challenger's answers to rows the champion answered, logged beside them (never raises)."""
+    found = state.models.of("challenger")
+    if found is None or found[1] == state.served_version:
+        return
+    model, version = found
+    try:
+        frame = pd.DataFrame.from_records(rows)
+        preds = model.predict(frame)
+        probas = None if model.task == "regression" else model.predict_proba(frame).tolist()
+        with state.write_lock:
+            state.project.store.log_shadow(
+                ids, predictions=_jsonable(np.asarray(preds)), probas=probas, model_version=version
+            )
+        state.metrics.inc("shadow_predictions", len(ids))
+    except Exception:  # the shadow never hurts the champion's answers
+        log.exception("shadow prediction by v%s failed", version)
+        state.metrics.inc("shadow_errors")

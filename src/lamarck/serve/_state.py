@@ -1,0 +1,218 @@
+"""What the routes share, in one typed object: :class:`ServerState`, built once by ``create_app`` and stored
+on ``app.state.server``; a route gets it through the dependency :func:`lamarck.serve._deps.get_state`.
+
+    >>> import tempfile
+    >>> from lamarck.project import Project
+    >>> state = ServerState.build(Project(tempfile.mkdtemp()))
+    >>> state.auth.mode, state.models.of("champion"), state.evolve.last
+    ('open', None, None)
+    >>> state.metrics.inc("predictions", 3)
+    >>> "lamarck_predictions_total 3" in state.metrics.render()
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException
+
+from lamarck.project import Project
+from lamarck.serve._auth import Auth, AuthMode
+from lamarck.serve._stream import StreamService
+
+__all__ = ["CACHE_S", "Cached", "EvolveLoop", "Metrics", "Models", "ServerState"]
+
+log = logging.getLogger(__name__)
+
+#: seconds an alias lookup is reused (MLflow is not asked per request)
+CACHE_S = 1.0
+
+
+class Metrics:
+    """Counters and the summed predict latency, rendered for Prometheus (``GET /metrics``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counters: Counter[str] = Counter()
+        self.latency_sum = 0.0
+
+    def inc(self, name: str, n: int = 1) -> None:
+        with self.lock:
+            self.counters[name] += n
+
+    def observe_predict(self, seconds: float) -> None:
+        with self.lock:
+            self.latency_sum += seconds
+
+    def render(self) -> str:
+        lines = []
+        with self.lock:
+            for name, value in sorted(self.counters.items()):
+                lines += [f"# TYPE lamarck_{name}_total counter", f"lamarck_{name}_total {value}"]
+            lines += [
+                "# TYPE lamarck_predict_seconds_sum counter",
+                f"lamarck_predict_seconds_sum {self.latency_sum:.6f}",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+class Cached:
+    """A value recomputed at most every ``ttl`` seconds (``invalidate`` forces the next read)."""
+
+    def __init__(self, compute: Callable[[], Any], ttl: float = CACHE_S) -> None:
+        self.compute, self.ttl = compute, ttl
+        self.value: Any = None
+        self.at = -float("inf")
+        self.lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self.lock:
+            if time.monotonic() - self.at > self.ttl:
+                self.value, self.at = self.compute(), time.monotonic()
+            return self.value
+
+    def invalidate(self) -> None:
+        with self.lock:
+            self.at = -float("inf")
+
+
+class Models:
+    """The loaded models by version (at most five kept), found through the cached aliases."""
+
+    def __init__(self, project: Project, aliases: Cached) -> None:
+        self.project, self.aliases = project, aliases
+        self.loaded: dict[str, Any] = {}
+
+    def of(self, alias: str) -> tuple[Any, str] | None:
+        """``(model, version)`` under ``alias``, or ``None`` when the alias is not set."""
+        version = self.aliases.get().get(alias)
+        if version is None:
+            return None
+        if version not in self.loaded:
+            if len(self.loaded) > 4:
+                self.loaded.clear()
+            self.loaded[version] = self.project.load_model(version)
+        return self.loaded[version], version
+
+    def champion(self) -> tuple[Any, str]:
+        """The champion and its version; 503 while the project has none."""
+        found = self.of("champion")
+        if found is None:
+            raise HTTPException(503, 'no champion yet: run `lamarck fit DATA "SENTENCE"` first')
+        return found
+
+
+class EvolveLoop:
+    """Passes of the evolution policy: one on request (``run_once``) and, once ``start`` is called with
+    ``enabled``, one every ``every_s`` seconds in a daemon thread until ``stop``. Passes never overlap;
+    after each one ``on_decision(decision)`` runs (the app drops its alias cache and counts the kind), after
+    a failed pass of the thread ``on_error()`` (the thread goes on)."""
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        policy: Any = None,
+        enabled: bool = False,
+        every_s: float = 60.0,
+        on_decision: Callable[[Any], None] | None = None,
+        on_error: Callable[[], None] | None = None,
+    ) -> None:
+        self.project, self.policy, self.enabled, self.every_s = project, policy, enabled, every_s
+        self.on_decision, self.on_error = on_decision, on_error
+        self.last: dict[str, Any] | None = None  # the last decision, as a dict
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> Any:
+        with self._lock:
+            decision = self.project.evolve(self.policy)
+        if self.on_decision is not None:
+            self.on_decision(decision)
+        self.last = decision.to_dict()
+        return decision
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                decision = self.run_once()
+                log.info("evolve: %s (%s)", decision.kind, decision.reason)
+            except Exception:  # the loop survives a bad pass; the champion keeps serving
+                log.exception("evolve pass failed")
+                if self.on_error is not None:
+                    self.on_error()
+
+    def start(self) -> None:
+        if self.enabled and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="lamarck-evolve", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+@dataclass(eq=False)
+class ServerState:
+    """Everything the routes of one app share. ``write_lock`` serialises the routes' writes on SQLite
+    (a no-op on other stores); ``served_version`` is the version the last predict answered with."""
+
+    project: Project
+    auth: Auth
+    metrics: Metrics
+    aliases: Cached
+    models: Models
+    write_lock: Any
+    evolve: EvolveLoop
+    stream: StreamService
+    served_version: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        project: Project,
+        *,
+        auto_evolve: bool = False,
+        evolve_every_s: float = 60.0,
+        policy: Any = None,
+        auth_mode: AuthMode | None = None,
+    ) -> ServerState:
+        """The state of a new app of ``project`` (the arguments are ``create_app``'s)."""
+        metrics = Metrics()
+        aliases = Cached(lambda: project.registry.aliases())
+
+        def on_decision(decision: Any) -> None:
+            aliases.invalidate()
+            metrics.inc(f"evolve_{decision.kind}")
+
+        # SQLite admits one writer and puts the others to sleep in its busy handler (up to seconds for
+        # some requests under 8 concurrent predicts); the routes' writes queue on this lock instead
+        sqlite = str(project.store.url).startswith("sqlite")
+        return cls(
+            project=project,
+            auth=Auth(project.store, mode=auth_mode),
+            metrics=metrics,
+            aliases=aliases,
+            models=Models(project, aliases),
+            write_lock=threading.Lock() if sqlite else contextlib.nullcontext(),
+            evolve=EvolveLoop(
+                project,
+                policy=policy,
+                enabled=auto_evolve,
+                every_s=evolve_every_s,
+                on_decision=on_decision,
+                on_error=lambda: metrics.inc("evolve_errors"),
+            ),
+            stream=StreamService(project, on_event=metrics.inc),
+        )
