@@ -211,8 +211,9 @@ class Project:
     def suggest_labels(self, n: int = 20, *, strategy: str = "entropy") -> pd.DataFrame:
         """The logged, unlabelled predictions whose labels would help most (highest entropy or lowest margin)."""
         from lamarck.errors import ConfigError
+        from lamarck.evaluate import UNCERTAINTY_STRATEGIES, uncertainty
 
-        if n < 1 or strategy not in ("entropy", "margin"):
+        if n < 1 or strategy not in UNCERTAINTY_STRATEGIES:
             raise ConfigError(
                 f"suggest_labels needs n >= 1 and strategy entropy|margin, got n={n}, strategy={strategy!r}. "
                 "Fix: e.g. suggest_labels(20, strategy='margin')."
@@ -221,22 +222,15 @@ class Project:
         rows = rows[rows["proba"].notna()] if len(rows) else rows
         if rows.empty:
             return pd.DataFrame(columns=["prediction_id", "score", "prediction", "model_version"])
-        P = np.clip(np.array([np.asarray(p, dtype=float) for p in rows["proba"]]), 1e-12, 1.0)
-        if strategy == "entropy":
-            value = -(P * np.log(P)).sum(axis=1) / np.log(max(P.shape[1], 2))
-        else:
-            top = np.sort(P, axis=1)
-            value = 1.0 - (top[:, -1] - top[:, -2])
-        inputs = pd.DataFrame.from_records(list(rows["inputs"]))
         out = pd.DataFrame(
             {
                 "prediction_id": rows["id"].to_numpy(),
-                "score": value,
+                "score": uncertainty(list(rows["proba"]), strategy=strategy),  # type: ignore[arg-type]
                 "prediction": rows["prediction"].to_numpy(),
                 "model_version": rows["model_version"].to_numpy(),
             }
         )
-        out = pd.concat([out, inputs], axis=1)
+        out = pd.concat([out, pd.DataFrame.from_records(list(rows["inputs"]))], axis=1)
         return out.sort_values("score", ascending=False, kind="stable").head(n).reset_index(drop=True)
 
     @staticmethod
