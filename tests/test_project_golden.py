@@ -89,7 +89,8 @@ def run_golden(path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return real_render(data, out)
 
     monkeypatch.setattr(lamarck.search, "AutoSearch", BoundedSearch)
-    monkeypatch.setenv("LAMARCK_N_JOBS", "1")  # one thread: quicker on a shared machine, same figures anywhere
+    # one thread: quicker on a shared machine, and no thread count in the figures
+    monkeypatch.setenv("LAMARCK_N_JOBS", "1")
     monkeypatch.setattr(lamarck.report, "render_report", capture)
     project = Project(path)
     result = project.fit(
@@ -126,7 +127,9 @@ def run_golden(path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                 "tags": {k: v for k, v in info.tags.items() if not k.startswith("mlflow.")},
                 "aliases": list(info.aliases),
                 "artifacts": sorted(
-                    re.sub(r"\d{8}T\d{6}", "<time>", p.name) for p in info.artifact_dir.rglob("*") if p.is_file()
+                    re.sub(r"\d{8}T\d{6}", "<time>", p.name)
+                    for p in info.artifact_dir.rglob("*")
+                    if p.is_file()
                 )
                 if info.artifact_dir
                 else None,
@@ -167,7 +170,9 @@ def _differences(a: Any, b: Any, where: str = "") -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: {len(a)} items != {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}[{i}]")]
+        return [
+            d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{where}[{i}]")
+        ]
     if isinstance(a, float) or isinstance(b, float):
         close = isinstance(a, int | float) and isinstance(b, int | float) and a == pytest.approx(b, rel=1e-7)
         return [] if close else [f"{where}: {a!r} != {b!r}"]
