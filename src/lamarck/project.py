@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lamarck._feedback import FeedbackResult
+from lamarck._feedback import add_feedback as _add_feedback
 from lamarck._fit import FitOptions, FitResult, run_fit
 from lamarck._fit._types import StageCallback, TrialCallback, as_tuple
 from lamarck.errors import SchemaError
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings
 
-__all__ = ["FitResult", "Project"]
+__all__ = ["FeedbackResult", "FitResult", "Project"]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,27 @@ class Project:
         )
         out = pd.concat([out, pd.DataFrame.from_records(list(rows["inputs"]))], axis=1)
         return out.sort_values("score", ascending=False, kind="stable").head(n).reset_index(drop=True)
+
+    def add_feedback(
+        self,
+        *,
+        items: Sequence[Mapping[str, Any]] | None = None,
+        rows: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+        label_column: str | None = None,
+        weight: float = 1.0,
+        source: str = "api",
+    ) -> FeedbackResult:
+        """Store labels: ``items`` label logged predictions (``{"prediction_id", "label", "weight"}``),
+        ``rows`` are inputs that carry their label in ``label_column`` (each with ``weight``).
+
+        One rule for both: a record without a usable label (column missing, label None, NaN or blank) or
+        with a weight that is not a finite number > 0 is quarantined in the store with its reason
+        (``source`` says who sent it); the rest are written in one committed transaction before this
+        returns. When not one record is usable, :class:`DataError` says why (they were all quarantined).
+        """
+        return _add_feedback(
+            self.store, items=items, rows=rows, label_column=label_column, weight=weight, source=source
+        )
 
     @staticmethod
     def _read(data: Any, **kwargs: Any) -> pd.DataFrame:
