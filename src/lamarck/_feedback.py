@@ -86,9 +86,14 @@ def _split(
             "rows need label_column, the column that holds each row's label, got none. "
             "Fix: e.g. add_feedback(rows=frame, label_column='churned')."
         )
-    if isinstance(rows, pd.DataFrame):
-        rows = rows.to_dict("records")
-    records = [dict(r) for r in (items if items is not None else rows or [])]
+    given: Sequence[Mapping[Any, Any]] = (
+        items
+        if items is not None
+        else rows.to_dict("records")
+        if isinstance(rows, pd.DataFrame)
+        else rows or []
+    )
+    records: list[dict[str, Any]] = [dict(r) for r in given]
     if not records:
         raise DataError("no feedback was given (0 items and 0 rows). Fix: send at least one labelled row.")
     good: list[dict[str, Any]] = []
