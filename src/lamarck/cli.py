@@ -731,42 +731,30 @@ def feedback(
 ) -> None:
     """Store labelled feedback from a file; each label is written durably before the command reports it.
 
+    Rows without a usable label (empty, or no label column) are quarantined with their reason, by the same
+    rule as the API (Project.add_feedback).
+
     Example: lamarck feedback labels.csv --label-column churned
     """
-    from lamarck.errors import DataError
-
     frame = _read(data, None, None)
-    if label_column not in frame.columns:
-        raise DataError(
-            f"no column {label_column!r} in {data}; columns are {list(frame.columns)[:20]}. "
-            "Fix: --label-column with one of them."
-        )
-    labelled = frame[frame[label_column].notna()]
-    store = _project(project).store
-    unlabelled = len(frame) - len(labelled)
-    if unlabelled:
-        store.quarantine(
-            frame[frame[label_column].isna()].to_dict("records"),
-            [f"label {label_column!r} is missing"] * unlabelled,
-            source="feedback",
-        )
+    proj = _project(project)
     if id_column:
         items = [
-            {"prediction_id": str(r[id_column]), "label": r[label_column], "weight": weight}
-            for r in labelled.to_dict("records")
+            {"prediction_id": r.get(id_column), "weight": weight}
+            | ({"label": r[label_column]} if label_column in r else {})
+            for r in frame.to_dict("records")
         ]
+        result = proj.add_feedback(items=items, source="cli")
     else:
-        items = [
-            {
-                "inputs": {k: v for k, v in r.items() if k != label_column},
-                "label": r[label_column],
-                "weight": weight,
-            }
-            for r in labelled.to_dict("records")
-        ]
-    n = store.add_feedback(items)
+        result = proj.add_feedback(rows=frame, label_column=label_column, weight=weight, source="cli")
+    n_bad = len(result.quarantined)
     console.print(
-        f"stored {n} label(s)" + (f"; {unlabelled} row(s) without a label quarantined" if unlabelled else "")
+        f"stored {result.accepted} label(s)"
+        + (
+            f"; {n_bad} row(s) without a usable label quarantined ({result.quarantined[0][1]})"
+            if n_bad
+            else ""
+        )
     )
 
 

@@ -1,4 +1,6 @@
-"""Metrics, scorecards and champion-vs-challenger tests. Imports nothing else of Lamarck but errors."""
+"""Metrics, scorecards, champion-vs-challenger tests and the uncertainty of predictions.
+
+Imports nothing else of Lamarck but errors."""
 
 from lamarck.evaluate._metrics import (
     DEFAULT_METRIC,
@@ -12,10 +14,12 @@ from lamarck.evaluate._metrics import (
 )
 from lamarck.evaluate._scorecard import Scorecard, calibration, scorecard
 from lamarck.evaluate._tests import TestResult, mcnemar, paired_bootstrap
+from lamarck.evaluate._uncertainty import UNCERTAINTY_STRATEGIES, uncertainty
 
 __all__ = [
     "DEFAULT_METRIC",
     "METRICS",
+    "UNCERTAINTY_STRATEGIES",
     "Metric",
     "Scorecard",
     "Task",
@@ -28,4 +32,5 @@ __all__ = [
     "score",
     "scorecard",
     "signed",
+    "uncertainty",
 ]

@@ -1,0 +1,95 @@
+"""Steps ``search`` (the time left after the overhead reserve goes to :class:`lamarck.search.AutoSearch`)
+and ``assemble`` (the final model from the search's members, and the leaderboard)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from lamarck._fit._types import Assembled, FitOptions, Prepared, Processed
+
+if TYPE_CHECKING:
+    from lamarck.project import Project
+
+__all__ = ["FIXED_OVERHEAD_S", "OVERHEAD_SHARE", "assemble", "search", "search_budget"]
+
+#: seconds kept aside from the budget for evaluation, the report and registration
+FIXED_OVERHEAD_S = 6.0
+OVERHEAD_SHARE = 0.06
+
+
+def search_budget(time_budget_s: float, elapsed_s: float) -> float:
+    """Seconds the search may use: the budget less what was spent and the reserve, at least a quarter.
+
+    >>> search_budget(60, elapsed_s=2.0)
+    48.4
+    >>> search_budget(10, elapsed_s=9.0)
+    2.5
+    """
+    reserve = FIXED_OVERHEAD_S + OVERHEAD_SHARE * time_budget_s
+    return max(time_budget_s - elapsed_s - reserve, 0.25 * time_budget_s, 1.0)
+
+
+def search(
+    project: Project, prepared: Prepared, processed: Processed, options: FitOptions, t_start: float
+) -> Any:
+    """The :class:`lamarck.search.SearchResult` of the search over the processed rows."""
+    from lamarck.search import AutoSearch
+
+    spec = prepared.spec
+    budget = search_budget(spec.time_budget_s, time.monotonic() - t_start)
+    options.stage(f"searching ({budget:.0f}s)")
+    return AutoSearch(
+        task=spec.task,
+        metric=spec.metric,
+        time_budget_s=budget,
+        sampler=options.sampler,
+        seed=prepared.seed,
+        n_jobs=project.settings.n_jobs,
+        learners=options.learners,
+        portfolio=options.portfolio,
+        on_trial=options.on_trial,
+        storage=project.settings.optuna_storage or None,
+    ).fit(processed.X, prepared.y)
+
+
+def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled:
+    """The final model (the search's members behind the processor) and the leaderboard, model first."""
+    from lamarck.search import LamarckModel
+
+    spec = prepared.spec
+    X = prepared.X
+    model = LamarckModel(
+        task=spec.task,
+        target=spec.target,
+        metric=spec.metric,
+        input_schema={c: str(X[c].dtype) for c in prepared.features},
+        processor=processed.processor,
+        members=result.members,
+        classes_=prepared.classes,
+        feature_names=list(processed.X.columns),
+    )
+    trials = [
+        {
+            "rank": i + 1,
+            "trial": t.number,
+            "learner": t.learner,
+            "score": t.score,
+            "metric": spec.metric,
+            "fit_seconds": round(t.seconds, 3),
+            "source": t.source,
+            "params": t.params,
+        }
+        for i, t in enumerate(result.leaderboard)
+    ]
+    final = {
+        "rank": 0,
+        "trial": None,
+        "learner": "ensemble" if len(result.members) > 1 else result.members[0].learner,
+        "score": result.best_score,
+        "metric": spec.metric,
+        "fit_seconds": None,
+        "source": "final",
+        "params": {"members": model.describe()},
+    }
+    return Assembled(model=model, leaderboard=[final, *trials], notes=[*spec.notes, *result.notes])

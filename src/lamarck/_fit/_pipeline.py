@@ -1,0 +1,87 @@
+"""The fit, step by step: prepare → features → search → assemble → evaluate → register → report.
+
+Each step is a function of the typed outputs of the steps before it (see :mod:`lamarck._fit._types`);
+:func:`run_fit` only orders them, keeps the clock and tells the caller which step runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from lamarck._fit._evaluate import evaluate, finding_dict
+from lamarck._fit._features import process_features
+from lamarck._fit._model import assemble, search
+from lamarck._fit._prepare import prepare
+from lamarck._fit._register import register
+from lamarck._fit._report import write_report
+from lamarck._fit._types import FitOptions, FitResult, ReportInputs
+
+if TYPE_CHECKING:
+    from lamarck.project import Project
+
+__all__ = ["run_fit"]
+
+log = logging.getLogger(__name__)
+
+
+def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
+    """Fit ``data`` in ``project`` with ``options``; see :meth:`lamarck.project.Project.fit`."""
+    t_start = time.monotonic()
+    warm = None
+    if options.register:  # open the registry (import MLflow, create its tables) while the search runs
+        warm = threading.Thread(target=_warm_registry, args=(project,), daemon=True)
+        warm.start()
+    seed = project.settings.seed if options.seed is None else options.seed
+    options = dataclasses.replace(options, seed=seed)
+
+    prepared = prepare(project, data, options, seed)
+    processed = process_features(project, prepared, options, t_start)
+    result = search(project, prepared, processed, options, t_start)
+    assembled = assemble(prepared, processed, result)
+    options.stage("evaluating")
+    evaluation = evaluate(project, prepared, processed, result, assembled, options)
+
+    version = None
+    if options.register:
+        options.stage("registering the champion")
+        if warm is not None:
+            warm.join()
+        version = register(project, prepared, result, assembled, evaluation, options)
+    report_path = None
+    if options.report:
+        options.stage("writing report")
+        inputs = ReportInputs(prepared, result, assembled, evaluation, processed.llm_features, version)
+        report_path = write_report(project.path / "reports", inputs)
+        if version is not None:
+            project.registry.log_artifact(version, report_path)
+    return FitResult(
+        spec=prepared.spec,
+        leaderboard=assembled.leaderboard,
+        champion_version=version,
+        score=result.best_score,
+        metric=prepared.spec.metric,
+        scorecard=evaluation.scorecard,
+        validation=result.validation.describe(),
+        report_path=report_path,
+        quality=[finding_dict(f) for f in prepared.quality.findings],
+        quarantined_rows=len(prepared.quality.quarantine),
+        quarantine_path=prepared.quarantine_path,
+        excluded=prepared.excluded,
+        seconds=time.monotonic() - t_start,
+        n_trials=len(result.trials),
+        notes=assembled.notes,
+        llm_features=processed.llm_features,
+        review=evaluation.review,
+        model=assembled.model,
+    )
+
+
+def _warm_registry(project: Project) -> None:
+    try:
+        project.registry.aliases()
+    except Exception:  # the real call reports the error
+        log.debug("warming the registry failed", exc_info=True)
