@@ -9,9 +9,6 @@ from lamarck import Project
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="project.fit does not pass portfolio to the search yet (fit pipeline rewrite)", strict=True
-)
 def test_fit_without_portfolio_runs_no_portfolio_trial(tmp_path, monkeypatch):
     searches: list[object] = []
     AutoSearch = lamarck.search.AutoSearch

@@ -136,3 +136,17 @@ def test_concurrent_predict_and_feedback_over_http_lose_nothing(served, live_ser
     assert errors == []
     assert after["predictions"] - before["predictions"] == 80
     assert after["feedback"] - before["feedback"] == 80
+
+
+def test_feedback_without_a_usable_label_is_quarantined_by_the_same_rule_as_the_cli(served):
+    project, client, _ = served
+    before = project.store.counts()
+    body = {"rows": [{"a": 0.1, "b": "u", "y": "no"}, {"a": 0.2, "b": "v", "y": None}, {"a": 0.3, "b": "w"}]}
+    r = client.post("/v1/feedback", json={**body, "label_column": "y"})
+    assert r.status_code == 200
+    assert r.json()["accepted"] == 1 and [q["index"] for q in r.json()["quarantined"]] == [1, 2]
+    after = project.store.counts()
+    assert after["feedback"] == before["feedback"] + 1 and after["quarantine"] == before["quarantine"] + 2
+    none = client.post("/v1/feedback", json={"rows": [{"a": 1, "y": ""}], "label_column": "y"})
+    assert none.status_code == 422 and none.json()["error"] == "DataError"
+    assert project.store.counts()["quarantine"] == after["quarantine"] + 1  # refused, yet not lost

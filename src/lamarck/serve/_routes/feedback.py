@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from lamarck.serve._deps import State, require
 from lamarck.serve._errors import answers
@@ -16,22 +16,20 @@ router = APIRouter(tags=["feedback"])
 
 @router.post("/v1/feedback", responses=answers(401, 403, 422))
 def feedback(req: FeedbackRequest, state: State, _who: str = require("feedback", "admin")) -> dict[str, Any]:
-    if req.items:
-        items = [{"prediction_id": i.prediction_id, "label": i.label, "weight": i.weight} for i in req.items]
-    else:
-        assert req.rows is not None and req.label_column is not None  # checked by the model validator
-        missing = [k for k, r in enumerate(req.rows) if req.label_column not in r]
-        if missing:
-            raise HTTPException(422, f"rows {missing[:10]} lack the label column {req.label_column!r}")
-        items = [
-            {
-                "inputs": {k: v for k, v in r.items() if k != req.label_column},
-                "label": r[req.label_column],
-                "weight": req.weight,
-            }
-            for r in req.rows
-        ]
+    """Store labels through ``Project.add_feedback``, the rule the CLI uses too: unusable records are
+    quarantined with their reason, the rest committed before the answer; 422 when none is usable."""
     with state.write_lock:
-        n = state.project.store.add_feedback(items)  # committed before we answer
-    state.metrics.inc("feedback", n)
-    return {"accepted": n}
+        if req.items:
+            items = [
+                {"prediction_id": i.prediction_id, "label": i.label, "weight": i.weight} for i in req.items
+            ]
+            result = state.project.add_feedback(items=items, source="api")
+        else:
+            result = state.project.add_feedback(
+                rows=req.rows, label_column=req.label_column, weight=req.weight, source="api"
+            )
+    state.metrics.inc("feedback", result.accepted)
+    if result.quarantined:
+        state.metrics.inc("quarantined_rows", len(result.quarantined))
+        return result.to_dict()
+    return {"accepted": result.accepted}
