@@ -24,12 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 from lamarck import Project
-from lamarck.bench._evolution import HttpClient, plot_loop, run_loop, write_batches
+from lamarck.bench import HttpClient, SharedFileMissingError, elec2_csv, plot_loop, run_loop, write_batches
 from lamarck.evolve import EvolutionPolicy
 from lamarck.serve import create_app
 
 OUT = Path("demo-output") / "loop"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "elec2.csv"
 WEEK = 336  # 48 half-hours x 7 days
 
 
@@ -45,10 +44,12 @@ def run(rows: int | None = None) -> int:
     import uvicorn
 
     console = Console()
-    if not DATA.exists():
-        console.print(f"[red]{DATA} is missing: the loop demo needs ../shared/data/elec2.csv[/red]")
+    try:
+        data = elec2_csv()
+    except SharedFileMissingError as exc:
+        console.print(f"[red]{exc}[/red]")
         return 1
-    frame = pd.read_csv(DATA)
+    frame = pd.read_csv(data)
     if rows:
         frame = frame.iloc[:rows]
     shutil.rmtree(OUT, ignore_errors=True)

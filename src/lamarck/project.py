@@ -24,8 +24,7 @@ import pandas as pd
 
 from lamarck._feedback import FeedbackResult
 from lamarck._feedback import add_feedback as _add_feedback
-from lamarck._fit import FitOptions, FitResult, run_fit
-from lamarck._fit._types import StageCallback, TrialCallback, as_tuple
+from lamarck._fit import FitOptions, FitResult, StageCallback, TrialCallback, as_tuple, run_fit
 from lamarck.errors import SchemaError
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings

@@ -58,12 +58,7 @@ def test_json_summary_and_quarantine_of_each_bad_input(sea_csv, tmp_path, capsys
     assert out["quarantined"] == 4 and out["score"] > 0.8
     stored = Project(project).store
     assert stored.counts()["quarantine"] == 4
-    import sqlalchemy as sa
-
-    from lamarck.store._store import QUARANTINE
-
-    with stored.engine.connect() as conn:
-        reasons = [r.reason for r in conn.execute(sa.select(QUARANTINE)).all()]
+    reasons = [r["reason"] for r in stored.quarantined()]
     assert any("'abc'" in r for r in reasons) and any("'maybe'" in r for r in reasons)
 
 

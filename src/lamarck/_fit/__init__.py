@@ -10,6 +10,6 @@ that the next steps read.
 """
 
 from lamarck._fit._pipeline import run_fit
-from lamarck._fit._types import FitOptions, FitResult
+from lamarck._fit._types import FitOptions, FitResult, StageCallback, TrialCallback, as_tuple
 
-__all__ = ["FitOptions", "FitResult", "run_fit"]
+__all__ = ["FitOptions", "FitResult", "StageCallback", "TrialCallback", "as_tuple", "run_fit"]

@@ -54,13 +54,33 @@ PARTS.update(
     }
 )
 
+#: names of the evolution part's loop (HTTP client, plots) imported from it on first use
+_EVOLUTION_NAMES = (
+    "HttpClient",
+    "InProcessClient",
+    "RetrainClient",
+    "plot_loop",
+    "run_loop",
+    "write_batches",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EVOLUTION_NAMES:
+        return getattr(importlib.import_module("lamarck.bench._evolution"), name)
+    raise AttributeError(f"module 'lamarck.bench' has no attribute {name!r}")
+
+
 __all__ = [
     "FIELDS",
     "PARTS",
     "PEERS",
     "BenchArgs",
     "Case",
+    "HttpClient",
+    "InProcessClient",
     "PeerInstallError",
+    "RetrainClient",
     "SharedFileMissingError",
     "elec2_csv",
     "ensure_peer",
@@ -68,10 +88,13 @@ __all__ = [
     "load_case",
     "load_suite",
     "peers_dir",
+    "plot_loop",
     "public_suite",
     "run_batch",
+    "run_loop",
     "shared_file",
     "shared_score",
     "split_case",
     "summarize",
+    "write_batches",
 ]

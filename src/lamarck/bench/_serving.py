@@ -1,6 +1,9 @@
 """Serving comparison (``lamarck bench --part serving``): ``lamarck serve`` against ``mlflow models serve``
 on the same fitted model, single-row and batch requests, from a bounded load generator on 127.0.0.1.
 
+Why one file of ~600 lines: the load generator, the two servers' start-up and the A-B-B-A schedule are
+one measurement; split, the order that makes the comparison fair would be spread over modules.
+
 One model is fitted on a real case of the public suite (``hmda_mortgage_denial`` by default, a short
 budget), registered in a throw-away project, and served twice from that one registered version:
 

@@ -1,5 +1,8 @@
 """A small feature language that Lamarck parses itself: derived columns without running anyone's code.
 
+Why one file of ~500 lines: the whitelist, the parser and the evaluator are one security boundary; kept
+together, a reviewer sees every node the language admits and what each one does in one read.
+
 An expression is parsed with :mod:`ast` and accepted only if every node is on a whitelist; it is then
 evaluated by a tree walker over pandas columns. Nothing is ever passed to ``eval`` or ``exec``.
 

@@ -1,5 +1,8 @@
 """The model zoo. Each learner owns its search space, its known-good configurations and its cost.
 
+Why one file of ~680 lines: the zoo is a table of small classes that share one contract and its helpers
+(category codes, deadline callbacks); one place shows every learner side by side.
+
 A learner turns the feature frame made by :class:`lamarck.data.FeatureProcessor` (numeric columns and
 ``category`` columns) into a fitted estimator. Adding a model means adding one class here and listing it
 in :data:`LEARNERS`::

@@ -222,6 +222,14 @@ class EventStore:
                 conn.execute(QUARANTINE.insert(), records)
         return len(records)
 
+    def quarantined(self, limit: int = 100, *, source: str | None = None) -> list[dict[str, Any]]:
+        """The newest quarantined rows first, each with ``id``, ``ts``, ``source``, ``row`` and ``reason``."""
+        q = sa.select(QUARANTINE).order_by(QUARANTINE.c.id.desc()).limit(limit)
+        if source is not None:
+            q = q.where(QUARANTINE.c.source == source)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings().all()]
+
     def record_decision(self, kind: str, reason: str, figures: Mapping[str, Any] | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(

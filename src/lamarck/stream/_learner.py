@@ -1,5 +1,9 @@
 """``StreamLearner``: an evolving population of online learners, one event at a time.
 
+Why one file of ~570 lines: the prequential step (predict, release delayed labels, learn, score,
+replace, archive) is one state machine over shared state; its parts (members, context, boost, events)
+live in their own modules.
+
 Prequential: each event is predicted first, and its label (when it arrives, ``label_delay`` events
 later) is learned after. The population (EvoAutoML-style, on river) holds several online pipelines;
 each is scored on its own predictions; every ``replace_every`` labels the worst is replaced by a
