@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -101,24 +100,25 @@ def read_data(data: str, query: str | None, table: str | None) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, print user errors as one paragraph, return the exit code."""
+    """Entry point: run the app, print user errors as one paragraph, return the exit code.
+
+    typer (0.29) vendors its own click, so its usage errors, ``typer.Exit`` and ``typer.Abort`` are not
+    the ``click`` package's classes: the command runs in click's standalone mode, which prints a usage
+    error (exit 2), turns Ctrl-C into exit 130 and ``typer.Exit(n)`` into exit ``n``, all by
+    ``SystemExit``, whose code is returned here. A :class:`LamarckError` passes through standalone mode
+    untouched and is printed as one panel, never a traceback.
+    """
     logging.basicConfig(
         level=os.environ.get("LAMARCK_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s"
     )
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="lamarck", standalone_mode=False)
+        command.main(args=argv, prog_name="lamarck", standalone_mode=True)
     except LamarckError as e:
         err_console.print(
             Panel(str(e), title=f"[red]{type(e).__name__}[/red]", expand=False, border_style="red")
         )
         return e.exit_code
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 130
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except click.exceptions.Exit as e:
-        return e.exit_code
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return 0
