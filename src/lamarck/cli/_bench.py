@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from lamarck.cli._app import console
 
 __all__ = ["bench"]
-
-
-def _bench_args_type() -> Any:
-    from lamarck.bench import BenchArgs
-
-    return BenchArgs
 
 
 def bench(
@@ -57,7 +51,7 @@ def bench(
 
     Example: lamarck bench --budget 60 --output bench/results/batch-60s
     """
-    from lamarck.bench import PARTS, PEERS
+    from lamarck.bench import PARTS, PEERS, BenchArgs
     from lamarck.bench import install_peers as install
 
     if install_peers:
@@ -70,8 +64,6 @@ def bench(
 
         raise ConfigError(f"unknown bench part {part!r}. Fix: --part with one of {sorted(PARTS)}.")
     PARTS[part](
-        _bench_args_type()(
-            suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed
-        ),
+        BenchArgs(suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed),
         console,
     )
