@@ -1,0 +1,124 @@
+"""The typer app, the entry point and what every command shares: options, consoles, the project.
+
+The entry point prints a :class:`lamarck.errors.LamarckError` as one paragraph (never a traceback) and
+returns its exit code; commands are registered on :data:`app` by :mod:`lamarck.cli`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from lamarck.errors import LamarckError
+
+if TYPE_CHECKING:
+    from lamarck.project import Project
+
+__all__ = [
+    "ExcludeOpt",
+    "JsonOpt",
+    "LLMOpt",
+    "MetricOpt",
+    "ProjectOpt",
+    "QueryOpt",
+    "TableOpt",
+    "TargetOpt",
+    "TaskOpt",
+    "TimeOpt",
+    "app",
+    "console",
+    "err_console",
+    "main",
+    "open_project",
+    "read_data",
+]
+
+app = typer.Typer(
+    name="lamarck",
+    help=(
+        "Lamarck: from a table and one sentence to a registered model, a report and predictions.\n\n"
+        'Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"'
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ProjectOpt = Annotated[
+    Path,
+    typer.Option(
+        "--project", "-p", help="Project folder (settings, registry, reports).", envvar="LAMARCK_PROJECT"
+    ),
+]
+TargetOpt = Annotated[
+    str | None, typer.Option("--target", help="Column to predict (overrides the sentence).")
+]
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", help="Metric to optimise, e.g. roc_auc, rmse, f1.")
+]
+TimeOpt = Annotated[
+    float | None, typer.Option("--time", help="Time budget in seconds (overrides the sentence).")
+]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Column never used as a feature (repeatable).")
+]
+TaskOpt = Annotated[str | None, typer.Option("--task", help="binary, multiclass or regression.")]
+QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query when DATA is a database URL.")]
+TableOpt = Annotated[str | None, typer.Option("--table", help="Table name when DATA is a database URL.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+LLMOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--llm/--no-llm",
+        help="Plan with the LLM endpoint (LAMARCK_LLM_BASE_URL) or forbid it; default: the LLM when one is "
+        "configured, else the offline rule planner. An unreachable endpoint falls back to the rules.",
+    ),
+]
+
+
+def open_project(path: Path) -> Project:
+    """The project at ``path`` (imported on first use, so ``lamarck --help`` starts fast)."""
+    from lamarck.project import Project
+
+    return Project(path)
+
+
+def read_data(data: str, query: str | None, table: str | None) -> Any:
+    """The table named by a command's DATA argument (a file or a SQLAlchemy URL)."""
+    from lamarck.data import read_table
+
+    return read_table(data, query=query, table=table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, print user errors as one paragraph, return the exit code.
+
+    typer (0.29) vendors its own click, so its usage errors, ``typer.Exit`` and ``typer.Abort`` are not
+    the ``click`` package's classes: the command runs in click's standalone mode, which prints a usage
+    error (exit 2), turns Ctrl-C into exit 130 and ``typer.Exit(n)`` into exit ``n``, all by
+    ``SystemExit``, whose code is returned here. A :class:`LamarckError` passes through standalone mode
+    untouched and is printed as one panel, never a traceback.
+    """
+    logging.basicConfig(
+        level=os.environ.get("LAMARCK_LOG_LEVEL", "WARNING"), format="%(levelname)s %(message)s"
+    )
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="lamarck", standalone_mode=True)
+    except LamarckError as e:
+        err_console.print(
+            Panel(str(e), title=f"[red]{type(e).__name__}[/red]", expand=False, border_style="red")
+        )
+        return e.exit_code
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0

@@ -1,0 +1,69 @@
+"""``lamarck bench``: Lamarck against its peers on a suite of real data (through :mod:`lamarck.bench`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lamarck.cli._app import console
+
+__all__ = ["bench"]
+
+
+def bench(
+    suite: Annotated[
+        Path | None,
+        typer.Option(help="Suite YAML (public suite schema); default: the shared folder's public suite."),
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Folder for results.csv and results.md.")] = Path(
+        "bench/results/batch"
+    ),
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated peers. Batch: histgb (default), flaml, autogluon, search-tpe, "
+            "search-random, search-grid, search-evolutionary. "
+            "--part evolution: retrain-all, retrain-recent (default both)."
+        ),
+    ] = None,
+    cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
+    budget: Annotated[float, typer.Option(help="Wall-clock budget per case and system, seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the split and of every system.")] = 0,
+    part: Annotated[
+        str,
+        typer.Option(
+            help="Which comparison: batch (AutoML peers), or another registered part "
+            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving)."
+        ),
+    ] = "batch",
+    install_peers: Annotated[
+        bool,
+        typer.Option(
+            "--install-peers",
+            help="Create or update the environments of the peers in --against (default flaml,autogluon) "
+            "in LAMARCK_PEERS_DIR (default ~/.cache/lamarck/peers), then exit.",
+        ),
+    ] = False,
+) -> None:
+    """Lamarck against its peers on a suite of real data, one row per case and system (resumable).
+
+    Example: lamarck bench --budget 60 --output bench/results/batch-60s
+    """
+    from lamarck.bench import PARTS, PEERS, BenchArgs
+    from lamarck.bench import install_peers as install
+
+    if install_peers:
+        names = [s.strip() for s in (against or ",".join(PEERS)).split(",") if s.strip() in PEERS]
+        for python in install(names, log=console.print):
+            console.print(f"ready: {python}")
+        return
+    if part not in PARTS:
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(f"unknown bench part {part!r}. Fix: --part with one of {sorted(PARTS)}.")
+    PARTS[part](
+        BenchArgs(suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed),
+        console,
+    )

@@ -1,0 +1,104 @@
+"""``lamarck serve`` and ``lamarck keys create|list|revoke``: the HTTP server and its API keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from lamarck.cli._app import ProjectOpt, console, err_console, open_project
+
+if TYPE_CHECKING:
+    from lamarck.serve import AuthMode
+
+__all__ = ["keys_app", "serve"]
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (others than localhost need API keys).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    auto_evolve: Annotated[
+        bool,
+        typer.Option(
+            "--auto-evolve", help="Run the evolution policy in the background (as `lamarck evolve`)."
+        ),
+    ] = False,
+    evolve_every: Annotated[
+        float, typer.Option(help="Seconds between evolution passes with --auto-evolve.")
+    ] = 60.0,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /v1/evolve,
+    /v1/suggest-labels, /metrics, /docs. A challenger in the shadow answers every row too (logged only).
+
+    Without API keys (`lamarck keys create --role admin`) the server listens on localhost only.
+
+    Example: lamarck serve --port 8000 --auto-evolve   (then open http://127.0.0.1:8000/docs)
+    """
+    import uvicorn
+
+    from lamarck.serve import bind_host, create_app
+
+    proj = open_project(project)
+    mode: AuthMode = "keys" if proj.store.has_keys() else "open"
+    if bind_host(host, mode=mode) != host:
+        err_console.print(
+            f"[yellow]no API keys configured: listening on 127.0.0.1 instead of {host}[/yellow] "
+            "(create one with `lamarck keys create --role admin`, then serve on any address)."
+        )
+        host = bind_host(host, mode=mode)
+    auth = "API keys required" if mode == "keys" else "no API keys (localhost only)"
+    evolving = f", auto-evolve every {evolve_every:g}s" if auto_evolve else ""
+    console.print(
+        f"Lamarck serving project {project} on http://{host}:{port} ({auth}{evolving}; docs at /docs)"
+    )
+    app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every, auth_mode=mode)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+keys_app = typer.Typer(
+    help="API keys of the server, each with a role: predict, feedback or admin.", no_args_is_help=True
+)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="predict, feedback or admin.")],
+    name: Annotated[str, typer.Option(help="A name to recognise the key by.")] = "",
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Create an API key; it is shown once (only its hash is stored).
+
+    Example: lamarck keys create --role feedback --name labelling-team
+    """
+    key = open_project(project).store.create_key(role, name=name)
+    console.print(f"created a {role!r} key (shown once, store it now):")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(project: ProjectOpt = Path(".lamarck")) -> None:
+    """List API keys (never the keys themselves)."""
+    t = Table()
+    for col in ("id", "name", "role", "created", "revoked"):
+        t.add_column(col)
+    for k in open_project(project).store.api_keys():
+        t.add_row(str(k["id"]), k["name"], k["role"], str(k["ts"])[:19], "yes" if k["revoked"] else "no")
+    console.print(t)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="Id from `lamarck keys list`.")],
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Revoke an API key by its id."""
+    from lamarck.errors import ConfigError
+
+    if not open_project(project).store.revoke_key(key_id):
+        raise ConfigError(f"no API key with id {key_id}. Fix: see `lamarck keys list`.")
+    console.print(f"revoked key {key_id}")
