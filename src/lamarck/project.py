@@ -18,7 +18,7 @@ import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -152,6 +152,7 @@ class Project:
         """The logged, unlabelled predictions whose labels would help most (highest entropy or lowest margin)."""
         from lamarck.errors import ConfigError
         from lamarck.evaluate import UNCERTAINTY_STRATEGIES, uncertainty
+        from lamarck.evaluate._uncertainty import UncertaintyStrategy
 
         if n < 1 or strategy not in UNCERTAINTY_STRATEGIES:
             raise ConfigError(
@@ -165,7 +166,8 @@ class Project:
         out = pd.DataFrame(
             {
                 "prediction_id": rows["id"].to_numpy(),
-                "score": uncertainty(list(rows["proba"]), strategy=strategy),  # type: ignore[arg-type]
+                # the strategy was checked against UNCERTAINTY_STRATEGIES above
+                "score": uncertainty(list(rows["proba"]), strategy=cast("UncertaintyStrategy", strategy)),
                 "prediction": rows["prediction"].to_numpy(),
                 "model_version": rows["model_version"].to_numpy(),
             }

@@ -54,7 +54,16 @@ def shared_score(case: Case, y_test: pd.Series, pred: Any, classes: Sequence[str
     return score(case.metric, y_test.astype(str).map(index).to_numpy(), proba)
 
 
-def _run_lamarck(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int, **search: Any) -> float:  # type: ignore[no-untyped-def]
+def _run_lamarck(
+    case: Case,
+    Xtr: pd.DataFrame,
+    Xte: pd.DataFrame,
+    ytr: pd.Series,
+    yte: pd.Series,
+    budget: float,
+    seed: int,
+    **search: Any,
+) -> float:
     """Lamarck as a user runs it; ``search`` (``sampler=``, ``portfolio=``) goes to ``Project.fit``."""
     from lamarck.project import Project
 
@@ -73,7 +82,9 @@ def _run_lamarck(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int, **sea
     return shared_score(case, yte, proba, _classes(case, pd.concat([ytr, yte])))
 
 
-def _run_histgb(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> float:  # type: ignore[no-untyped-def]
+def _run_histgb(
+    case: Case, Xtr: pd.DataFrame, Xte: pd.DataFrame, ytr: pd.Series, yte: pd.Series, budget: float, seed: int
+) -> float:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     def prep(X: pd.DataFrame) -> pd.DataFrame:
@@ -96,8 +107,15 @@ def _run_histgb(case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int) -> flo
 
 
 def _run_peer(
-    case: Case, Xtr, Xte, ytr, yte, budget: float, seed: int, peer: str = "flaml"
-) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    case: Case,
+    Xtr: pd.DataFrame,
+    Xte: pd.DataFrame,
+    ytr: pd.Series,
+    yte: pd.Series,
+    budget: float,
+    seed: int,
+    peer: str = "flaml",
+) -> tuple[float, float]:
     """Fit a peer in its own virtual environment (a subprocess) on the same split; score here.
 
     Returns the score and the peer's own fit + predict seconds (its interpreter start-up left out).

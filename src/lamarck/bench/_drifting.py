@@ -16,9 +16,10 @@ of one concept, scored on the serving model after every batch, to measure backwa
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -39,7 +40,7 @@ class DriftCase:
     phases: list[tuple[str, int]] = field(default_factory=list)
 
 
-def _frame(pairs: Iterator[tuple[dict, object]], n: int) -> pd.DataFrame:
+def _frame(pairs: Iterator[tuple[dict[Hashable, Any], Any]], n: int) -> pd.DataFrame:
     rows = [{**x, TARGET: int(y)} for x, y in itertools.islice(pairs, n)]
     return pd.DataFrame(rows)
 

@@ -474,10 +474,10 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     if len(probes):
         metrics = list(dict.fromkeys(probes["metric"]))
         lines += ["", "| case | system | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
-        for (case, system), part in probes.groupby(["case", "system"], sort=False):
+        for (probe_case, probe_system), part in probes.groupby(["case", "system"], sort=False):
             values = part.set_index("metric")["score"]
             lines.append(
-                f"| {case} | {system} | "
+                f"| {probe_case} | {probe_system} | "
                 + " | ".join(
                     f"{values.get(m, float('nan')):+.4f}"
                     if m.startswith("backward")

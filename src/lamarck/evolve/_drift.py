@@ -132,7 +132,10 @@ def feature_drift(
         jump = float(cur.isna().mean() - ref.isna().mean()) if len(cur) else 0.0
         severe = d.psi > PSI_SEVERE or d.unseen_share > 0.05 or jump > 0.05 or d.outlier_share > 0.05
         moderate = d.psi > PSI_MODERATE or (
-            d.ks_p_value is not None and d.ks_p_value < 1e-3 and d.ks_statistic > 0.1
+            d.ks_p_value is not None
+            and d.ks_statistic is not None  # both are set (numeric columns) or both None
+            and d.ks_p_value < 1e-3
+            and d.ks_statistic > 0.1
         )
         severity: Severity = "severe" if severe else "moderate" if moderate else "none"
         out.append(

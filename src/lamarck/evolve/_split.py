@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -173,7 +173,8 @@ def _pool(policy: EvolutionPolicy, champion: Any, old: Rows, fresh: Rows) -> Row
         else np.zeros(0)
     )
     for i, row in enumerate(X.to_dict("records")):
-        pool.add({**row, "__i": i}, label=y[i], weight=w[i], loss=float(loss[i]))
+        features = cast("dict[str, Any]", row)  # the feature frame's column names are text
+        pool.add({**features, "__i": i}, label=y[i], weight=w[i], loss=float(loss[i]))
     frame = pool.training_frame()
     idx = frame["__i"].to_numpy(dtype=int)
     return Rows(X.iloc[idx].reset_index(drop=True), y[idx], frame["weight"].to_numpy(dtype=float))

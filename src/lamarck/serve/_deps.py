@@ -23,7 +23,7 @@ __all__ = ["State", "caller_role", "get_state", "reader", "require"]
 
 def get_state(request: Request) -> ServerState:
     """The state that ``create_app`` stored on ``app.state.server``."""
-    return request.app.state.server  # type: ignore[no-any-return]
+    return request.app.state.server
 
 
 State = Annotated[ServerState, Depends(get_state)]

@@ -166,7 +166,7 @@ class StreamService:
             regression = schema_info.get("task") == "regression"
             schema = EventSchema(
                 target=str(schema_info.get("target") or info.tags.get("target", "label")),
-                features=tuple(schema_info.get("features", {}).items()),  # type: ignore[arg-type]
+                features=tuple(schema_info.get("features", {}).items()),
                 classes=None if regression else tuple(info.fingerprint.get("classes") or ()) or None,
                 numeric_target=regression,
             )
@@ -278,7 +278,7 @@ class StreamService:
             else:
                 found = [learner.predict_proba_one(x) for x in good]
                 classes = list(learner.classes_)
-                out["predictions"] = [max(p, key=p.get) if p else None for p in found]  # type: ignore[arg-type]
+                out["predictions"] = [max(p, key=p.__getitem__) if p else None for p in found]
                 out["probabilities"] = [{label_key(c): float(p.get(c, 0.0)) for c in classes} for p in found]
                 probas = [[float(p.get(c, 0.0)) for c in classes] for p in found]
             version = str(self.version_)
@@ -303,11 +303,11 @@ class StreamService:
             for k, item in enumerate(req.items):
                 found = logged.get(item.prediction_id)
                 if found is None:
-                    reason = (
+                    unknown = (
                         f"unknown prediction_id {item.prediction_id!r}: no logged prediction has it "
                         "(send the row with 'rows' and 'label_column' instead)"
                     )
-                    bad.append((k, item.model_dump(), reason))
+                    bad.append((k, item.model_dump(), unknown))
                     continue
                 row = {**(found["inputs"] or {}), schema.target: item.label}
                 x, y, reason = _labelled(schema, row)

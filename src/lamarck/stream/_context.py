@@ -40,6 +40,9 @@ __all__ = ["StreamContext"]
 class StreamContext:
     """Label memory and moving averages of the numeric inputs (state updated by the ``observe_*``)."""
 
+    #: the deviation features' names per feature, made on first use by ``_names`` (not in ``__init__``)
+    _names_: dict[str, tuple[str, ...]]
+
     def __init__(
         self,
         *,

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 import pandas as pd
 
@@ -85,8 +85,9 @@ class EventSchema:
     def kinds(self) -> dict[str, str]:
         return dict(self.features)
 
-    def check(self, row: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None, str | None]:
-        """``(features, label or None, None)`` for a good event, ``(None, None, reason)`` for a bad one."""
+    def check(self, row: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | float | None, str | None]:
+        """``(features, label or None, None)`` for a good event, ``(None, None, reason)`` for a bad one
+        (the label is a number with ``numeric_target``, else its text key)."""
         x: dict[str, Any] = {}
         for name, kind in self.features:
             value = row.get(name)
@@ -175,7 +176,7 @@ def read_events(source: str | Path, *, stdin: TextIO | None = None) -> Iterator[
         from lamarck.data import read_table
 
         for n, row in enumerate(read_table(str(path)).to_dict("records"), start=1):
-            yield RawEvent(n, row)
+            yield RawEvent(n, cast("dict[str, Any]", row))  # read_table's column names are text
 
 
 def head_frame(items: Iterable[RawEvent], *, numeric_share: float = 0.9) -> pd.DataFrame:

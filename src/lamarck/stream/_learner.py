@@ -219,11 +219,11 @@ class StreamLearner:
             model = dummy.StatisticRegressor(stats.Shift(0)) if regression else dummy.NoChangeClassifier()
             self.members_.append(Member("no-change", None, model, "raw", regression=regression))
         if self.hybrid:
-            model = BoostedMember(
+            booster = BoostedMember(
                 every=self.hybrid_every, lag=self.hybrid_every // 2, regression=regression, seed=self.seed
             )
             inputs: Literal["raw", "context"] = "context" if self.context else "raw"
-            self.members_.append(Member("lightgbm", None, model, inputs, regression=regression))
+            self.members_.append(Member("lightgbm", None, booster, inputs, regression=regression))
 
     @property
     def _regression(self) -> bool:
@@ -312,7 +312,7 @@ class StreamLearner:
                 "predict_proba_one on a regression StreamLearner: it predicts values, not classes. "
                 "Fix: call predict_one."
             )
-        return self._predict(_named(x))[2]  # type: ignore[no-any-return]
+        return self._predict(_named(x))[2]
 
     def predict_one(self, x: Mapping[str, Any]) -> Any:
         """The likeliest class (or the value, for regression) for ``x``; ``None`` before any label."""
@@ -576,5 +576,5 @@ def _normalised(p: Mapping[Any, float]) -> dict[Any, float]:
     return {c: v / total for c, v in p.items()} if total > 0 else dict(p)
 
 
-def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(row: Mapping[Any, Any]) -> dict[Any, Any]:
     return {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}

@@ -20,7 +20,7 @@ often) switches the kind or the inputs, the EvoAutoML way. Classification member
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -120,7 +120,7 @@ class OneVsRest(multiclass.OneVsRestClassifier):
         ('a', 1.0, 2)
     """
 
-    def learn_one(self, x: dict[str, Any], y: Any, **kwargs: Any) -> None:
+    def learn_one(self, x: dict[Hashable, Any], y: Any, **kwargs: Any) -> None:
         if y not in self.classifiers:
             self.classifiers[y] = self.classifier.clone()
         if len(self.classifiers) != 2:
@@ -129,9 +129,9 @@ class OneVsRest(multiclass.OneVsRestClassifier):
         first = next(iter(self.classifiers))
         self.classifiers[first].learn_one(x, y == first, **kwargs)
 
-    def predict_proba_one(self, x: dict[str, Any], **kwargs: Any) -> dict[Any, float]:
+    def predict_proba_one(self, x: dict[Hashable, Any], **kwargs: Any) -> dict[Any, float]:
         if len(self.classifiers) != 2:
-            return super().predict_proba_one(x, **kwargs)  # type: ignore[no-any-return]
+            return super().predict_proba_one(x, **kwargs)
         first, second = self.classifiers
         p = float(self.classifiers[first].predict_proba_one(x, **kwargs)[True])
         return {first: p, second: 1.0 - p}

@@ -36,6 +36,7 @@ from lamarck.errors import ConfigError
 from lamarck.stream._events import (
     REASON_KINDS,
     EventSchema,
+    FeatureKind,
     RawEvent,
     head_frame,
     label_key,
@@ -96,7 +97,7 @@ def _metric(name: str, positive: Any, task: str) -> Any:
     return _OWN_METRICS.get(cls, getattr(metrics, cls))(**kwargs)
 
 
-class _MacroF1(metrics.MacroF1):  # type: ignore[misc]
+class _MacroF1(metrics.MacroF1):
     """River's ``MacroF1`` over the classes of the labels and of the answers given: an event predicted
     before any label arrived (``None``) is a miss for its class, not a class of its own whose F1 of 0
     would pull the mean down for ever (by a third on a binary stream).
@@ -376,7 +377,7 @@ def stream_project(
         reason = (spec.reasons or {}).get("metric")
         if reason is not None and reason.source == "default" and metric is None and not regression:
             spec_dict["metric"] = "accuracy"  # the usual prequential figure when nobody asked for another
-        features = tuple(
+        features: tuple[tuple[str, FeatureKind], ...] = tuple(
             (str(c), "numeric" if frame[c].dtype.kind in "if" else "categorical")
             for c in frame.columns
             if c != spec.target and c not in set(spec.exclude_columns)
@@ -384,7 +385,7 @@ def stream_project(
         classes = None if regression else tuple(sorted({label_key(v) for v in frame[spec.target].dropna()}))
         schema = EventSchema(
             target=spec.target,
-            features=features,  # type: ignore[arg-type]
+            features=features,
             classes=classes,
             numeric_target=regression,
         )

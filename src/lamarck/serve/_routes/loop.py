@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,7 @@ _DRIFT_FIGURES = (
 )
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(frame: pd.DataFrame) -> list[dict[Hashable, Any]]:
     """JSON-safe records (NaN as null, numpy scalars as Python numbers)."""
     clean = frame.astype(object).where(frame.notna(), None)
     return [
@@ -66,7 +67,7 @@ def status(state: State, _who: str = reader) -> dict[str, Any]:
 @router.post("/v1/evolve", responses=answers(401, 403, 422))
 def evolve(state: State, _who: str = require("admin")) -> dict[str, Any]:
     """Run one pass of the evolution policy now (what `lamarck evolve` does)."""
-    return state.evolve.run_once().to_dict()  # type: ignore[no-any-return]
+    return state.evolve.run_once().to_dict()
 
 
 @router.get("/v1/suggest-labels", responses=answers(401, 422))

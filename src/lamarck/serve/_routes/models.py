@@ -15,7 +15,7 @@ router = APIRouter(tags=["models"])
 
 @router.get("/v1/models", responses=answers(401))
 def models(state: State, _who: str = reader) -> list[dict[str, Any]]:
-    return state.project.status()["versions"]  # type: ignore[no-any-return]
+    return state.project.status()["versions"]
 
 
 @router.post("/v1/models/{version}/promote", responses=answers(401, 403, 404, 422))
