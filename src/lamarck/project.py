@@ -151,8 +151,7 @@ class Project:
     def suggest_labels(self, n: int = 20, *, strategy: str = "entropy") -> pd.DataFrame:
         """The logged, unlabelled predictions whose labels would help most (highest entropy or lowest margin)."""
         from lamarck.errors import ConfigError
-        from lamarck.evaluate import UNCERTAINTY_STRATEGIES, uncertainty
-        from lamarck.evaluate._uncertainty import UncertaintyStrategy
+        from lamarck.evaluate import UNCERTAINTY_STRATEGIES, UncertaintyStrategy, uncertainty
 
         if n < 1 or strategy not in UNCERTAINTY_STRATEGIES:
             raise ConfigError(

@@ -14,7 +14,7 @@ from lamarck.evaluate._metrics import (
 )
 from lamarck.evaluate._scorecard import Scorecard, calibration, scorecard
 from lamarck.evaluate._tests import TestResult, mcnemar, paired_bootstrap
-from lamarck.evaluate._uncertainty import UNCERTAINTY_STRATEGIES, uncertainty
+from lamarck.evaluate._uncertainty import UNCERTAINTY_STRATEGIES, UncertaintyStrategy, uncertainty
 
 __all__ = [
     "DEFAULT_METRIC",
@@ -24,6 +24,7 @@ __all__ = [
     "Scorecard",
     "Task",
     "TestResult",
+    "UncertaintyStrategy",
     "calibration",
     "get_metric",
     "mcnemar",
