@@ -98,6 +98,9 @@ def test_registered_learner_loads_and_predicts(sea_csv, tmp_path, capsys):
     assert code == 0 and out["version"] == "1"
     proj = Project(project)
     assert proj.registry.alias_version("stream") == "1"
+    [move] = proj.ledger.moves("stream")  # recorded by the champion ledger, then made
+    assert (move.kind, move.to, move.previous) == ("promote", "1", None)
+    assert proj.ledger.moves() == []  # a stream registration is not a champion decision
     model = proj.registry.load("stream")
     import pandas as pd
 

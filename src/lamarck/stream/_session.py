@@ -417,7 +417,8 @@ def stream_project(
 def register_stream(
     project: Any, session: StreamSession, result: StreamResult | None = None, *, reason: str | None = None
 ) -> str:
-    """Register the learner as a new version with alias ``stream`` (the batch ``champion`` stays)."""
+    """Register the learner as a new version and move alias ``stream`` to it through ``project.ledger``
+    (the batch ``champion`` stays)."""
     result = result or _result(session)
     registry = project.registry
     previous = registry.alias_version("stream")
@@ -436,5 +437,12 @@ def register_stream(
         tags={"task": str(spec.get("task")), "target": session.schema.target, "metric": result.metric,
               "kind": "stream"},
     )  # fmt: skip
-    registry.set_alias("stream", info.version)
+    # the project's champion ledger: the move is recorded (kind "alias"), then made, as every alias move is
+    project.ledger.move(
+        "promote",
+        str(info.version),
+        reason=f"stream {session.name}: {result.events} events, prequential {result.metric} {result.score:.4f}",
+        figures={"events": result.events, f"prequential_{result.metric}": result.score},
+        alias="stream",
+    )
     return str(info.version)
