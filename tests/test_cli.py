@@ -121,6 +121,11 @@ def _csv(tmp_path, text: str | bytes, name: str = "d.csv"):
         (["plan", "{good}", "predict y", "--metric", "rmse"], "does not fit"),
         (["plan", "{good}", "predict y", "--time", "0"], "positive"),
         (["plan", "{good}", "predict y", "--time", "-3"], "positive"),
+        (["plan", "{good}", "predict y", "--time", "nan"], "positive"),
+        (["plan", "{good}", "predict y", "--time", "1e12"], "from 1 to 604800"),
+        (["plan", "{good}", "predict y in 9999999 hours"], "7 days"),
+        (["fit", "{good}", "predict y", "--task", "banana"], "binary, multiclass, regression"),
+        (["plan", "{good}", "", "--target", "y", "--task", "banana"], "unknown task 'banana'"),
     ],
 )
 def test_bad_input_is_one_paragraph_and_non_zero(tmp_path, capsys, args, words):

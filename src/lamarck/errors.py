@@ -50,16 +50,19 @@ class FeatureError(DataError):
     """A derived-feature expression is outside the feature language (unknown column, forbidden syntax...)."""
 
 
+class ConfigError(LamarckError, ValueError):
+    """A setting or option has a value outside its allowed range."""
+
+
 class PlanError(LamarckError, ValueError):
     """A task specification does not fit the data (unknown target, metric that does not fit the task...)."""
 
 
-class BudgetError(PlanError):
-    """A time budget that is zero, negative or not a number."""
+class BudgetError(PlanError, ConfigError):
+    """A time budget outside its allowed range (1 s to 7 days), negative or not a number.
 
-
-class ConfigError(LamarckError, ValueError):
-    """A setting or option has a value outside its allowed range."""
+    Both a plan problem and a setting out of range: ``except ConfigError`` catches it too.
+    """
 
 
 class ModelNotFoundError(LamarckError, LookupError):

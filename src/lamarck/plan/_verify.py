@@ -11,16 +11,60 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
-from lamarck.errors import BudgetError, PlanError
+from lamarck.errors import BudgetError, ConfigError, PlanError
 from lamarck.evaluate import DEFAULT_METRIC, METRICS, metrics_for
 from lamarck.plan._rules import RulePlanner, closest_columns, infer_task, positive_class_of
-from lamarck.plan._spec import Reason, TaskSpec
+from lamarck.plan._spec import Reason, TaskSpec, TaskType
 
-__all__ = ["PlanIssue", "apply_overrides", "make_plan", "verify", "verify_all"]
+__all__ = [
+    "MAX_TIME_BUDGET_S",
+    "MIN_TIME_BUDGET_S",
+    "TASKS",
+    "PlanIssue",
+    "apply_overrides",
+    "budget_problem",
+    "make_plan",
+    "verify",
+    "verify_all",
+]
+
+#: The tasks a spec may name (the ``TaskType`` literal).
+TASKS: tuple[str, ...] = get_args(TaskType)
+#: The allowed time budget of a search, in seconds: one second to seven days.
+MIN_TIME_BUDGET_S = 1.0
+MAX_TIME_BUDGET_S = 7 * 24 * 3600.0
+
+
+def budget_problem(budget: object) -> str | None:
+    """Why ``budget`` (seconds) is not a usable time budget, or None when it is.
+
+    >>> budget_problem(60) is None
+    True
+    >>> print(budget_problem(1e12))
+    time budget must be a number of seconds from 1 to 604800 (7 days), got 1000000000000.0. Fix: --time 60.
+    """
+    ok = (
+        isinstance(budget, int | float)
+        and not isinstance(budget, bool)
+        and math.isfinite(budget)
+        and MIN_TIME_BUDGET_S <= budget <= MAX_TIME_BUDGET_S
+    )
+    if ok:
+        return None
+    sign = "a positive" if not (isinstance(budget, int | float) and budget > 0) else "a"
+    return (
+        f"time budget must be {sign} number of seconds from {MIN_TIME_BUDGET_S:g} to {MAX_TIME_BUDGET_S:g} "
+        f"(7 days), got {budget!r}. Fix: --time 60."
+    )
+
+
+def _check_task(task: object) -> None:
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}. Fix: --task with one of {', '.join(TASKS)}.")
 
 
 @dataclass(frozen=True)
@@ -116,15 +160,9 @@ def verify_all(spec: TaskSpec, frame: pd.DataFrame) -> list[PlanIssue]:
                 f"the target {spec.target!r} is also excluded. Fix: remove it from --exclude.",
             )
         )
-    b = spec.time_budget_s
-    if not (isinstance(b, int | float) and math.isfinite(b) and b > 0):
-        issues.append(
-            PlanIssue(
-                "time_budget_s",
-                f"time budget must be a positive number of seconds, got {b!r}. Fix: --time 60.",
-                budget=True,
-            )
-        )
+    problem = budget_problem(spec.time_budget_s)
+    if problem is not None:
+        issues.append(PlanIssue("time_budget_s", problem, budget=True))
     return issues
 
 
@@ -140,6 +178,7 @@ def verify(spec: TaskSpec, frame: pd.DataFrame) -> TaskSpec:
 def apply_overrides(spec: TaskSpec, frame: pd.DataFrame, **flags: Any) -> TaskSpec:
     """Flags override the sentence; what depends on a changed target or task is derived again."""
     changes = {k: v for k, v in flags.items() if v is not None}
+    _check_task(changes.get("task"))
     if not changes:
         return spec
     reasons = dict(spec.reasons)
@@ -206,10 +245,11 @@ def make_plan(
             f"{closest_columns(str(target), [str(c) for c in frame.columns]) or list(frame.columns)[:5]}. "
             "Fix: --target COLUMN with one of them."
         )
+    _check_task(flags.get("task"))
     if flags.get("time_budget_s") is not None:
-        b = flags["time_budget_s"]
-        if not (math.isfinite(float(b)) and float(b) > 0):
-            raise BudgetError(f"time budget must be a positive number of seconds, got {b!r}. Fix: --time 60.")
+        problem = budget_problem(flags["time_budget_s"])
+        if problem is not None:
+            raise BudgetError(problem)
     if flags.get("metric") is not None:
         from lamarck.evaluate import get_metric
 
