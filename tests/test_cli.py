@@ -188,3 +188,20 @@ def test_fit_json_quarantines_rows_without_target(tmp_path, capsys):
     assert out["spec"]["task"] == "binary" and out["score"] > 0.8
     saved = pd.read_csv(next((project / "quarantine").glob("*.csv")))
     assert len(saved) == 5 and set(saved["_reason"]) == {"target 'y' is missing"}
+
+
+def test_output_in_a_missing_folder_is_refused_before_any_work(fitted, housing, tmp_path, capsys):
+    deep = tmp_path / "some" / "deep" / "new" / "dir" / "x.csv"
+    for argv in (
+        ["predict", str(housing / "new.csv"), "--output", str(deep)],
+        ["suggest-labels", "5", "--output", str(deep)],
+    ):
+        assert main([*argv, "--project", str(fitted)]) != 0
+        err = capsys.readouterr().err
+        flat = " ".join(err.split()).replace("│", "")
+        assert "does not exist" in flat and "create it first" in flat and "Traceback" not in err, err
+        assert not (tmp_path / "some").exists()
+    argv = ["predict", str(housing / "new.csv"), "--output", str(tmp_path), "--project", str(fitted)]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "ConfigError" in err and "Traceback" not in err

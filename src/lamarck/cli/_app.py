@@ -32,6 +32,7 @@ __all__ = [
     "TaskOpt",
     "TimeOpt",
     "app",
+    "check_output",
     "console",
     "err_console",
     "main",
@@ -97,6 +98,34 @@ def read_data(data: str, query: str | None, table: str | None) -> Any:
     from lamarck.data import read_table
 
     return read_table(data, query=query, table=table)
+
+
+def check_output(path: Path | None) -> Path | None:
+    """``path`` when its folder exists (``--output`` never creates folders); else a ConfigError.
+
+    >>> check_output(None) is None
+    True
+    >>> check_output(Path("/no/such/folder/x.csv"))
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: --output folder '/no/such/folder' does not exist (for '/no/such/folder/x.csv'). Fix: create it first (mkdir -p /no/such/folder) or pick an existing folder.
+    """
+    if path is None:
+        return None
+    folder = path.parent
+    if not folder.is_dir():
+        from lamarck.errors import ConfigError
+
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(
+            f"--output folder '{folder}' {what} (for '{path}'). "
+            f"Fix: create it first (mkdir -p {folder}) or pick an existing folder."
+        )
+    if path.is_dir():
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(f"--output '{path}' is a folder, not a file. Fix: --output {path / 'out.csv'}.")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

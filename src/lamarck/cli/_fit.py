@@ -22,6 +22,7 @@ from lamarck.cli._app import (
     TargetOpt,
     TaskOpt,
     TimeOpt,
+    check_output,
     console,
     err_console,
     open_project,
@@ -200,6 +201,7 @@ def predict(
 
     Example: lamarck predict new_houses.csv --output predictions.csv
     """
+    check_output(output)
     frame = read_data(data, query, table)
     out, notes = open_project(project).predict(frame, model=model, proba=proba)
     for note in notes:
@@ -207,6 +209,5 @@ def predict(
     if output is None:
         out.to_csv(sys.stdout, index=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(output, index=False)
     err_console.print(f"wrote {len(out)} predictions to {output}")

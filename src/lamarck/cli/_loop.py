@@ -10,7 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from lamarck.cli._app import JsonOpt, ProjectOpt, console, open_project, read_data
+from lamarck.cli._app import JsonOpt, ProjectOpt, check_output, console, open_project, read_data
 from lamarck.cli._tables import fmt, versions_table
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ def suggest_labels(
 
     Example: lamarck suggest-labels 10 --output to_label.csv
     """
+    check_output(output)
     table = open_project(project).suggest_labels(n, strategy=strategy)
     if output is not None:
         table.to_csv(output, index=False)
