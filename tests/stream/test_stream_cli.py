@@ -168,3 +168,14 @@ def test_every_streaming_metric_has_its_batch_name():
     from lamarck.stream import STREAM_METRICS
 
     assert set(STREAM_METRICS) <= set(METRICS)
+
+
+@pytest.mark.parametrize("bad", ["../../x", "a/b", "..", ".", "", "a\\b", "x" * 101])
+def test_a_stream_name_that_could_leave_the_project_is_refused(bad, sea_csv, tmp_path, capsys):
+    project = tmp_path / "proj"
+    argv = ["stream", str(sea_csv), "predict label", "--name", bad, "--project", str(project), "--json"]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert "ConfigError" in err and "Traceback" not in err
+    assert "stream name" in " ".join(err.split()), err
+    assert not (tmp_path / "x").exists() and not (project / "streams").exists()

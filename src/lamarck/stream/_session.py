@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import signal
 import threading
 import time
@@ -51,10 +52,38 @@ __all__ = [
     "StreamSession",
     "register_stream",
     "run_session",
+    "stream_name",
     "stream_project",
 ]
 
 log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def stream_name(name: str | None, data: str) -> str:
+    """The folder name of a stream under ``<project>/streams``: ``name`` checked, or derived from ``data``.
+
+    A given name is letters, digits, ``-``, ``_`` and ``.`` (at most 100, not ``.`` or ``..``), so it can
+    never lead outside the project; a derived one has every other character replaced by ``_``.
+
+    >>> stream_name(None, "data/elec 2.csv"), stream_name("sea-1", "-"), stream_name(None, "-")
+    ('elec_2', 'sea-1', 'stdin')
+    >>> stream_name("../../x", "-")
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: stream name '../../x' is not allowed: use 1 to 100 letters, digits, '-', '_' or '.' (no path separators, not '.' or '..'). Fix: --name my-stream.
+    """
+    if name is None:
+        derived = "stdin" if data == "-" else re.sub(r"[^A-Za-z0-9._-]", "_", Path(data).stem)[:100]
+        return derived if derived.strip(".") else "stream"
+    if not _NAME.fullmatch(name) or name in {".", ".."}:
+        raise ConfigError(
+            f"stream name {name!r} is not allowed: use 1 to 100 letters, digits, '-', '_' or '.' "
+            "(no path separators, not '.' or '..'). Fix: --name my-stream."
+        )
+    return name
+
 
 #: metric name -> (river class name, needs probabilities, binary only)
 STREAM_METRICS: dict[str, tuple[str, bool, bool]] = {
@@ -352,7 +381,7 @@ def stream_project(
     With ``resume``, the checkpoint of the stream ``name`` is loaded and a file source is read from
     where the previous run stopped (standard input simply goes on).
     """
-    name = name or ("stdin" if data == "-" else Path(data).stem)
+    name = stream_name(name, data)
     path = Path(project.path) / "streams" / name / "checkpoint.pkl"
     items = read_events(data, stdin=stdin)
     if resume:
