@@ -179,3 +179,25 @@ def test_a_stream_name_that_could_leave_the_project_is_refused(bad, sea_csv, tmp
     assert "ConfigError" in err and "Traceback" not in err
     assert "stream name" in " ".join(err.split()), err
     assert not (tmp_path / "x").exists() and not (project / "streams").exists()
+
+
+def test_a_categorical_text_column_is_one_hot_encoded_not_a_traceback(tmp_path, capsys):
+    """River's scaler met the string 'red' and the run died (issue 20): strings are now one-hot encoded
+    for the members that need numbers, and the colour carries the signal."""
+    rng = __import__("random").Random(0)
+    path = tmp_path / "cat.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["color", "size", "label"])
+        for _ in range(1200):
+            color, size = rng.choice(["red", "green", "blue"]), round(rng.random(), 3)
+            w.writerow([color, size, "yes" if (color == "red") ^ (size > 0.8) else "no"])
+    argv = ["stream", str(path), "predict label", "--project", str(tmp_path / "p"), "--no-hybrid"]
+    code, out = run_json(argv, capsys)
+    assert code == 0 and out["events"] == 1200 and out["quarantined"] == 0
+    assert out["score"] > 0.8  # majority class alone is about 0.6
+    assert "Traceback" not in capsys.readouterr().err
+    proj = Project(tmp_path / "p")
+    frame = __import__("pandas").DataFrame({"color": ["red", "blue"], "size": [0.1, 0.1]})
+    predictions, _ = proj.predict(frame, model="stream")
+    assert list(predictions["prediction"]) == ["yes", "no"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from numbers import Number
 from typing import Any, Literal
 
 import numpy as np
@@ -81,10 +82,23 @@ class Kind:
     cost: float  # relative time per event, to keep an evolved population affordable
 
 
-def _scaled(model: Any) -> Any:
-    from river import preprocessing
+def _encoded(scale: bool) -> Any:
+    """Numbers (scaled when ``scale``) beside strings one-hot encoded: text and categorical columns
+    reach the members that need numbers as indicators (``color_red``), never as a string."""
+    from river import compose, preprocessing
 
-    return preprocessing.StandardScaler() | model
+    numbers: Any = compose.SelectType(Number)
+    if scale:
+        numbers = numbers | preprocessing.StandardScaler()
+    return numbers + (compose.SelectType(str) | preprocessing.OneHotEncoder())
+
+
+def _scaled(model: Any) -> Any:
+    return _encoded(scale=True) | model
+
+
+def _numeric(model: Any) -> Any:
+    return _encoded(scale=False) | model
 
 
 def _hoeffding(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
@@ -155,7 +169,7 @@ def _linear_reg(p: dict[str, Any], seed: int) -> Any:
 def _nb(p: dict[str, Any], seed: int) -> Any:
     from river import naive_bayes
 
-    return naive_bayes.GaussianNB()
+    return _numeric(naive_bayes.GaussianNB())
 
 
 def _knn(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
@@ -170,7 +184,7 @@ def _amf(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
     from river import forest
 
     cls = forest.AMFRegressor if regression else forest.AMFClassifier
-    return cls(n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed)
+    return _numeric(cls(n_estimators=p["n_estimators"], step=p["step"], use_aggregation=True, seed=seed))
 
 
 def _regressor(make: Callable[..., Any]) -> Callable[[dict[str, Any], int], Any]:
