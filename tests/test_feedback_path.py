@@ -80,15 +80,34 @@ def test_items_follow_the_same_rule(tmp_path):
     assert sorted(project.store.labelled()["weight"]) == [1.0, 2.5]
 
 
-@pytest.mark.parametrize("weight", [0.0, -1.0, math.nan, math.inf])
-def test_rows_with_a_bad_weight_are_all_quarantined_and_the_error_names_rule_values_and_fix(tmp_path, weight):
+@pytest.mark.parametrize("weight", [0.0, -1.0, math.nan, math.inf, True])
+def test_a_bad_weight_option_is_refused_before_anything_is_stored(tmp_path, weight):
     project = Project(tmp_path / "p")
-    with pytest.raises(DataError) as err:
-        project.add_feedback(rows=[{"a": 1, "y": "yes"}], label_column="y", weight=weight)
-    assert isinstance(err.value, LamarckError) and isinstance(err.value, ValueError)
-    assert "finite number > 0" in str(err.value) and "Fix:" in str(err.value)
+    for kwargs in ({"rows": [{"a": 1, "y": "yes"}], "label_column": "y"}, {"items": [{"label": "yes"}]}):
+        with pytest.raises(ConfigError) as err:
+            project.add_feedback(**kwargs, weight=weight)
+        assert isinstance(err.value, LamarckError) and isinstance(err.value, ValueError)
+        message = str(err.value)
+        assert "weight" in message and repr(weight) in message and "finite number > 0" in message
+        assert "Fix:" in message
     counts = project.store.counts()
-    assert (counts["feedback"], counts["quarantine"]) == (0, 1)
+    assert (counts["feedback"], counts["quarantine"]) == (0, 0)
+
+
+@pytest.mark.parametrize("weight", ["-1", "nan", "0"])
+def test_cli_refuses_a_bad_weight_without_a_traceback(tmp_path, capsys, weight):
+    from lamarck.cli import main
+
+    pd.DataFrame({"a": [1, 2], "y": ["yes", "no"]}).to_csv(tmp_path / "labels.csv", index=False)
+    project = tmp_path / "p"
+    args = ["feedback", str(tmp_path / "labels.csv"), "--label-column", "y", "--project", str(project)]
+    code = main([*args, "--weight", weight])
+    printed = capsys.readouterr()
+    assert code != 0
+    assert "Traceback" not in printed.out + printed.err
+    assert "weight" in printed.out + printed.err and "Fix:" in printed.out + printed.err
+    counts = Project(project).store.counts()
+    assert (counts["feedback"], counts["quarantine"]) == (0, 0)
 
 
 def test_nothing_usable_raises_after_quarantining_everything(tmp_path):

@@ -81,6 +81,11 @@ def _split(
             "add_feedback takes either items (prediction ids with labels) or rows (inputs with their label), "
             f"got {'both' if items is not None else 'neither'}. Fix: pass exactly one of them."
         )
+    if not _good_weight(weight):
+        raise ConfigError(
+            f"weight (the --weight option) must be a finite number > 0, got {weight!r}; nothing was stored. "
+            "Fix: pass a positive weight, e.g. --weight 1 (or weight=1.0), or leave it out for the default 1."
+        )
     if rows is not None and not label_column:
         raise ConfigError(
             "rows need label_column, the column that holds each row's label, got none. "

@@ -190,6 +190,8 @@ class Project:
         with a weight that is not a finite number > 0 is quarantined in the store with its reason
         (``source`` says who sent it); the rest are written in one committed transaction before this
         returns. When not one record is usable, :class:`DataError` says why (they were all quarantined).
+        A ``weight`` argument (the CLI's ``--weight``) that is not a finite number > 0 is refused with
+        :class:`ConfigError` before anything is stored; a bad per-item weight only quarantines its item.
         """
         return _add_feedback(
             self.store, items=items, rows=rows, label_column=label_column, weight=weight, source=source
