@@ -229,8 +229,9 @@ def _nothing_usable(
         columns = sorted({k for r in records[:50] for k in r})[:20]
         fix = f"put each row's label in column {label_column!r} (the rows have columns {columns})"
     return (
-        f"none of the {len(records)} feedback record(s) is usable: a label must be present and not empty "
-        "(None, NaN or blank) and its weight a finite number > 0. "
+        f"none of the {len(records)} feedback record(s) is usable: a label must be present, not empty "
+        "(None, NaN or blank), a single value the champion can learn from (one of its classes, a number for "
+        "regression), for a prediction the store logged (once per request), and its weight a finite number > 0. "
         f"Reasons: {'; '.join(sample)}; labels seen: {values!r}. "
         f"All {len(records)} were quarantined (source {source!r}), nothing is lost. Fix: {fix}."
     )
