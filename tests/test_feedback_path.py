@@ -80,15 +80,34 @@ def test_items_follow_the_same_rule(tmp_path):
     assert sorted(project.store.labelled()["weight"]) == [1.0, 2.5]
 
 
-@pytest.mark.parametrize("weight", [0.0, -1.0, math.nan, math.inf])
-def test_rows_with_a_bad_weight_are_all_quarantined_and_the_error_names_rule_values_and_fix(tmp_path, weight):
+@pytest.mark.parametrize("weight", [0.0, -1.0, math.nan, math.inf, True])
+def test_a_bad_weight_option_is_refused_before_anything_is_stored(tmp_path, weight):
     project = Project(tmp_path / "p")
-    with pytest.raises(DataError) as err:
-        project.add_feedback(rows=[{"a": 1, "y": "yes"}], label_column="y", weight=weight)
-    assert isinstance(err.value, LamarckError) and isinstance(err.value, ValueError)
-    assert "finite number > 0" in str(err.value) and "Fix:" in str(err.value)
+    for kwargs in ({"rows": [{"a": 1, "y": "yes"}], "label_column": "y"}, {"items": [{"label": "yes"}]}):
+        with pytest.raises(ConfigError) as err:
+            project.add_feedback(**kwargs, weight=weight)
+        assert isinstance(err.value, LamarckError) and isinstance(err.value, ValueError)
+        message = str(err.value)
+        assert "weight" in message and repr(weight) in message and "finite number > 0" in message
+        assert "Fix:" in message
     counts = project.store.counts()
-    assert (counts["feedback"], counts["quarantine"]) == (0, 1)
+    assert (counts["feedback"], counts["quarantine"]) == (0, 0)
+
+
+@pytest.mark.parametrize("weight", ["-1", "nan", "0"])
+def test_cli_refuses_a_bad_weight_without_a_traceback(tmp_path, capsys, weight):
+    from lamarck.cli import main
+
+    pd.DataFrame({"a": [1, 2], "y": ["yes", "no"]}).to_csv(tmp_path / "labels.csv", index=False)
+    project = tmp_path / "p"
+    args = ["feedback", str(tmp_path / "labels.csv"), "--label-column", "y", "--project", str(project)]
+    code = main([*args, "--weight", weight])
+    printed = capsys.readouterr()
+    assert code != 0
+    assert "Traceback" not in printed.out + printed.err
+    assert "weight" in printed.out + printed.err and "Fix:" in printed.out + printed.err
+    counts = Project(project).store.counts()
+    assert (counts["feedback"], counts["quarantine"]) == (0, 0)
 
 
 def test_nothing_usable_raises_after_quarantining_everything(tmp_path):
@@ -157,3 +176,76 @@ def test_cli_labels_for_prediction_ids_and_a_file_without_the_label_column(tmp_p
     printed = capsys.readouterr()
     assert "label column 'y' is missing" in printed.out + printed.err and "Fix:" in printed.out + printed.err
     assert project.store.counts()["quarantine"] == 2 + 2
+
+
+def test_unknown_prediction_ids_are_quarantined_at_the_door(tmp_path):
+    project = Project(tmp_path / "p")
+    ids = project.store.log_predictions([{"a": 1}], predictions=["yes"], model_version="1")
+    items = [{"prediction_id": "nope", "label": "yes"}, {"prediction_id": ids[0], "label": "no"}]
+    result = project.add_feedback(items=items)
+    assert result.accepted == 1
+    assert result.quarantined == [(0, "prediction_id 'nope' is unknown: no logged prediction has it")]
+    assert list(project.store.labelled()["prediction_id"]) == [ids[0]]
+    with pytest.raises(DataError, match="unknown"):
+        project.add_feedback(items=[{"prediction_id": "gone", "label": "yes"}])
+    assert project.store.counts()["quarantine"] == 2
+
+
+def test_a_prediction_labelled_twice_in_one_request_keeps_its_first_usable_label(tmp_path):
+    project = Project(tmp_path / "p")
+    ids = project.store.log_predictions([{"a": 1}] * 2, predictions=["yes"] * 2, model_version="1")
+    items = [
+        {"prediction_id": ids[0], "label": None},  # unusable: the next one is the first usable label
+        {"prediction_id": ids[0], "label": "yes"},
+        {"prediction_id": ids[1], "label": "no"},
+        {"prediction_id": ids[0], "label": "no"},
+        {"prediction_id": ids[1], "label": "yes"},
+    ]
+    result = project.add_feedback(items=items)
+    assert result.accepted == 2
+    reasons = dict(result.quarantined)
+    assert list(reasons) == [0, 3, 4]
+    assert (
+        reasons[3]
+        == f"prediction_id {ids[0]!r} is labelled twice in this request: the first label (#1) is kept"
+    )
+    assert "(#2) is kept" in reasons[4]
+    stored = project.store.labelled()
+    assert dict(zip(stored["prediction_id"], stored["label"], strict=True)) == {ids[0]: "yes", ids[1]: "no"}
+
+
+@pytest.mark.parametrize("label", [{"a": 1}, [1, 2], ("x",)])
+def test_a_label_that_is_not_a_single_value_is_quarantined(tmp_path, label):
+    project = Project(tmp_path / "p")
+    result = project.add_feedback(rows=[{"a": 1, "y": label}, {"a": 2, "y": "no"}], label_column="y")
+    assert result.accepted == 1
+    assert result.quarantined == [(0, f"label {label!r} is not a single value (a {type(label).__name__})")]
+
+
+def test_labels_the_champion_cannot_learn_from_are_quarantined(tmp_path):
+    from lamarck._feedback import add_feedback
+
+    store = Project(tmp_path / "p").store
+    rows = [{"a": i, "y": y} for i, y in enumerate(["yes", "maybe", 1.0, "1", 2])]
+    result = add_feedback(store, rows=rows, label_column="y", task="binary", classes=np.array(["yes", 1]))
+    assert result.accepted == 3  # 1.0 is the class 1 (a JSON round trip), as evolve reads it
+    assert [i for i, _ in result.quarantined] == [1, 4]
+    assert result.quarantined[0][1] == "label 'maybe' is not one of the champion's classes ['1', 'yes']"
+    numbers = [{"a": i, "y": y} for i, y in enumerate([1.5, "2.5", "high", math.inf, True, 3])]
+    result = add_feedback(store, rows=numbers, label_column="y", task="regression", classes=None)
+    assert result.accepted == 3
+    assert [i for i, _ in result.quarantined] == [2, 3, 4]
+    assert all("is not a finite number" in why for _, why in result.quarantined)
+
+
+@pytest.mark.slow
+def test_project_checks_labels_against_its_champion(tmp_path):
+    project = Project(tmp_path / "p")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = np.where(frame["a"] > 0, "yes", "no")
+    project.fit(frame, target="y", time_budget_s=2, learners=["lightgbm"], report=False)
+    rows = [{"a": 0.1, "b": 0.2, "y": "yes"}, {"a": 0.1, "b": 0.2, "y": "maybe"}]
+    result = project.add_feedback(rows=rows, label_column="y")
+    assert result.accepted == 1
+    assert result.quarantined == [(1, "label 'maybe' is not one of the champion's classes ['no', 'yes']")]

@@ -187,13 +187,42 @@ class Project:
         ``rows`` are inputs that carry their label in ``label_column`` (each with ``weight``).
 
         One rule for both: a record without a usable label (column missing, label None, NaN or blank) or
-        with a weight that is not a finite number > 0 is quarantined in the store with its reason
+        with a weight that is not a finite number > 0 is quarantined in the store with its reason, and so
+        is a label that is not a single value or, when there is a champion, not one of its classes (not a
+        finite number for regression), an item whose ``prediction_id`` the store never logged, and every
+        label after the first usable one for the same prediction in one request
         (``source`` says who sent it); the rest are written in one committed transaction before this
         returns. When not one record is usable, :class:`DataError` says why (they were all quarantined).
+        A ``weight`` argument (the CLI's ``--weight``) that is not a finite number > 0 is refused with
+        :class:`ConfigError` before anything is stored; a bad per-item weight only quarantines its item.
         """
+        task, classes = self._champion_labels()
         return _add_feedback(
-            self.store, items=items, rows=rows, label_column=label_column, weight=weight, source=source
+            self.store,
+            items=items,
+            rows=rows,
+            label_column=label_column,
+            weight=weight,
+            source=source,
+            task=task,
+            classes=classes,
         )
+
+    def _champion_labels(self) -> tuple[str | None, Any]:
+        """The champion's task and classes, for the feedback rule; ``(None, None)`` without a champion.
+
+        Every champion move is recorded in the store first (kind ``promote`` or ``rollback``, see
+        :class:`lamarck.evolve.ChampionLedger`): a project that never had one does not open the registry.
+        """
+        from lamarck.errors import ModelNotFoundError
+
+        if not self.store.decisions(limit=1, kinds=("promote", "rollback")):
+            return None, None
+        try:
+            model = self.registry.load("champion")
+        except ModelNotFoundError:
+            return None, None
+        return getattr(model, "task", None), getattr(model, "classes_", None)
 
     @staticmethod
     def _read(data: Any, **kwargs: Any) -> pd.DataFrame:

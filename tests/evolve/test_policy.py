@@ -287,3 +287,19 @@ def test_the_stream_learners_feedback_is_not_the_batch_champions(tmp_path):
     decision = project.evolve(EvolutionPolicy(**FAST))
     assert decision.kind == "skip" and decision.reason == "no labelled feedback yet"
     assert project.store.counts()["quarantine"] == 0
+
+
+@pytest.mark.slow
+def test_evolve_passes_quarantine_the_same_bad_labels_once(tmp_path):
+    project = champion_project(tmp_path)
+    send(project, make(100, seed=3))
+    rows = make(16, seed=4).drop(columns=["label"])
+    ids = project.store.log_predictions(rows.to_dict("records"), predictions=["yes"] * 16, model_version="1")
+    project.store.add_feedback([{"prediction_id": i, "label": "maybe"} for i in ids])  # older data
+    first = project.evolve(EvolutionPolicy(**FAST))
+    assert first.kind == "skip"
+    once = project.store.counts()["quarantine"]
+    assert once == 16
+    for _ in range(3):
+        assert project.evolve(EvolutionPolicy(**FAST)).kind == "skip"
+    assert project.store.counts()["quarantine"] == once

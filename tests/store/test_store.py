@@ -105,3 +105,13 @@ def test_wal_mode_on_sqlite(tmp_path):
 def test_bad_url_is_a_clear_error():
     with pytest.raises(DataError, match="store URL"):
         create_store_engine("nosuchdialect://x")
+
+
+def test_quarantined_feedback_ids_are_read_back_by_source(store):
+    store.quarantine(
+        [{"x": 1, "feedback_id": 3}, {"x": 2, "feedback_id": 7}, {"x": 3}], ["a", "b", "c"], source="evolve"
+    )
+    store.quarantine([{"x": 4, "feedback_id": 9}], ["d"], source="api")
+    assert store.quarantined_feedback_ids(source="evolve") == {3, 7}
+    assert store.quarantined_feedback_ids(source="api") == {9}
+    assert store.quarantined_feedback_ids(source="cli") == set()

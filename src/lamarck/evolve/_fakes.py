@@ -151,6 +151,9 @@ class FakeStore:
         self.quarantined.extend((dict(r), why) for r, why in zip(rows, reasons, strict=True))
         return len(rows)
 
+    def quarantined_feedback_ids(self, *, source: str) -> set[int]:
+        return {int(r["feedback_id"]) for r, _ in self.quarantined if r.get("feedback_id") is not None}
+
     def shadow_labelled(self, model_version: str) -> pd.DataFrame:
         return self.shadow.get(model_version, pd.DataFrame(columns=["label"]))
 

@@ -79,7 +79,9 @@ def labelled(model: Any, rows: pd.DataFrame, *, quarantine_to: Any = None) -> Ro
 
     A row is unusable when its label is not a class the model knows or it carries none of the model's
     input columns (e.g. feedback for an unknown prediction id); with a store as ``quarantine_to`` those
-    rows are quarantined there with their reason.
+    rows are quarantined there with their reason, each feedback row once: a row whose ``feedback_id`` a
+    pass already quarantined (``source = "evolve"``) is not quarantined again by the next pass, which
+    reads the same rows while the cursor stays put.
     """
     cols = model.input_columns
     if rows.empty:
@@ -88,20 +90,33 @@ def labelled(model: Any, rows: pd.DataFrame, *, quarantine_to: Any = None) -> Ro
     y, known, has_inputs = usable(model, rows)
     ok = known & has_inputs
     if quarantine_to is not None and not ok.all():
-        reasons = [
-            "inputs carry none of the model's columns"
-            if not has_inputs[i]
-            else f"label {rows['label'].iloc[i]!r} is not a class the model knows ({list(model.classes_)})"
-            for i in np.flatnonzero(~ok)
-        ]
-        bad = rows[~ok].drop(columns=["ts"], errors="ignore")
-        quarantine_to.quarantine(bad.to_dict("records"), reasons, source="evolve")
+        _quarantine_once(model, rows, ~ok, has_inputs, quarantine_to)
     weights = (
         pd.to_numeric(rows["weight"], errors="coerce").fillna(1.0).to_numpy(dtype=float)
         if "weight" in rows.columns
         else np.ones(len(rows))
     )
     return Rows(X_all[ok].reset_index(drop=True), y[ok], weights[ok])
+
+
+def _quarantine_once(
+    model: Any, rows: pd.DataFrame, bad: np.ndarray, has_inputs: np.ndarray, store: Any
+) -> None:
+    """Quarantine the ``bad`` rows that no earlier pass quarantined (by ``feedback_id``)."""
+    fresh = bad.copy()
+    if "feedback_id" in rows.columns:
+        seen = store.quarantined_feedback_ids(source="evolve")
+        fresh &= ~rows["feedback_id"].isin(seen).to_numpy()
+    if not fresh.any():
+        return
+    reasons = [
+        "inputs carry none of the model's columns"
+        if not has_inputs[i]
+        else f"label {rows['label'].iloc[i]!r} is not a class the model knows ({list(model.classes_)})"
+        for i in np.flatnonzero(fresh)
+    ]
+    records = rows[fresh].drop(columns=["ts"], errors="ignore").to_dict("records")
+    store.quarantine(records, reasons, source="evolve")
 
 
 def batch_labels(store: Any, *, after_id: int | None = None) -> pd.DataFrame:

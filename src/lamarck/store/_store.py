@@ -230,6 +230,16 @@ class EventStore:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings().all()]
 
+    def quarantined_feedback_ids(self, *, source: str) -> set[int]:
+        """The ``feedback_id`` carried by the rows ``source`` quarantined (a feedback row quarantined once is
+        not quarantined again by a later pass)."""
+        q = sa.select(QUARANTINE.c.row).where(QUARANTINE.c.source == source)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).scalars().all()
+        return {
+            int(r["feedback_id"]) for r in rows if isinstance(r, dict) and r.get("feedback_id") is not None
+        }
+
     def record_decision(self, kind: str, reason: str, figures: Mapping[str, Any] | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(

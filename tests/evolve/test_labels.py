@@ -1,0 +1,54 @@
+"""Labelled rows: each unusable feedback row is quarantined once, however many passes read it."""
+
+from __future__ import annotations
+
+import pytest
+
+from lamarck.evolve._fakes import FakeModel, FakeStore
+from lamarck.evolve._labels import batch_labels, labelled
+from lamarck.store import EventStore
+
+CHAMPION = FakeModel(lambda X: X["x"] > 0)
+
+
+def _feedback(n_good: int, bad_labels: list[str]) -> list[dict]:
+    good = [{"inputs": {"x": float(i)}, "label": "yes" if i % 2 else "no"} for i in range(n_good)]
+    bad = [{"inputs": {"x": 1.0}, "label": label} for label in bad_labels]
+    bad.append({"inputs": {"other": 1.0}, "label": "yes"})  # none of the model's columns
+    return good + bad
+
+
+def _pass(store) -> int:
+    """What an evolve pass does while the cursor stays put: read every label, keep the usable ones."""
+    return len(labelled(CHAMPION, batch_labels(store), quarantine_to=store).X)
+
+
+@pytest.mark.parametrize("passes", [2, 5])
+def test_n_passes_over_the_same_bad_labels_quarantine_them_once(tmp_path, passes):
+    store = EventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    store.add_feedback(_feedback(20, [f"maybe{i}" for i in range(16)]))
+    assert _pass(store) == 20
+    once = store.counts()["quarantine"]
+    assert once == 17
+    for _ in range(passes - 1):
+        assert _pass(store) == 20
+    assert store.counts()["quarantine"] == once
+    reasons = [r["reason"] for r in store.quarantined(limit=100, source="evolve")]
+    assert sum("not a class the model knows" in why for why in reasons) == 16
+    assert sum("none of the model's columns" in why for why in reasons) == 1
+    # a new bad label is quarantined by the next pass, once, and the old ones are not again
+    store.add_feedback([{"inputs": {"x": 2.0}, "label": "perhaps"}])
+    _pass(store)
+    _pass(store)
+    assert store.counts()["quarantine"] == once + 1
+    assert sorted(store.quarantined_feedback_ids(source="evolve")) == list(range(21, 39))
+
+
+def test_the_in_memory_store_follows_the_same_rule():
+    store = FakeStore()
+    store.add_feedback([{"x": 1.0, "label": "yes"}, {"x": 1.0, "label": "maybe"}])
+    for _ in range(3):
+        assert len(labelled(CHAMPION, store.labelled(), quarantine_to=store).X) == 1
+    assert [why for _, why in store.quarantined] == [
+        "label 'maybe' is not a class the model knows (['no', 'yes'])"
+    ]
