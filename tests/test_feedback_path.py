@@ -94,13 +94,16 @@ def test_a_bad_weight_option_is_refused_before_anything_is_stored(tmp_path, weig
     assert (counts["feedback"], counts["quarantine"]) == (0, 0)
 
 
+@pytest.mark.parametrize("by_id", [False, True])
 @pytest.mark.parametrize("weight", ["-1", "nan", "0"])
-def test_cli_refuses_a_bad_weight_without_a_traceback(tmp_path, capsys, weight):
+def test_cli_refuses_a_bad_weight_without_a_traceback(tmp_path, capsys, weight, by_id):
     from lamarck.cli import main
 
-    pd.DataFrame({"a": [1, 2], "y": ["yes", "no"]}).to_csv(tmp_path / "labels.csv", index=False)
+    frame = pd.DataFrame({"a": [1, 2], "y": ["yes", "no"], "id": ["p1", "p2"]})
+    frame.to_csv(tmp_path / "labels.csv", index=False)
     project = tmp_path / "p"
     args = ["feedback", str(tmp_path / "labels.csv"), "--label-column", "y", "--project", str(project)]
+    args += ["--id-column", "id"] if by_id else []
     code = main([*args, "--weight", weight])
     printed = capsys.readouterr()
     assert code != 0

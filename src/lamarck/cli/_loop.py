@@ -294,11 +294,10 @@ def feedback(
     proj = open_project(project)
     if id_column:
         items = [
-            {"prediction_id": r.get(id_column), "weight": weight}
-            | ({"label": r[label_column]} if label_column in r else {})
+            {"prediction_id": r.get(id_column)} | ({"label": r[label_column]} if label_column in r else {})
             for r in frame.to_dict("records")
         ]
-        result = proj.add_feedback(items=items, source="cli")
+        result = proj.add_feedback(items=items, weight=weight, source="cli")  # the one weight rule
     else:
         result = proj.add_feedback(rows=frame, label_column=label_column, weight=weight, source="cli")
     n_bad = len(result.quarantined)
