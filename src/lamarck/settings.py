@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
 
     max_rows_per_request: int = Field(
-        default=10_000, ge=1, le=1_000_000, description="Rows (or feedback items) one request may send (413)."
+        default=10_000, ge=1, le=100_000, description="Rows (or feedback items) one request may send (413)."
     )
     max_value_bytes: int = Field(
         default=65_536, ge=1, description="UTF-8 bytes of one string value in a row (413)."

@@ -91,6 +91,12 @@ CORPUS = [
         422,
     ),
     ("stream-too-many", "/v1/stream/predict", json.dumps({"rows": [{"a": 1}] * 51}), 413),
+    ("huge-int", "/v1/predict", '{"rows": [{"a": 1' + "0" * 300 + ', "b": "u"}]}', 422),
+    ("int64-edge", "/v1/predict", '{"rows": [{"a": 9223372036854775807, "b": "u"}]}', 200),
+    ("lone-surrogate", "/v1/predict", '{"rows": [{"a": 1, "b": "\\ud800"}]}', 422),
+    ("surrogate-column", "/v1/predict", '{"rows": [{"a": 1, "b": "u", "\\udfff": 1}]}', 422),
+    ("surrogate-label", "/v1/feedback", '{"items": [{"prediction_id": "x", "label": "\\ud800"}]}', 422),
+    ("empty-row", "/v1/predict", '{"rows": [{}]}', 422),
     ("bad-json", "/v1/predict", '{"rows": [', 422),
     ("not-object-rows", "/v1/predict", '{"rows": [1, 2]}', 422),
 ]

@@ -54,8 +54,25 @@ class Limits:
         )
 
 
+#: integers outside [-2**63, 2**63) do not fit a table's column (pandas keeps them as objects)
+_INT64 = 2**63
+
+
 def _short(text: str, n: int = 60) -> str:
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= n else text[:n] + "..."
+
+
+def _utf8_bytes(text: str, where: str) -> int:
+    """The UTF-8 size of ``text``; 422 when it holds a lone surrogate (``"\\ud800"``: not UTF-8)."""
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise HTTPException(
+            422, f"{where}: a string with a lone surrogate (e.g. \\ud800), which is not valid UTF-8"
+        ) from None
 
 
 def clean_value(value: Any, limits: Limits, where: str, depth: int = 0) -> Any:
@@ -70,12 +87,21 @@ def clean_value(value: Any, limits: Limits, where: str, depth: int = 0) -> Any:
                 f"{where}: {value} is not a finite number; send a finite number, or null for a missing value",
             )
         return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise HTTPException(
+                422,
+                f"{where}: an integer of {len(str(abs(value)))} digits does not fit 64 bits; send a float",
+            )
+        return value
     if isinstance(value, str):
-        if len(value) > limits.value_bytes // 4 and len(value.encode("utf-8")) > limits.value_bytes:
+        size = _utf8_bytes(value, where)
+        if size > limits.value_bytes:
             raise HTTPException(
                 413,
-                f"{where}: a string of {len(value.encode('utf-8'))} bytes; the limit is {limits.value_bytes} "
-                "(setting max_value_bytes)",
+                f"{where}: a string of {size} bytes; the limit is {limits.value_bytes} (setting max_value_bytes)",
             )
         return value
     if isinstance(value, list | dict):
@@ -105,14 +131,14 @@ def clean_rows(
     for i, row in enumerate(rows):
         changed: dict[str, Any] | None = None
         for name, value in row.items():
-            too_long = len(name) > limits.column_name_bytes // 4
-            if too_long and len(name.encode("utf-8")) > limits.column_name_bytes:
+            size = _utf8_bytes(name, f"{field}[{i}] column name {_short(name)!r}")
+            if size > limits.column_name_bytes:
                 raise HTTPException(
                     413,
-                    f"{field}[{i}]: a column name of {len(name.encode('utf-8'))} bytes ({_short(name)!r}); "
+                    f"{field}[{i}]: a column name of {size} bytes ({_short(name)!r}); "
                     f"the limit is {limits.column_name_bytes} (setting max_column_name_bytes)",
                 )
-            if value is None or isinstance(value, bool | int):
+            if value is None or isinstance(value, bool):
                 continue
             new = clean_value(value, limits, f"{field}[{i}] column {_short(name)!r}")
             if new is not value and new != value:
