@@ -5,10 +5,14 @@ that ``/v1/suggest-labels`` adds, and 404s that would show the store's absolute 
 
 import json
 import re
+import threading
+import time
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from lamarck import Project
@@ -192,3 +196,29 @@ def test_messages_lose_paths_outside_the_project_but_keep_routes(tmp_path):
     message = f"files missing ({tmp_path}/a/model.pkl); see POST /v1/models/{{version}}/promote"
     assert without_paths(message) == "files missing (<path>); see POST /v1/models/{version}/promote"
     assert without_paths(f"in {tmp_path}/p/mlflow.db", tmp_path / "p") == "in <project>/mlflow.db"
+
+
+@pytest.mark.slow
+def test_a_live_keep_alive_connection_survives_hostile_payloads(served):
+    """Over a real server (uvicorn) and one keep-alive connection: the 500s of issue 20 also reset the
+    connection, so the request after them failed too."""
+    project, _ = served
+    server = uvicorn.Server(uvicorn.Config(create_app(project), host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
+            for name, route, body, status in CORPUS:
+                if name.startswith(("inf", "1e999", "deep-900", "weight-nan", "lone")):
+                    r = client.post(route, content=body, headers={"content-type": "application/json"})
+                    assert r.status_code == status, (name, r.text[:300])
+                    assert client.post(
+                        "/v1/predict", content=GOOD, headers={"content-type": "application/json"}
+                    ).is_success
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
