@@ -101,6 +101,13 @@ CORPUS = [
     ("surrogate-column", "/v1/predict", '{"rows": [{"a": 1, "b": "u", "\\udfff": 1}]}', 422),
     ("surrogate-label", "/v1/feedback", '{"items": [{"prediction_id": "x", "label": "\\ud800"}]}', 422),
     ("empty-row", "/v1/predict", '{"rows": [{}]}', 422),
+    (
+        "long-prediction-id",
+        "/v1/feedback",
+        json.dumps({"items": [{"prediction_id": "x" * 1001, "label": 1}]}),
+        413,
+    ),
+    ("long-label-column", "/v1/feedback", json.dumps({"rows": [{"a": 1}], "label_column": "q" * 65}), 413),
     ("bad-json", "/v1/predict", '{"rows": [', 422),
     ("not-object-rows", "/v1/predict", '{"rows": [1, 2]}', 422),
 ]

@@ -102,18 +102,19 @@ async def lamarck_error(request: Request, exc: Exception) -> JSONResponse:
     server = getattr(request.app.state, "server", None)
     root = server.project.path.resolve() if server is not None else None
     return JSONResponse(
-        status_code=status, content={"detail": without_paths(str(exc), root), "error": type(exc).__name__}
+        status_code=status,
+        content={"detail": _brief(without_paths(str(exc), root), 2000), "error": type(exc).__name__},
     )
 
 
-def _brief(value: Any) -> Any:
-    """A value fit for an error answer: short, and JSON (no NaN, no exception objects)."""
+def _brief(value: Any, n: int = ECHO) -> Any:
+    """A value fit for an error answer: at most ``n`` characters, and JSON (no NaN, no exception objects)."""
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= ECHO else text[:ECHO] + "..."
+    return text if len(text) <= n else text[:n] + "..."
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:

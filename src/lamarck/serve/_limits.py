@@ -151,6 +151,14 @@ def clean_rows(
 def clean_feedback(req: FeedbackT, limits: Limits) -> FeedbackT:
     """A feedback body (batch or stream) checked like rows: its ``rows``, or its ``items`` (their count and
     labels); a copy when something had to change."""
+    if req.label_column is not None:
+        size = _utf8_bytes(req.label_column, "label_column")
+        if size > limits.column_name_bytes:
+            raise HTTPException(
+                413,
+                f"label_column: a column name of {size} bytes; the limit is {limits.column_name_bytes} "
+                "(setting max_column_name_bytes)",
+            )
     if req.rows:
         rows = clean_rows(req.rows, limits)
         return req if rows == req.rows else req.model_copy(update={"rows": rows})
@@ -163,6 +171,7 @@ def clean_feedback(req: FeedbackT, limits: Limits) -> FeedbackT:
         )
     changed = False
     for i, item in enumerate(items):
+        clean_value(item.prediction_id, limits, f"items[{i}] prediction_id")
         label = clean_value(item.label, limits, f"items[{i}] label")
         if label is not item.label and label != item.label:
             items[i] = item.model_copy(update={"label": label})
