@@ -171,7 +171,19 @@ class Project:
                 "model_version": rows["model_version"].to_numpy(),
             }
         )
-        out = pd.concat([out, pd.DataFrame.from_records(list(rows["inputs"]))], axis=1)
+        # the inputs beside the ranking's columns; an input named like one of them (``score``) is
+        # ``input.score`` (``input.input.score`` if that is taken too), so the ranking stays unambiguous
+        inputs = pd.DataFrame.from_records(list(rows["inputs"]))
+        taken = set(out.columns) | {str(c) for c in inputs.columns}
+        names = []
+        for name in map(str, inputs.columns):
+            if name in out.columns:
+                while name in taken:
+                    name = f"input.{name}"
+                taken.add(name)
+            names.append(name)
+        inputs.columns = pd.Index(names)
+        out = pd.concat([out, inputs], axis=1)
         return out.sort_values("score", ascending=False, kind="stable").head(n).reset_index(drop=True)
 
     def add_feedback(

@@ -61,6 +61,19 @@ class Settings(BaseSettings):
         description="Send no example values of the columns to the LLM (names, types, rates only).",
     )
 
+    max_rows_per_request: int = Field(
+        default=10_000, ge=1, le=100_000, description="Rows (or feedback items) one request may send (413)."
+    )
+    max_value_bytes: int = Field(
+        default=65_536, ge=1, description="UTF-8 bytes of one string value in a row (413)."
+    )
+    max_column_name_bytes: int = Field(
+        default=256, ge=1, description="UTF-8 bytes of one column name in a row (413)."
+    )
+    max_depth: int = Field(
+        default=32, ge=1, le=200, description="Nesting of lists and objects inside a row's value (422)."
+    )
+
     @model_validator(mode="after")
     def _defaults_inside_project(self) -> Settings:
         root = Path(self.project_dir).expanduser().resolve()

@@ -27,11 +27,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from lamarck.errors import LamarckError
 from lamarck.project import Project
 from lamarck.serve._auth import AuthMode
-from lamarck.serve._errors import lamarck_error
+from lamarck.serve._errors import lamarck_error, validation_error
 from lamarck.serve._routes import ROUTERS
 from lamarck.serve._state import ServerState
 
@@ -71,6 +72,7 @@ def create_app(
     )
     app.state.server = state
     app.add_exception_handler(LamarckError, lamarck_error)
+    app.add_exception_handler(RequestValidationError, validation_error)  # never echoes the input
     for router in ROUTERS:
         app.include_router(router)
     app.state.stream = state.stream  # the served stream learner (bench and tests tune it)

@@ -16,7 +16,7 @@ class FeedbackItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prediction_id: str = Field(min_length=1)
     label: Any = Field(description="The row's label (a class, or a number for a regression).")
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
 class FeedbackRequest(BaseModel):
@@ -26,7 +26,7 @@ class FeedbackRequest(BaseModel):
     items: list[FeedbackItem] | None = Field(default=None, max_length=100_000)
     rows: list[dict[str, Any]] | None = Field(default=None, max_length=100_000)
     label_column: str | None = None
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_form(self) -> FeedbackRequest:

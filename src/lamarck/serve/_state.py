@@ -19,13 +19,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException
 
 from lamarck.project import Project
 from lamarck.serve._auth import Auth, AuthMode
+from lamarck.serve._limits import Limits
 from lamarck.serve._stream import StreamService
 
 __all__ = ["CACHE_S", "Cached", "EvolveLoop", "Metrics", "Models", "ServerState"]
@@ -176,6 +177,7 @@ class ServerState:
     write_lock: Any
     evolve: EvolveLoop
     stream: StreamService
+    limits: Limits = field(default_factory=Limits)  # what one request may send (the project's settings)
     served_version: str | None = None
 
     @classmethod
@@ -215,4 +217,5 @@ class ServerState:
                 on_error=lambda: metrics.inc("evolve_errors"),
             ),
             stream=StreamService(project, on_event=metrics.inc),
+            limits=Limits.of(project.settings),
         )

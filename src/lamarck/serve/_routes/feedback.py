@@ -9,15 +9,18 @@ from fastapi import APIRouter
 
 from lamarck.serve._deps import State, require
 from lamarck.serve._errors import answers
+from lamarck.serve._limits import clean_feedback
 from lamarck.serve._schemas import FeedbackRequest
 
 router = APIRouter(tags=["feedback"])
 
 
-@router.post("/v1/feedback", responses=answers(401, 403, 422))
+@router.post("/v1/feedback", responses=answers(401, 403, 413, 422))
 def feedback(req: FeedbackRequest, state: State, _who: str = require("feedback", "admin")) -> dict[str, Any]:
     """Store labels through ``Project.add_feedback``, the rule the CLI uses too: unusable records are
-    quarantined with their reason, the rest committed before the answer; 422 when none is usable."""
+    quarantined with their reason, the rest committed before the answer; 422 when none is usable. Rows and
+    labels are held to the limits of ``/v1/predict`` (413 / 422), weights must be finite numbers > 0."""
+    req = clean_feedback(req, state.limits)
     with state.write_lock:
         if req.items:
             items = [

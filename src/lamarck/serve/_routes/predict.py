@@ -17,6 +17,7 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException
 
 from lamarck.serve._deps import State, require
 from lamarck.serve._errors import answers
+from lamarck.serve._limits import clean_rows
 from lamarck.serve._schemas import PredictRequest
 from lamarck.serve._state import ServerState
 
@@ -29,24 +30,33 @@ def _jsonable(values: np.ndarray) -> list[Any]:
     return [v.item() if hasattr(v, "item") else v for v in values]
 
 
-@router.post("/v1/predict", responses=answers(401, 403, 422, 503, rows=True))
+@router.post("/v1/predict", responses=answers(401, 403, 413, 422, 503, rows=True))
 def predict(
     req: PredictRequest, background: BackgroundTasks, state: State, _who: str = require("predict", "admin")
 ) -> dict[str, Any]:
+    """The champion's predictions, probabilities (for classes) and a prediction id per row.
+
+    A non-finite number in a row: ``NaN`` is a missing value (as ``null``, the model imputes it);
+    ``Infinity``, ``-Infinity`` or a number too large for a float (``1e999``) is refused with 422 naming
+    the row and the column. Limits (settings): ``max_rows_per_request`` rows, ``max_value_bytes`` per
+    string value and ``max_column_name_bytes`` per column name (413 beyond them), values nested at most
+    ``max_depth`` lists or objects deep (422).
+    """
     t0 = time.perf_counter()
     project, metrics = state.project, state.metrics
+    received = clean_rows(req.rows, state.limits)
     model, version = state.models.champion()
-    frame = pd.DataFrame.from_records(req.rows)
+    frame = pd.DataFrame.from_records(received)
     required = list(model.input_schema)
-    bad = [(i, [c for c in required if c not in row]) for i, row in enumerate(req.rows)]
+    bad = [(i, [c for c in required if c not in row]) for i, row in enumerate(received)]
     bad = [(i, missing) for i, missing in bad if missing]
     quarantined = []
     if bad:
         reasons = [f"missing column(s) {missing}" for _, missing in bad]
-        project.store.quarantine([req.rows[i] for i, _ in bad], reasons, source="predict")
+        project.store.quarantine([received[i] for i, _ in bad], reasons, source="predict")
         quarantined = [{"index": i, "reason": r} for (i, _), r in zip(bad, reasons, strict=True)]
         metrics.inc("quarantined_rows", len(bad))
-        keep = sorted(set(range(len(req.rows))) - {i for i, _ in bad})
+        keep = sorted(set(range(len(received))) - {i for i, _ in bad})
         if not keep:
             raise HTTPException(
                 422,
@@ -68,7 +78,7 @@ def predict(
     else:
         out["predictions"] = _jsonable(np.asarray(model.predict(frame)))
     # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
-    rows = [req.rows[i] for i in keep] if quarantined else req.rows
+    rows = [received[i] for i in keep] if quarantined else received
     with state.write_lock:
         ids = project.store.log_predictions(
             rows, predictions=out["predictions"], probas=probas, model_version=version

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException
 
 from lamarck.serve._deps import State, reader, require
 from lamarck.serve._errors import answers
+from lamarck.serve._limits import clean_feedback, clean_rows
 from lamarck.serve._stream import StreamFeedbackRequest, StreamPredictRequest, StreamService
 
 log = logging.getLogger(__name__)
@@ -39,20 +40,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/v1/stream", tags=["stream"], lifespan=lifespan)
 
 
-@router.post("/predict", responses=answers(401, 403, 422, 503, rows=True))
+@router.post("/predict", responses=answers(401, 403, 413, 422, 503, rows=True))
 def stream_predict(
-    req: StreamPredictRequest, service: Service, _who: str = require("predict", "admin")
+    req: StreamPredictRequest, state: State, service: Service, _who: str = require("predict", "admin")
 ) -> dict[str, Any]:
-    """Predict events with the stream learner (nothing is learned here)."""
-    return service.predict(req.rows)
+    """Predict events with the stream learner (nothing is learned here). Events are held to the limits
+    of ``/v1/predict``: ``NaN`` is a missing value, infinities are refused (422)."""
+    return service.predict(clean_rows(req.rows, state.limits))
 
 
-@router.post("/feedback", responses=answers(401, 403, 422, 503, rows=True))
+@router.post("/feedback", responses=answers(401, 403, 413, 422, 503, rows=True))
 def stream_feedback(
-    req: StreamFeedbackRequest, service: Service, _who: str = require("feedback", "admin")
+    req: StreamFeedbackRequest, state: State, service: Service, _who: str = require("feedback", "admin")
 ) -> dict[str, Any]:
-    """Labels for events: stored, then learned one at a time (predict first, then learn)."""
-    return service.feedback(req)
+    """Labels for events: stored, then learned one at a time (predict first, then learn). Held to the
+    limits of ``/v1/predict`` (413 / 422)."""
+    return service.feedback(clean_feedback(req, state.limits))
 
 
 @router.get("/status", responses=answers(401, 503))
