@@ -27,7 +27,7 @@ from numbers import Number
 from typing import Any, Literal
 
 import numpy as np
-from river import multiclass
+from river import base, multiclass
 
 __all__ = [
     "INITIAL",
@@ -82,15 +82,31 @@ class Kind:
     cost: float  # relative time per event, to keep an evolved population affordable
 
 
-def _encoded(scale: bool) -> Any:
-    """Numbers (scaled when ``scale``) beside strings one-hot encoded: text and categorical columns
-    reach the members that need numbers as indicators (``color_red``), never as a string."""
-    from river import compose, preprocessing
+class OneHotStrings(base.Transformer):
+    """Numbers pass as they are, a string value becomes the indicator ``name_value`` = 1 (river's
+    ``OneHotEncoder`` naming), anything else (``None``) is left out: text and categorical columns reach
+    the members that need numbers as indicators, never as a string. One pass over the event, so a purely
+    numeric stream pays almost nothing for it.
 
-    numbers: Any = compose.SelectType(Number)
-    if scale:
-        numbers = numbers | preprocessing.StandardScaler()
-    return numbers + (compose.SelectType(str) | preprocessing.OneHotEncoder())
+    >>> OneHotStrings().transform_one({"a": 1.5, "color": "red", "b": None})
+    {'a': 1.5, 'color_red': 1}
+    """
+
+    def transform_one(self, x: dict[Hashable, Any]) -> dict[Hashable, Any]:
+        out: dict[Hashable, Any] = {}
+        for k, v in x.items():
+            if isinstance(v, str):
+                out[f"{k}_{v}"] = 1
+            elif isinstance(v, Number):
+                out[k] = v
+        return out
+
+
+def _encoded(scale: bool) -> Any:
+    """Numbers (scaled when ``scale``) beside strings one-hot encoded."""
+    from river import preprocessing
+
+    return OneHotStrings() | preprocessing.StandardScaler() if scale else OneHotStrings()
 
 
 def _scaled(model: Any) -> Any:
