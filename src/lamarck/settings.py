@@ -61,6 +61,21 @@ class Settings(BaseSettings):
         description="Send no example values of the columns to the LLM (names, types, rates only).",
     )
 
+    online_layer: bool = Field(
+        default=True,
+        description="Serve the champion with its online layer: every label is learned at once and the "
+        "answer moves away from the champion's only where that was measurably better on recent labels.",
+    )
+    layer_checkpoint_every: int = Field(
+        default=1000, ge=1, description="Labels the online layer learns between two checkpoints."
+    )
+    layer_warm_labels: int = Field(
+        default=2000,
+        ge=0,
+        description="Recent labels a new champion's online layer is warmed on (and the most a restored "
+        "layer replays; beyond that it starts fresh).",
+    )
+
     max_rows_per_request: int = Field(
         default=10_000, ge=1, le=100_000, description="Rows (or feedback items) one request may send (413)."
     )

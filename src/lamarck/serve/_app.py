@@ -46,16 +46,23 @@ def create_app(
     evolve_every_s: float = 60.0,
     policy: Any = None,
     auth_mode: AuthMode | None = None,
+    online_layer: bool | None = None,
 ) -> FastAPI:
     """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves).
 
-    With ``auto_evolve``, a background thread runs one pass of the evolution policy every
-    ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``). ``auth_mode`` is ``"keys"`` or
-    ``"open"`` (see :mod:`lamarck.serve._auth`); by default keyed when the project has a key now. A keyed
-    server stays keyed: revoking the last key refuses everyone but ``/healthz``.
+        With ``auto_evolve``, a background thread runs one pass of the evolution policy every
+        ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``). ``auth_mode`` is ``"keys"`` or
+        ``"open"`` (see :mod:`lamarck.serve._auth`); by default keyed when the project has a key now. A keyed
+        server stays keyed: revoking the last key refuses everyone but ``/healthz``. ``online_layer`` serves the
+    champion with its online layer (:mod:`lamarck.serve._layer`; default: the setting ``online_layer``).
     """
     state = ServerState.build(
-        project, auto_evolve=auto_evolve, evolve_every_s=evolve_every_s, policy=policy, auth_mode=auth_mode
+        project,
+        auto_evolve=auto_evolve,
+        evolve_every_s=evolve_every_s,
+        policy=policy,
+        auth_mode=auth_mode,
+        online_layer=online_layer,
     )
 
     @contextlib.asynccontextmanager
@@ -63,6 +70,7 @@ def create_app(
         state.evolve.start()  # only with auto_evolve
         yield
         state.evolve.stop()
+        state.layer.shutdown()
 
     app = FastAPI(
         title="Lamarck",

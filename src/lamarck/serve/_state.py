@@ -26,6 +26,7 @@ from fastapi import HTTPException
 
 from lamarck.project import Project
 from lamarck.serve._auth import Auth, AuthMode
+from lamarck.serve._layer import LayerService
 from lamarck.serve._limits import Limits
 from lamarck.serve._stream import StreamService
 
@@ -177,6 +178,7 @@ class ServerState:
     write_lock: Any
     evolve: EvolveLoop
     stream: StreamService
+    layer: LayerService
     limits: Limits = field(default_factory=Limits)  # what one request may send (the project's settings)
     served_version: str | None = None
 
@@ -189,6 +191,7 @@ class ServerState:
         evolve_every_s: float = 60.0,
         policy: Any = None,
         auth_mode: AuthMode | None = None,
+        online_layer: bool | None = None,
     ) -> ServerState:
         """The state of a new app of ``project`` (the arguments are ``create_app``'s)."""
         metrics = Metrics()
@@ -201,6 +204,7 @@ class ServerState:
         # SQLite admits one writer and puts the others to sleep in its busy handler (up to seconds for
         # some requests under 8 concurrent predicts); the routes' writes queue on this lock instead
         sqlite = str(project.store.url).startswith("sqlite")
+        settings = project.settings
         return cls(
             project=project,
             auth=Auth(project.store, mode=auth_mode),
@@ -217,5 +221,12 @@ class ServerState:
                 on_error=lambda: metrics.inc("evolve_errors"),
             ),
             stream=StreamService(project, on_event=metrics.inc),
+            layer=LayerService(
+                project,
+                enabled=settings.online_layer if online_layer is None else online_layer,
+                checkpoint_every=settings.layer_checkpoint_every,
+                warm_labels=settings.layer_warm_labels,
+                on_event=metrics.inc,
+            ),
             limits=Limits.of(project.settings),
         )

@@ -18,6 +18,7 @@ batch loop uses the stream's decay detector and memory pool, not the other way r
 from lamarck.stream._context import StreamContext
 from lamarck.stream._decay import DecayDetector
 from lamarck.stream._events import EventSchema, label_key, read_events
+from lamarck.stream._layer import OnlineLayer, Seen, sign_test
 from lamarck.stream._learner import StreamLearner, load_state, save_state
 from lamarck.stream._memory import MemoryPool, PoolRow, hardness
 from lamarck.stream._session import (
@@ -34,7 +35,9 @@ __all__ = [
     "DecayDetector",
     "EventSchema",
     "MemoryPool",
+    "OnlineLayer",
     "PoolRow",
+    "Seen",
     "StreamContext",
     "StreamLearner",
     "StreamResult",
@@ -46,5 +49,6 @@ __all__ = [
     "register_stream",
     "run_session",
     "save_state",
+    "sign_test",
     "stream_project",
 ]

@@ -80,7 +80,7 @@ _OPTIONS = (
 )  # fmt: skip
 
 
-@dataclass
+@dataclass(eq=False)  # members are compared by identity (the archive removes the one it returns)
 class Member:
     """One member of the population: its genes (``None`` for the fixed members), model and record.
 
@@ -460,11 +460,11 @@ class StreamLearner:
         score, how, chosen = max(candidates, key=lambda c: c[0])
         if chosen is None:
             return
-        if self.archive_size:
-            self.archive_.append(member)
-        if how == "recur":
+        if how == "recur":  # out of the archive before the member goes in (a full archive drops its oldest)
             self.archive_.remove(chosen)
             self.n_recurrences_ += 1
+        if self.archive_size:
+            self.archive_.append(member)
         chosen.score, chosen.born, chosen.n = score, self.n_learned_, max(chosen.n, len(rows))
         self._replace(member, chosen)
         self.history_.append(

@@ -32,6 +32,8 @@ def feedback(req: FeedbackRequest, state: State, _who: str = require("feedback",
                 rows=req.rows, label_column=req.label_column, weight=req.weight, source="api"
             )
     state.metrics.inc("feedback", result.accepted)
+    if result.accepted:  # durable first; then the champion's online layer learns the new labels at once
+        state.layer.catch_up(state.models.of("champion"))
     if result.quarantined:
         state.metrics.inc("quarantined_rows", len(result.quarantined))
         return result.to_dict()

@@ -60,6 +60,7 @@ def status(state: State, _who: str = reader) -> dict[str, Any]:
     )
     info["decisions"] = project.store.decisions(limit=10)
     info["auto_evolve"] = {"enabled": loop.enabled, "every_s": loop.every_s, "last": loop.last}
+    info["layer"] = state.layer.status()  # the champion's online layer (see lamarck.serve._layer)
     info["stream"] = state.stream.summary()  # the served stream learner (see lamarck.serve._stream)
     return info
 

@@ -36,6 +36,10 @@ def predict(
 ) -> dict[str, Any]:
     """The champion's predictions, probabilities (for classes) and a prediction id per row.
 
+    With the online layer on (setting ``online_layer``), the answer is the champion's combined with online
+    members that learn every label, once that combination has been significantly better on recent labels
+    (``/v1/status`` shows which one serves, under ``layer``); ``model_version`` is the champion's.
+
     A non-finite number in a row: ``NaN`` is a missing value (as ``null``, the model imputes it);
     ``Infinity``, ``-Infinity`` or a number too large for a float (``1e999``) is refused with 422 naming
     the row and the column. Limits (settings): ``max_rows_per_request`` rows, ``max_value_bytes`` per
@@ -69,20 +73,22 @@ def predict(
         frame = frame.iloc[keep].reset_index(drop=True)
     out: dict[str, Any] = {}
     probas = None
+    # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
+    rows = [received[i] for i in keep] if quarantined else received
     if model.task != "regression":
-        raw = model.predict_proba(frame)
+        raw, seen = state.layer.answer(model, version, rows, model.predict_proba(frame))
         out["predictions"] = _jsonable(np.asarray(model.classes_)[raw.argmax(axis=1)])
         probas = raw.tolist()  # Python floats, once, for the answer and the log
         names = [str(c) for c in model.classes_]
         out["probabilities"] = [dict(zip(names, p, strict=True)) for p in probas]
     else:
-        out["predictions"] = _jsonable(np.asarray(model.predict(frame)))
-    # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
-    rows = [received[i] for i in keep] if quarantined else received
+        values, seen = state.layer.answer(model, version, rows, np.asarray(model.predict(frame), dtype=float))
+        out["predictions"] = _jsonable(values)
     with state.write_lock:
         ids = project.store.log_predictions(
             rows, predictions=out["predictions"], probas=probas, model_version=version
         )
+    state.layer.remember(ids, seen)
     out["prediction_ids"] = ids
     out["model_version"] = version
     if quarantined:

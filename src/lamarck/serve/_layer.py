@@ -1,0 +1,260 @@
+"""The served champion's online layer (:class:`lamarck.stream.OnlineLayer`): one per champion version, learning
+every label that reaches the store, checkpointed and replayed.
+
+- ``POST /v1/predict``: the champion answers a batch, then the layer answers each row given the champion's
+  output (:meth:`LayerService.answer`): the champion's answer while the layer has not been measurably
+  better on recent labels, the combination otherwise. The row's snapshot is kept under its prediction
+  id, so that its label, whenever it arrives, is learned with what the layer knew when it answered.
+- Labels: every feedback the store acknowledged (``/v1/feedback``, ``lamarck feedback``, any source but
+  the stream learner's own) is learned in arrival order from the layer's *cursor*, the last feedback
+  id it learned (:meth:`LayerService.catch_up`, after each ``/v1/feedback`` and before each answer).
+- Durable: the layer is saved to ``<project>/layers/<version>/layer.pkl`` with its cursor every
+  ``layer_checkpoint_every`` labels, on a champion change and on shutdown; a restart loads it and learns
+  the feedback after its cursor again (none lost, none learned twice). Labels whose snapshot was lost with
+  the process are learned with the context of the moment (counted as ``learned_without_snapshot``).
+- Versioned: a layer belongs to one champion version (its members learned that version's outputs).
+  When the champion changes, the current layer is saved and
+  - a version with a checkpoint (a rollback, or a restart) gets its layer back, replaying the labels
+    after its cursor, when there are at most ``layer_warm_labels`` of them: that layer already learned
+    this champion's errors;
+  - otherwise (a promotion, a first start, or a checkpoint too far behind) a fresh layer starts,
+    warmed on the ``layer_warm_labels`` most recent labels with the new champion's outputs: an old layer
+    corrects a model that no longer serves.
+  Each start or restore is recorded in the decision log (kind ``layer``) with the version and cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamarck.evolve import encode
+from lamarck.stream import OnlineLayer, Seen, load_state, save_state
+
+__all__ = ["LayerService", "LayerState"]
+
+log = logging.getLogger(__name__)
+
+#: feedback the layer never learns: the served stream learner's own
+SKIP_SOURCES = frozenset({"stream"})
+#: seconds between two looks for labels from elsewhere when answering (``/v1/feedback`` learns at once)
+CATCH_UP_S = 1.0
+
+
+@dataclass
+class LayerState:
+    """What a checkpoint holds: the layer, the champion version it belongs to and its feedback cursor."""
+
+    version: str
+    layer: OnlineLayer
+    cursor: int = 0
+    how: str = "fresh"
+    checkpoints: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class LayerService:
+    """The online layer of ``project``'s champion (see the module). ``enabled=False`` serves the bare
+    champion and learns nothing (today's loop, for comparison)."""
+
+    def __init__(
+        self,
+        project: Any,
+        *,
+        enabled: bool = True,
+        checkpoint_every: int = 1000,
+        warm_labels: int = 2000,
+        on_event: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.enabled = enabled
+        self.checkpoint_every = checkpoint_every
+        self.warm_labels = warm_labels
+        self.on_event = on_event
+        self.lock = threading.RLock()
+        self.state_: LayerState | None = None
+        self.since_checkpoint_ = 0
+        self.caught_at_ = -float("inf")
+
+    # ------------------------------------------------------------------ versions
+
+    def _path(self, version: str) -> Path:
+        return Path(self.project.path) / "layers" / str(version) / "layer.pkl"
+
+    def _count(self, name: str, n: int = 1) -> None:
+        if self.on_event is not None and n:
+            self.on_event(name, n)
+
+    def _ensure(self, model: Any, version: str) -> LayerState:
+        """The state of ``version``'s layer: the current one, its checkpoint, or a fresh warmed one."""
+        state = self.state_
+        if state is not None and state.version == version:
+            return state
+        if state is not None:
+            self._save()
+        store = self.project.store
+        newest = store.max_feedback_id()
+        restored = self._open(version)
+        if restored is not None and newest - restored.cursor <= max(self.warm_labels, 0):
+            restored.how = "restored"
+            self.state_ = restored
+            replayed = self._catch_up(model)
+            self._record(
+                f"restored the online layer of v{version} from its checkpoint at feedback {restored.cursor} "
+                f"and replayed {replayed} label(s) since: it had learned this champion's errors",
+                restored,
+                replayed=replayed,
+            )
+            return restored
+        layer = OnlineLayer(n_classes=None if model.task == "regression" else len(model.classes_))
+        state = LayerState(str(version), layer, cursor=max(newest - self.warm_labels, 0), how="fresh")
+        self.state_ = state
+        warmed = self._catch_up(model)
+        why = (
+            "its checkpoint is more than layer_warm_labels behind"
+            if restored is not None
+            else "a new champion: a layer learned on another version's outputs would correct a model "
+            "that no longer serves"
+        )
+        self._record(
+            f"started a fresh online layer for v{version}, warmed on the {warmed} most recent label(s) ({why})",
+            state,
+            replayed=warmed,
+        )
+        self._save()
+        return state
+
+    def _open(self, version: str) -> LayerState | None:
+        path = self._path(version)
+        if not path.exists():
+            return None
+        try:
+            state = load_state(path)
+        except Exception:  # an unreadable checkpoint: start fresh rather than fail the request
+            log.exception("cannot read the online layer checkpoint %s; starting a fresh layer", path)
+            return None
+        return state if isinstance(state, LayerState) and state.version == str(version) else None
+
+    def _record(self, reason: str, state: LayerState, *, replayed: int) -> None:
+        figures = {"version": state.version, "cursor": state.cursor, "how": state.how, "labels": replayed}
+        state.history.append({"reason": reason, **figures})
+        self.project.store.record_decision("layer", reason, figures)
+        log.info("%s", reason)
+
+    def _save(self) -> None:
+        state = self.state_
+        if state is None:
+            return
+        state.checkpoints += 1
+        save_state(state, self._path(state.version))
+        self.since_checkpoint_ = 0
+
+    def shutdown(self) -> None:
+        with self.lock:
+            if self.state_ is not None and self.since_checkpoint_:
+                self._save()
+
+    # ------------------------------------------------------------------ serve and learn
+
+    def answer(
+        self, model: Any, version: str, rows: Sequence[dict[str, Any]], base: np.ndarray
+    ) -> tuple[np.ndarray, list[Seen] | None]:
+        """The served outputs for ``rows`` given the champion's (``base``: probabilities or values), and
+        the snapshots to :meth:`remember` once the rows have ids; ``base`` itself when disabled."""
+        if not self.enabled:
+            return base, None
+        with self.lock:
+            state = self._ensure(model, str(version))
+            if time.monotonic() - self.caught_at_ > CATCH_UP_S:  # labels stored by another process (CLI)
+                self._catch_up(model)
+            return state.layer.answer(rows, base)
+
+    def remember(self, ids: Sequence[str], seen: Sequence[Seen] | None) -> None:
+        if seen is None or self.state_ is None:
+            return
+        with self.lock:
+            self.state_.layer.remember(ids, seen)
+
+    def catch_up(self, found: tuple[Any, str] | None) -> int:
+        """Learn the feedback after the cursor (``found``: the champion and its version, or ``None``)."""
+        if not self.enabled or found is None:
+            return 0
+        model, version = found
+        with self.lock:
+            self._ensure(model, str(version))
+            return self._catch_up(model)
+
+    def _catch_up(self, model: Any) -> int:
+        state = self.state_
+        assert state is not None
+        store = self.project.store
+        self.caught_at_ = time.monotonic()
+        records = [r for r in store.feedback_after(state.cursor) if r["source"] not in SKIP_SOURCES]
+        if not records:
+            return 0
+        regression = model.task == "regression"
+        labels, known = encode(
+            pd.Series([r["label"] for r in records], dtype=object), None if regression else model.classes_
+        )
+        layer = state.layer
+        missing = [
+            i
+            for i, r in enumerate(records)
+            if known[i] and (r["prediction_id"] is None or r["prediction_id"] not in layer.pending_)
+        ]
+        base = _base_outputs(model, [records[i]["inputs"] for i in missing]) if missing else None
+        base_of = {i: base[k] for k, i in enumerate(missing)} if base is not None else {}
+        learned = 0
+        for i, record in enumerate(records):
+            if known[i] and (i not in missing or i in base_of):
+                layer.learn(labels[i], key=record["prediction_id"], row=record["inputs"], base=base_of.get(i))
+                learned += 1
+                self.since_checkpoint_ += 1
+            state.cursor = int(record["feedback_id"])
+        if self.since_checkpoint_ >= self.checkpoint_every:
+            self._save()
+        self._count("layer_learned", learned)
+        return learned
+
+    # ------------------------------------------------------------------ figures
+
+    def status(self) -> dict[str, Any]:
+        """What ``/v1/status`` shows under ``layer``."""
+        if not self.enabled:
+            return {"enabled": False}
+        with self.lock:
+            state = self.state_
+            if state is None:
+                return {"enabled": True, "serving": "champion", "reason": "no prediction or label served yet"}
+            return {
+                "enabled": True,
+                "champion_version": state.version,
+                "feedback_cursor": state.cursor,
+                "started": state.how,
+                "checkpoints": state.checkpoints,
+                "since_checkpoint": self.since_checkpoint_,
+                **state.layer.figures(),
+            }
+
+
+def _base_outputs(model: Any, inputs: Sequence[dict[str, Any]]) -> np.ndarray | None:
+    """The champion's outputs for logged rows (probabilities, or values); ``None`` when it cannot answer
+    them (the rows were checked when they were stored: this is not expected)."""
+    frame = pd.DataFrame.from_records(list(inputs)).reindex(columns=list(model.input_columns))
+    try:
+        if model.task == "regression":
+            return np.asarray(model.predict(frame), dtype=float)
+        return np.asarray(model.predict_proba(frame), dtype=float)
+    except Exception:
+        log.exception(
+            "the champion could not answer %d logged row(s); the layer skips their labels", len(frame)
+        )
+        return None

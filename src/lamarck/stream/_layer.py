@@ -1,0 +1,281 @@
+"""``OnlineLayer``: online members on top of a fixed (batch) model, learning from every label as it arrives.
+
+The served champion is a batch model: between retrains it learns nothing. The layer is a
+:class:`StreamLearner` (the same population, ADWIN detectors, archive, LightGBM member and stream context)
+whose events are the row's features plus the base model's own output for the row (``_champ=<k>``: the
+probability of class ``k``; ``_champ`` for a regression), with one more fixed member that simply repeats
+the base model's answer. Its members are scored prequentially on each label like the stream learner's,
+and the combined answer weighs them by their recent loss.
+
+The guard: what is served is the base model's answer until the combined answer has been *measurably*
+better on the recent labels: a one-sided sign test (McNemar's exact test for classes) over the last
+``window`` labelled rows where the two disagree, at level ``level``. When it stops being better, the
+layer falls back to the base model's answer by itself.
+
+Label latency: :meth:`answer` takes a snapshot of what the layer saw for each row (its inputs, the context
+of the labels that had arrived *then*, every member's output); :meth:`learn` learns a label with the
+snapshot of its row, whatever arrived in between, so neither the context nor the training uses a label that
+had not arrived when the row was predicted. A label whose snapshot is not kept (older than the last
+``keep`` answers, or answered before a restart) is learned with the context of the moment it arrives.
+
+Labels are encoded by the caller: the class's index in the base model's ``classes`` for a classifier, a
+float for a regressor.
+
+    >>> import numpy as np
+    >>> layer = OnlineLayer(n_classes=2, learner=StreamLearner(population=2, hybrid=False, seed=0))
+    >>> rng = np.random.default_rng(0)
+    >>> for t in range(1000):
+    ...     x = {"a": float(rng.normal())}
+    ...     y = int(x["a"] > 0)  # the base model below knows nothing of it; the members learn it
+    ...     served, seen = layer.answer([x], np.array([[0.6, 0.4]]))
+    ...     layer.learn(y, seen=seen[0])
+    >>> layer.serving_combined, layer.figures()["combined_error"] < 0.1
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lamarck.errors import ConfigError
+from lamarck.stream._learner import Member, StreamLearner
+
+__all__ = ["OnlineLayer", "Seen", "sign_test"]
+
+#: the layer's default learner: a small population (the base model carries most of the signal) and a
+#: LightGBM member refreshed every 2,000 labels; measured on elec2, SEA and Agrawal (bench/results/evolution)
+LAYER_OPTIONS: dict[str, Any] = {"population": 2, "hybrid_every": 2000}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the layer saw when it answered one row: the event, its context features, each member's output,
+    the combined output and the base model's output (a class -> probability dict, or a float)."""
+
+    x: dict[str, Any]
+    z: dict[str, Any]
+    members: dict[str, Any]
+    combined: Any
+    base: Any
+
+
+class _Base:
+    """The fixed member: the base model's answer, read from the event's ``_champ`` features."""
+
+    def __init__(self, n_classes: int | None) -> None:
+        self.n_classes = n_classes
+
+    def predict_proba_one(self, x: Mapping[str, Any]) -> dict[int, float]:
+        return {k: float(x.get(f"_champ={k}", 0.0)) for k in range(self.n_classes or 0)}
+
+    def predict_one(self, x: Mapping[str, Any]) -> float | None:
+        value = x.get("_champ")
+        return None if value is None else float(value)
+
+    def learn_one(self, x: Mapping[str, Any], y: Any) -> None:
+        """The base model does not learn here (it is retrained by the batch evolver)."""
+
+
+def sign_test(better: int, worse: int) -> float:
+    """One-sided exact sign test: P(at least ``better`` wins out of ``better + worse`` fair coin flips)
+    (McNemar's exact test on the discordant pairs).
+
+    >>> round(sign_test(15, 3), 4), sign_test(0, 0)
+    (0.0038, 1.0)
+    """
+    n = better + worse
+    if n == 0:
+        return 1.0
+    from scipy.stats import binom
+
+    return float(binom.sf(better - 1, n, 0.5))
+
+
+class OnlineLayer:
+    """Online members over a base model's outputs; serves the base model until the combination is
+    significantly better on recent labels.
+
+    ``n_classes``: the base model's number of classes (``None`` for a regression). ``window``: the recent
+    labels the guard compares on; ``level``: its one-sided test level; ``keep``: snapshots kept for labels
+    still to come; ``max_features``: the row's features the members see (the first ones, in the order
+    given; the base model's output always).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_classes: int | None,
+        learner: StreamLearner | None = None,
+        window: int = 500,
+        level: float = 0.05,
+        keep: int = 50_000,
+        max_features: int = 64,
+    ) -> None:
+        if n_classes is not None and n_classes < 2:
+            raise ConfigError(f"OnlineLayer n_classes={n_classes}: a classifier has at least 2 classes.")
+        self.n_classes = n_classes
+        self.learner = learner or StreamLearner(**LAYER_OPTIONS, regression=n_classes is None)
+        if self.learner.regression != (n_classes is None):
+            raise ConfigError(
+                f"OnlineLayer: the learner has regression={self.learner.regression} but n_classes="
+                f"{n_classes}. Fix: StreamLearner(regression={n_classes is None})."
+            )
+        self.window, self.level, self.keep, self.max_features = window, level, keep, max_features
+        self.pairs_: deque[tuple[float, float]] = deque(maxlen=window)  # (base loss, combined loss)
+        self.better_ = self.worse_ = 0
+        self.p_value_ = 1.0
+        self.serving_combined = False
+        self.pending_: OrderedDict[Hashable, Seen] = OrderedDict()
+        self.n_learned_ = 0
+        self.n_recomputed_ = 0
+        self.cpu_s_ = 0.0
+
+    @property
+    def regression(self) -> bool:
+        return self.n_classes is None
+
+    # ------------------------------------------------------------------ answer
+
+    def _event(self, row: Mapping[str, Any], base: Any) -> dict[str, Any]:
+        x: dict[str, Any] = {}
+        for name, v in row.items():
+            if len(x) >= self.max_features:
+                break
+            if v is None or (isinstance(v, float) and math.isnan(v)) or isinstance(v, list | dict):
+                continue
+            x[name if isinstance(name, str) else str(name)] = v
+        if self.regression:
+            x["_champ"] = float(base)
+        else:
+            for k in range(self.n_classes or 0):
+                x[f"_champ={k}"] = float(base[k])
+        return x
+
+    def _see(self, row: Mapping[str, Any], base: Any) -> Seen:
+        learner = self.learner
+        if not hasattr(learner, "members_"):
+            learner._ensure()
+            learner.members_.append(
+                Member("base", None, _Base(self.n_classes), "raw", regression=self.regression)
+            )
+        x, z, members, combined = learner._see(self._event(row, base))
+        base_out = float(base) if self.regression else {k: float(base[k]) for k in range(len(base))}
+        return Seen(x, z, members, combined, base_out)
+
+    def answer(self, rows: Sequence[Mapping[str, Any]], base: np.ndarray) -> tuple[np.ndarray, list[Seen]]:
+        """The served outputs for ``rows`` (an ``n x classes`` probability array, or ``n`` values) given
+        the base model's (``base``, same shape), and the snapshot of each row for :meth:`learn`.
+
+        Moves the context's input averages (each row is an arriving event); learns nothing."""
+        t0 = time.process_time()
+        base = np.asarray(base, dtype=float)
+        served = base.copy()
+        seen = [self._see(row, base[i]) for i, row in enumerate(rows)]
+        if self.serving_combined:
+            for i, s in enumerate(seen):
+                out = self._output(s.combined)
+                if out is not None:
+                    served[i] = out
+        self.cpu_s_ += time.process_time() - t0
+        return served, seen
+
+    def _output(self, combined: Any) -> Any:
+        if self.regression:
+            return None if combined is None else float(combined)
+        if not combined:
+            return None
+        total = sum(combined.get(k, 0.0) for k in range(self.n_classes or 0)) or 1.0
+        return np.array([combined.get(k, 0.0) / total for k in range(self.n_classes or 0)])
+
+    def remember(self, keys: Sequence[Hashable], seen: Sequence[Seen]) -> None:
+        """Keep each row's snapshot under its key (the prediction id) until its label arrives (the
+        oldest are dropped beyond ``keep``)."""
+        for key, s in zip(keys, seen, strict=True):
+            self.pending_[key] = s
+        while len(self.pending_) > self.keep:
+            self.pending_.popitem(last=False)
+
+    # ------------------------------------------------------------------ learn
+
+    def learn(
+        self,
+        y: Any,
+        *,
+        key: Hashable | None = None,
+        seen: Seen | None = None,
+        row: Mapping[str, Any] | None = None,
+        base: Any = None,
+    ) -> None:
+        """Learn one label: of the row answered under ``key`` (its snapshot), of a snapshot given, or else
+        of ``row`` with the base model's output ``base`` (the context is the present one)."""
+        t0 = time.process_time()
+        if seen is None and key is not None:
+            seen = self.pending_.pop(key, None)
+        if seen is None:
+            if row is None or base is None:
+                raise ConfigError(
+                    "OnlineLayer.learn needs the snapshot of the row (key or seen), or the row and the base "
+                    "model's output for it."
+                )
+            seen = self._see(row, np.asarray(base, dtype=float))
+            self.n_recomputed_ += 1
+        y = float(y) if self.regression else int(y)
+        self._score(seen, y)
+        self.learner._learn(seen.x, seen.z, y, seen.members)
+        self.n_learned_ += 1
+        self.cpu_s_ += time.process_time() - t0
+
+    def _loss(self, out: Any, y: Any) -> float | None:
+        if self.regression:
+            return None if out is None else abs(float(out) - y)
+        if not out:
+            return None
+        return 0.0 if max(out, key=out.get) == y else 1.0
+
+    def _score(self, seen: Seen, y: Any) -> None:
+        base = self._loss(seen.base, y)
+        combined = self._loss(seen.combined, y)
+        if base is None:
+            return
+        if combined is None:
+            combined = base
+        if len(self.pairs_) == self.pairs_.maxlen:
+            old_base, old_comb = self.pairs_[0]
+            self.better_ -= old_comb < old_base
+            self.worse_ -= old_comb > old_base
+        self.pairs_.append((base, combined))
+        self.better_ += combined < base
+        self.worse_ += combined > base
+        self.p_value_ = sign_test(self.better_, self.worse_)
+        self.serving_combined = self.p_value_ < self.level
+
+    # ------------------------------------------------------------------ figures
+
+    def figures(self) -> dict[str, Any]:
+        """What ``/v1/status`` shows: labels learned, the recent loss of the base model and of the
+        combination (error rate, or mean absolute error), the guard's test and the members."""
+        n = len(self.pairs_)
+        base = sum(b for b, _ in self.pairs_) / n if n else None
+        combined = sum(c for _, c in self.pairs_) / n if n else None
+        members = self.learner.describe()[:6] if hasattr(self.learner, "members_") else []
+        return {
+            "labels_learned": self.n_learned_,
+            "recent_labels": n,
+            "base_error": base,
+            "combined_error": combined,
+            "better": self.better_,
+            "worse": self.worse_,
+            "p_value": self.p_value_,
+            "serving": "combined" if self.serving_combined else "champion",
+            "pending_snapshots": len(self.pending_),
+            "learned_without_snapshot": self.n_recomputed_,
+            "cpu_seconds": round(self.cpu_s_, 3),
+            "members": members,
+        }
