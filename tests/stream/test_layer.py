@@ -1,0 +1,62 @@
+"""OnlineLayer: labels learned with the snapshot of their row, the guard, regression."""
+
+import numpy as np
+
+from lamarck.stream import OnlineLayer, StreamLearner
+
+
+def _small(regression: bool = False) -> StreamLearner:
+    return StreamLearner(population=2, hybrid=False, regression=regression, seed=0)
+
+
+def test_a_late_label_is_learned_with_the_context_of_its_answer():
+    layer = OnlineLayer(n_classes=2, learner=_small())
+    base = np.array([[0.5, 0.5]])
+    _, first = layer.answer([{"a": 1.0}], base)
+    _, second = layer.answer([{"a": 2.0}], base)  # answered before the first label arrived
+    layer.remember(["p1", "p2"], [first[0], second[0]])
+    layer.learn(1, key="p1")
+    layer.learn(0, key="p2")
+    assert not any(k.startswith("_last") for k in second[0].z)  # no label had arrived when it was answered
+    _, third = layer.answer([{"a": 3.0}], base)
+    assert third[0].z["_last=0"] == 1.0  # the newest label that has arrived by now
+    assert layer.figures()["learned_without_snapshot"] == 0 and not layer.pending_
+
+
+def test_an_unknown_key_is_learned_from_the_row_and_the_base_output():
+    layer = OnlineLayer(n_classes=2, learner=_small())
+    layer.learn(1, key="never-answered", row={"a": 1.0}, base=np.array([0.2, 0.8]))
+    assert layer.figures()["learned_without_snapshot"] == 1 and layer.n_learned_ == 1
+
+
+def test_the_guard_serves_the_base_model_until_the_layer_is_significantly_better_and_back():
+    rng = np.random.default_rng(1)
+    layer = OnlineLayer(n_classes=2, learner=_small(), window=200)
+    right_base = np.array([[0.9, 0.1]])  # the base model says class 0
+    served_right = []
+    for t in range(1500):
+        x = {"a": float(rng.normal())}
+        y = int(x["a"] > 0) if t < 1000 else 0  # first a concept the base model misses, then its own
+        served, seen = layer.answer([x], right_base)
+        served_right.append(int(served[0].argmax()) == y)
+        layer.learn(y, seen=seen[0])
+        if t == 999:
+            assert layer.serving_combined and layer.p_value_ < 0.05
+    assert np.mean(served_right[700:1000]) > 0.85
+    # the base model is right on every row now; a combination that is no better is not served
+    assert np.mean(served_right[-200:]) > 0.95
+
+
+def test_regression_corrects_a_biased_base_model():
+    rng = np.random.default_rng(2)
+    layer = OnlineLayer(n_classes=None, learner=_small(regression=True))
+    errors = []
+    for _ in range(1500):
+        x = {"a": float(rng.normal())}
+        y = 3.0 * x["a"] + 5.0
+        served, seen = layer.answer([x], np.array([3.0 * x["a"]]))  # off by 5 everywhere
+        errors.append(abs(float(served[0]) - y))
+        layer.learn(y, seen=seen[0])
+    assert layer.serving_combined
+    assert np.allclose(errors[:5], 5.0)  # the base model is served until the layer has shown better
+    assert np.mean(errors[-300:]) < 1.0
