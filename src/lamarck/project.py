@@ -121,7 +121,8 @@ class Project:
         return Evolver(
             self.registry,
             self.store,
-            policy=policy or EvolutionPolicy(seed=self.settings.seed),
+            # served with the online layer (the default), the batch evolver is its slow half
+            policy=policy or EvolutionPolicy(online=self.settings.online_layer, seed=self.settings.seed),
             fresh_fit=fresh_fit,
         )
 

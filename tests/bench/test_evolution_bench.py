@@ -48,7 +48,7 @@ def test_backward_transfer_is_probe_after_second_phase_minus_before():
     assert out["accuracy_when_A_returns"]["score"] == pytest.approx((0.6 * 400 + 0.9 * 200) / 600, abs=1e-4)
     assert out["accuracy"]["seconds"] == 5.0
     frozen = _summary(case, "frozen", result, "frozen")
-    assert [r["metric"] for r in frozen] == ["accuracy", "cpu_seconds"] and frozen[0]["seconds"] == 2.0
+    assert [r["metric"] for r in frozen] == ["accuracy", "cpu_seconds", "cpu_after_fit"] and frozen[0]["seconds"] == 2.0
 
 
 @pytest.mark.slow
@@ -96,3 +96,16 @@ def test_run_loop_goes_through_the_servers_routes(tmp_path):
     )
     versions = [b["version"] for b in out.batches]
     assert versions[0] == "1" and versions[2] == "2"  # the refit after 600 labels serves the next batch
+
+
+def test_stream_system_learns_each_label_after_its_delay():
+    """The stream learner alone, at two delays, on a short SEA: every row served once, labels learned."""
+    from lamarck.bench._evolution import _run_stream, chunk_of
+
+    case = sea(n=2400)
+    quick = _run_stream(case, chunk_of(case, "immediate"), seed=0)
+    late = _run_stream(case, chunk_of(case, "week"), seed=0)
+    for result in (quick, late):
+        assert sum(b["rows"] for b in result.batches) == len(case.frame) - case.start
+        assert result.online_cpu > 0 and 0.6 < result.accuracy("served") <= 1.0
+    assert chunk_of(case, "week") == case.batch and chunk_of(case, "day") == case.day

@@ -29,6 +29,8 @@ class BenchArgs:
     cases: str | None = None
     budget: float = 60.0
     seed: int = 0
+    #: the evolution part's label delays (comma-separated; default all)
+    delays: str | None = None
 
 
 #: name -> ``run(args, console)``; a part imports its heavy dependencies inside ``run``

@@ -35,6 +35,8 @@ class DriftCase:
     start: int
     batch: int
     every: int
+    #: rows in "one day of events" (the bench's middle label delay): elec2's half-hours, 50 elsewhere
+    day: int = 50
     probes: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: (name, first row) of each concept phase of the stream
     phases: list[tuple[str, int]] = field(default_factory=list)
@@ -120,7 +122,7 @@ def agrawal_recurring(n: int = 16000, seed: int = 7) -> DriftCase:
 
 def elec2(path: Path) -> DriftCase:
     week = 336
-    return DriftCase("elec2", pd.read_csv(path), start=8 * week, batch=week, every=6 * week)
+    return DriftCase("elec2", pd.read_csv(path), start=8 * week, batch=week, every=6 * week, day=48)
 
 
 CASES: dict[str, Callable[[], DriftCase]] = {

@@ -25,12 +25,19 @@ def bench(
         typer.Option(
             help="Comma-separated peers. Batch: histgb (default), flaml, autogluon, search-tpe, "
             "search-random, search-grid, search-evolutionary. "
-            "--part evolution: retrain-all, retrain-recent (default both)."
+            "--part evolution: batch-loop, retrain-all, retrain-recent, stream (default), loop-unguarded."
         ),
     ] = None,
     cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
     budget: Annotated[float, typer.Option(help="Wall-clock budget per case and system, seconds.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the split and of every system.")] = 0,
+    delays: Annotated[
+        str | None,
+        typer.Option(
+            help="--part evolution: label delays, comma-separated: immediate (each label before the next "
+            "prediction), day (a day of events later), week (weekly batches); default all three."
+        ),
+    ] = None,
     part: Annotated[
         str,
         typer.Option(
@@ -64,6 +71,14 @@ def bench(
 
         raise ConfigError(f"unknown bench part {part!r}. Fix: --part with one of {sorted(PARTS)}.")
     PARTS[part](
-        BenchArgs(suite=suite, output=output, against=against or "", cases=cases, budget=budget, seed=seed),
+        BenchArgs(
+            suite=suite,
+            output=output,
+            against=against or "",
+            cases=cases,
+            budget=budget,
+            seed=seed,
+            delays=delays,
+        ),
         console,
     )

@@ -66,7 +66,7 @@ from lamarck.evolve._candidates import (
 from lamarck.evolve._decision import Decision, merge
 from lamarck.evolve._drift import DecayDetector
 from lamarck.evolve._gate import GateResult, holdout_size, judge
-from lamarck.evolve._labels import LabelWindow, Rows, batch_labels, cursor, encode, labelled
+from lamarck.evolve._labels import LabelWindow, Rows, batch_labels, cursor, encode, labelled, served_errors
 from lamarck.evolve._ledger import ALIAS_KINDS, ChampionLedger
 from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._reference import read_reference
@@ -360,6 +360,7 @@ class Evolver:
             store=self.store,
             prediction_drift=outputs,
             clock=self.clock,
+            served=served_errors(champion, new_rows) if p.online else None,
         )
         figures = merge(window, triggers)
         held = triggers.hold_reason(p)

@@ -18,7 +18,17 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["LabelWindow", "Rows", "batch_labels", "cursor", "encode", "label_text", "labelled", "usable"]
+__all__ = [
+    "LabelWindow",
+    "Rows",
+    "batch_labels",
+    "cursor",
+    "encode",
+    "label_text",
+    "labelled",
+    "served_errors",
+    "usable",
+]
 
 #: decisions that read labels for training and carry the cursor forward
 CURSOR_KINDS = ("challenger", "reject", "promote", "retire")
@@ -97,6 +107,33 @@ def labelled(model: Any, rows: pd.DataFrame, *, quarantine_to: Any = None) -> Ro
         else np.ones(len(rows))
     )
     return Rows(X_all[ok].reset_index(drop=True), y[ok], weights[ok])
+
+
+def served_errors(model: Any, rows: pd.DataFrame) -> np.ndarray:
+    """The error of the answer that was served for each row :func:`labelled` keeps (same order): 0 or 1
+    for a class, the absolute error for a number; NaN where no answer was logged (a labelled row sent
+    without a prediction id). With the online layer on, the served answer is not the bare champion's.
+
+        >>> class M: classes_, input_columns = np.array(["no", "yes"]), ["a"]
+        >>> rows = pd.DataFrame({"a": [1, 2, 3], "label": ["yes", "no", "yes"], "prediction": ["yes", "yes", None]})
+        >>> served_errors(M(), rows)
+        array([ 0.,  1., nan])
+    """
+    _, known, has_inputs = usable(model, rows)
+    ok = known & has_inputs
+    logged = rows["prediction"] if "prediction" in rows.columns else pd.Series([None] * len(rows))
+    out = np.full(len(rows), np.nan)
+    for i, (pred, label) in enumerate(zip(logged, rows["label"], strict=True)):
+        if pred is None or (isinstance(pred, float) and np.isnan(pred)):
+            continue
+        if model.classes_ is None:
+            try:
+                out[i] = abs(float(pred) - float(label))
+            except (TypeError, ValueError):
+                continue
+        else:
+            out[i] = float(label_text(pred) != label_text(label))
+    return out[ok]
 
 
 def _quarantine_once(

@@ -32,6 +32,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "reuse_versions": (">= 0", lambda v: v >= 0),
     "shadow_labels": (">= 0", lambda v: v >= 0),
     "max_fold_models": (">= 1", lambda v: v >= 1),
+    "gain_growth": ("0 < gain_growth", lambda v: v > 0),
 }
 
 
@@ -70,6 +71,13 @@ class EvolutionPolicy:
     pool_hard: int = 1000
     half_life: float = 5000.0
     max_fold_models: int = 2
+    #: the champion is served with its online layer (``lamarck serve``'s default): the layer learns every
+    #: label, so the batch evolver is the slow half. Labels alone never train; decay is read on the
+    #: *served* answers (what the layer could not absorb); feature drift trains only when severe; and the
+    #: layer's gain over the bare champion, once it grew by ``gain_growth`` since the last training
+    #: decision, trains (the batch model is behind what the layer learned)
+    online: bool = False
+    gain_growth: float = 0.03
     seed: int = 0
 
     def __post_init__(self) -> None:

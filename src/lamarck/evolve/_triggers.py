@@ -7,6 +7,12 @@
   which one concept's traffic always differs from);
 - **labels**: at least ``min_new_labels`` new labels.
 
+With ``policy.online`` (the champion is served with its online layer, which learns every label) the
+evolver is the slow half: labels alone never train; **decay** is read on the served answers' errors
+(what the layer could not absorb); **drift** trains only when severe (a moderate drift is recorded as a
+signal); **gain**: the layer's gain over the bare champion on the new labels (champion error minus served
+error) grew by ``gain_growth`` or more since the last training decision.
+
 A rejected challenger holds decay and drift back until ``cooldown_labels`` new labels arrived (the label
 count still triggers on its own); ``cooldown_s`` holds any retraining after the last challenger.
 Prediction drift (the champion's served outputs against its outputs on its reference) is a label-free
@@ -29,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lamarck.evolve._drift import DecayDetector, DriftReport, feature_drift, prediction_drift
-from lamarck.evolve._labels import LabelWindow, Rows, labelled
+from lamarck.evolve._labels import CURSOR_KINDS, LabelWindow, Rows, labelled
 from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._scoring import errors, metric_value, predict
 
@@ -73,7 +79,10 @@ class Triggers:
     #: feature drift of the new labels against the window before the cursor, when drift was checked
     drift_since_last_window: str | None = None
     prediction_drift: PredictionDrift | None = None
-    #: the triggers that fired (``decay``, ``drift``, ``labels``)
+    #: online layer: champion error minus served error on the new labels, and that at the last decision
+    layer_gain: float | None = None
+    layer_gain_before: float | None = None
+    #: the triggers that fired (``decay``, ``drift``, ``labels``, ``gain``)
     fired: tuple[str, ...] = ()
     #: the fired triggers that are signals (decay, drift), recorded even when held back
     signals: tuple[str, ...] = ()
@@ -91,6 +100,12 @@ class Triggers:
 
     def hold_reason(self, policy: EvolutionPolicy) -> str | None:
         """Why the pass does not train on these triggers, or None when it does."""
+        if not self.fired and self.layer_gain is not None:
+            return (
+                f"no trigger: the online layer learns the {self.new_labels} new labels; no decay of the served "
+                f"answers, no severe drift, layer gain {self.layer_gain:+.4f} (was {self.layer_gain_before or 0:+.4f} "
+                f"at the last decision; retrains from +{policy.gain_growth:g} more)"
+            )
         if not self.fired:
             return f"no trigger: {self.new_labels}/{policy.min_new_labels} new labels, no decay, no drift"
         if self.held == "rejected":
@@ -123,6 +138,9 @@ class Triggers:
         }
         if self.drift_since_last_window is not None:
             out["drift_since_last_window"] = self.drift_since_last_window
+        if self.layer_gain is not None:
+            out["layer_gain"] = self.layer_gain
+            out["layer_gain_before"] = self.layer_gain_before
         out["triggers"] = list(self.fired)
         return out
 
@@ -166,17 +184,22 @@ def read_triggers(
     store: Any,
     prediction_drift: PredictionDrift | None = None,
     clock: Callable[[], float] = time.time,
+    served: np.ndarray | None = None,
 ) -> Triggers:
     """The triggers of ``new`` (usable new labels) for ``champion``.
 
     ``old_rows`` are the labelled rows up to the cursor (the window before it is what drift must differ
-    from too); ``store`` gives the last challenger decision, for the cooldowns.
+    from too); ``store`` gives the last challenger decision, for the cooldowns. ``served``: the errors of
+    the answers served for the new labels (:func:`~lamarck.evolve._labels.served_errors`), read with
+    ``policy.online``.
     """
     X_new, y_new = new.X, new.y
     pred = predict(champion, X_new)
     errs = errors(champion, pred, y_new)
+    online = policy.online and served is not None and len(served) == len(errs)
+    watched = np.where(np.isnan(served), errs, served) if online and served is not None else errs
     detector = DecayDetector()
-    fired_at = [i for i, e in enumerate(errs) if detector.update(float(e))]
+    fired_at = [i for i, e in enumerate(watched) if detector.update(float(e))]
     drift = None
     if reference is not None and len(X_new) >= 30:
         drift = feature_drift(reference[champion.input_columns], X_new)
@@ -191,7 +214,17 @@ def read_triggers(
             since = feature_drift(X_prev, X_new).severity
             drifted = since != "none"
     signals = tuple(s for s, on in (("decay", bool(fired_at)), ("drift", drifted)) if on)
-    fired = (*signals, *(("labels",) if len(X_new) >= policy.min_new_labels else ()))
+    severe = drifted and drift is not None and drift.severity == "severe"
+    gain = gain_before = None
+    if online:
+        gain = float(errs.mean() - watched.mean()) if len(errs) else 0.0
+        last = next(iter(store.decisions(limit=1, kinds=CURSOR_KINDS)), None)
+        gain_before = float((last or {}).get("figures", {}).get("layer_gain") or 0.0)
+        grew = len(errs) >= policy.min_test_labels and gain - gain_before >= policy.gain_growth
+        signals = (*signals, *(("gain",) if grew else ()))
+        fired = tuple(s for s in signals if s != "drift" or severe)
+    else:
+        fired = (*signals, *(("labels",) if len(X_new) >= policy.min_new_labels else ()))
     held: Hold | None = None
     if fired:
         last_try = next(iter(store.decisions(limit=1, kinds=("challenger", "reject"))), None)
@@ -214,10 +247,12 @@ def read_triggers(
         drift=drift,
         drift_since_last_window=since,
         prediction_drift=prediction_drift,
+        layer_gain=gain,
+        layer_gain_before=gain_before,
         fired=fired,
         signals=signals,
         held=held,
-        severe=drifted and drift is not None and drift.severity == "severe",
+        severe=severe,
     )
 
 

@@ -205,6 +205,11 @@ class ServerState:
         # some requests under 8 concurrent predicts); the routes' writes queue on this lock instead
         sqlite = str(project.store.url).startswith("sqlite")
         settings = project.settings
+        layered = settings.online_layer if online_layer is None else online_layer
+        if policy is None and layered:  # the layer learns every label: the batch evolver is the slow half
+            from lamarck.evolve import EvolutionPolicy
+
+            policy = EvolutionPolicy(online=True, seed=settings.seed)
         return cls(
             project=project,
             auth=Auth(project.store, mode=auth_mode),
@@ -223,7 +228,7 @@ class ServerState:
             stream=StreamService(project, on_event=metrics.inc),
             layer=LayerService(
                 project,
-                enabled=settings.online_layer if online_layer is None else online_layer,
+                enabled=layered,
                 checkpoint_every=settings.layer_checkpoint_every,
                 warm_labels=settings.layer_warm_labels,
                 on_event=metrics.inc,

@@ -19,7 +19,7 @@ from lamarck.stream._context import StreamContext
 from lamarck.stream._decay import DecayDetector
 from lamarck.stream._events import EventSchema, label_key, read_events
 from lamarck.stream._layer import OnlineLayer, Seen, sign_test
-from lamarck.stream._learner import StreamLearner, load_state, save_state
+from lamarck.stream._learner import Pending, StreamLearner, load_state, save_state
 from lamarck.stream._memory import MemoryPool, PoolRow, hardness
 from lamarck.stream._session import (
     STREAM_METRICS,
@@ -36,6 +36,7 @@ __all__ = [
     "EventSchema",
     "MemoryPool",
     "OnlineLayer",
+    "Pending",
     "PoolRow",
     "Seen",
     "StreamContext",

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from lamarck.errors import ConfigError
-from lamarck.stream._learner import Member, StreamLearner
+from lamarck.stream._learner import Member, Pending, StreamLearner
 
 __all__ = ["OnlineLayer", "Seen", "sign_test"]
 
@@ -165,7 +165,7 @@ class OnlineLayer:
             learner.members_.append(
                 Member("base", None, _Base(self.n_classes), "raw", regression=self.regression)
             )
-        x, z, members, combined = learner._see(self._event(row, base))
+        _, (x, z, members, combined) = learner.predict_pending(self._event(row, base))
         base_out = float(base) if self.regression else {k: float(base[k]) for k in range(len(base))}
         return Seen(x, z, members, combined, base_out)
 
@@ -228,7 +228,7 @@ class OnlineLayer:
             self.n_recomputed_ += 1
         y = float(y) if self.regression else int(y)
         self._score(seen, y)
-        self.learner._learn(seen.x, seen.z, y, seen.members)
+        self.learner.learn_pending(Pending(seen.x, seen.z, seen.members, seen.combined), y)
         self.n_learned_ += 1
         self.cpu_s_ += time.process_time() - t0
 

@@ -43,7 +43,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ from lamarck.stream._context import StreamContext
 from lamarck.stream._decay import DecayDetector
 from lamarck.stream._members import MemberConfig, build, initial, mutate, table
 
-__all__ = ["Member", "StreamLearner"]
+__all__ = ["Member", "Pending", "StreamLearner"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,15 @@ class Member:
     def record(self, right: float, alpha: float) -> None:
         self.n += 1
         self.score += max(alpha, 1.0 / self.n) * (right - self.score)
+
+
+class Pending(NamedTuple):
+    """What the learner saw when it predicted an event whose label is still to come."""
+
+    x: dict[str, Any]
+    z: dict[str, Any]
+    members: dict[str, Any]
+    combined: Any
 
 
 class StreamLearner:
@@ -341,6 +350,18 @@ class StreamLearner:
         x, z, member_p, proba = self._see(x)
         self._learn(x, z, y, member_p)
         return self._decide(proba)
+
+    def predict_pending(self, x: Mapping[str, Any]) -> tuple[Any, Pending]:
+        """Predict an arriving event whose label comes later: the prediction, and what the learner saw
+        (the event, its context, each member's output) for :meth:`learn_pending` once the label arrives,
+        so that a late label is learned with the context of its prediction, not of its arrival."""
+        x, z, member_p, proba = self._see(x)
+        self.t_ += 1
+        return self._decide(proba), Pending(x, z, member_p, proba)
+
+    def learn_pending(self, pending: Pending, y: Any) -> None:
+        """Learn the label of an event predicted by :meth:`predict_pending`."""
+        self._learn(pending.x, pending.z, y, pending.members)
 
     def flush(self) -> None:
         """Learn every label still waiting for its delay (end of a finite stream)."""
