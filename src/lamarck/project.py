@@ -195,6 +195,7 @@ class Project:
         label_column: str | None = None,
         weight: float = 1.0,
         source: str = "api",
+        champion: Any = None,
     ) -> FeedbackResult:
         """Store labels: ``items`` label logged predictions (``{"prediction_id", "label", "weight"}``),
         ``rows`` are inputs that carry their label in ``label_column`` (each with ``weight``).
@@ -208,8 +209,13 @@ class Project:
         returns. When not one record is usable, :class:`DataError` says why (they were all quarantined).
         A ``weight`` argument (the CLI's ``--weight``) that is not a finite number > 0 is refused with
         :class:`ConfigError` before anything is stored; a bad per-item weight only quarantines its item.
+        ``champion``: the loaded champion, when the caller has it (the server keeps it loaded; without it
+        the champion is read from the registry, about 20 ms).
         """
-        task, classes = self._champion_labels()
+        if champion is not None:
+            task, classes = getattr(champion, "task", None), getattr(champion, "classes_", None)
+        else:
+            task, classes = self._champion_labels()
         return _add_feedback(
             self.store,
             items=items,

@@ -48,7 +48,9 @@ def test_backward_transfer_is_probe_after_second_phase_minus_before():
     assert out["accuracy_when_A_returns"]["score"] == pytest.approx((0.6 * 400 + 0.9 * 200) / 600, abs=1e-4)
     assert out["accuracy"]["seconds"] == 5.0
     frozen = _summary(case, "frozen", result, "frozen")
-    assert [r["metric"] for r in frozen] == ["accuracy", "cpu_seconds", "cpu_after_fit"] and frozen[0]["seconds"] == 2.0
+    assert [r["metric"] for r in frozen] == ["accuracy", "cpu_seconds", "cpu_after_fit"] and frozen[0][
+        "seconds"
+    ] == 2.0
 
 
 @pytest.mark.slow

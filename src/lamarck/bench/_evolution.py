@@ -58,7 +58,9 @@ class InProcessClient(HttpClient):
 
         self.project = project
         self.app = create_app(project, policy=policy, online_layer=online_layer)
-        self.http = TestClient(self.app)
+        # entered once: one event loop for every request (a TestClient used without ``with`` starts a
+        # thread per request); closed with the process
+        self.http = TestClient(self.app).__enter__()
 
     def layer_cpu(self) -> float:
         """CPU seconds the champion's online layer spent answering and learning (0 without one)."""

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lamarck.evolve import encode
+from lamarck.evolve import PRED_PREFIX, encode, read_reference
 from lamarck.stream import OnlineLayer, Seen, load_state, save_state
 
 __all__ = ["LayerService", "LayerState"]
@@ -115,9 +115,13 @@ class LayerService:
             )
             return restored
         layer = OnlineLayer(n_classes=None if model.task == "regression" else len(model.classes_))
-        state = LayerState(str(version), layer, cursor=max(newest - self.warm_labels, 0), how="fresh")
+        info = self.project.registry.info(version)
+        trained_to = int((getattr(info, "lineage", None) or {}).get("feedback_cursor") or 0)
+        start = max(newest - self.warm_labels, trained_to, 0)  # labels it trained on give no honest output
+        state = LayerState(str(version), layer, cursor=start, how="fresh")
         self.state_ = state
-        warmed = self._catch_up(model)
+        on_reference = _warm_on_reference(layer, model, read_reference(info))
+        warmed = on_reference + self._catch_up(model)
         why = (
             "its checkpoint is more than layer_warm_labels behind"
             if restored is not None
@@ -125,7 +129,8 @@ class LayerService:
             "that no longer serves"
         )
         self._record(
-            f"started a fresh online layer for v{version}, warmed on the {warmed} most recent label(s) ({why})",
+            f"started a fresh online layer for v{version}, warmed on {on_reference} training row(s) with its "
+            f"honest outputs and the {warmed - on_reference} most recent label(s) ({why})",
             state,
             replayed=warmed,
         )
@@ -243,6 +248,35 @@ class LayerService:
                 "since_checkpoint": self.since_checkpoint_,
                 **state.layer.figures(),
             }
+
+
+def _warm_on_reference(layer: OnlineLayer, model: Any, reference: pd.DataFrame | None) -> int:
+    """Warm ``layer`` on the champion's training reference, in order: the rows whose honest output (out of
+    fold, or held out) the reference keeps (``__p0..``); returns how many it learned."""
+    if reference is None or model.target not in reference.columns:
+        return 0
+    cols = sorted(
+        (c for c in reference.columns if c.startswith(PRED_PREFIX)), key=lambda c: int(c[len(PRED_PREFIX) :])
+    )
+    regression = model.task == "regression"
+    width = 1 if regression else len(model.classes_)
+    if not cols or len(cols) not in (width, 1 if width == 2 else width):
+        return 0
+    honest = reference[cols].notna().all(axis=1).to_numpy()
+    labels, known = encode(reference[model.target], None if regression else model.classes_)
+    keep = honest & known
+    if not keep.any():
+        return 0
+    outputs = reference.loc[keep, cols].to_numpy(dtype=float)
+    if regression:
+        base = outputs[:, 0]
+    elif len(cols) == 1:  # binary: the positive class's probability
+        base = np.column_stack([1.0 - outputs[:, 0], outputs[:, 0]])
+    else:
+        base = outputs
+    inputs = reference.loc[keep, [c for c in model.input_columns if c in reference.columns]]
+    rows = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
+    return layer.warm(rows, base, labels[keep])
 
 
 def _base_outputs(model: Any, inputs: Sequence[dict[str, Any]]) -> np.ndarray | None:

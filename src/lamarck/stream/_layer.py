@@ -2,10 +2,11 @@
 
 The served champion is a batch model: between retrains it learns nothing. The layer is a
 :class:`StreamLearner` (the same population, ADWIN detectors, archive, LightGBM member and stream context)
-whose events are the row's features plus the base model's own output for the row (``_champ=<k>``: the
-probability of class ``k``; ``_champ`` for a regression), with one more fixed member that simply repeats
-the base model's answer. Its members are scored prequentially on each label like the stream learner's,
-and the combined answer weighs them by their recent loss.
+learning the rows as they are labelled, with one more fixed member that repeats the base model's answer.
+Its members are scored prequentially on each label like the stream learner's, and the combined answer
+weighs them by their recent loss. With ``base_features`` the members also see the base model's output
+as inputs (``_champ=<k>``, ``_champ``); off by default: on SEA and Agrawal with drift it cost 2.4 and
+0.7 points, since members that lean on the base model's output are slow to leave it after a drift.
 
 The guard: what is served is the base model's answer until the combined answer has been *measurably*
 better on the recent labels: a one-sided sign test (McNemar's exact test for classes) over the last
@@ -49,9 +50,9 @@ from lamarck.stream._learner import Member, Pending, StreamLearner
 
 __all__ = ["OnlineLayer", "Seen", "sign_test"]
 
-#: the layer's default learner: a small population (the base model carries most of the signal) and a
-#: LightGBM member refreshed every 2,000 labels; measured on elec2, SEA and Agrawal (bench/results/evolution)
-LAYER_OPTIONS: dict[str, Any] = {"population": 2, "hybrid_every": 2000}
+#: the layer's learner: the stream learner's defaults (a population of 2 with LightGBM every 2,000 labels
+#: cost 30 % less CPU and lost 4 points on Agrawal with drift; measured with bench/results/evolution's streams)
+LAYER_OPTIONS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -67,17 +68,19 @@ class Seen:
 
 
 class _Base:
-    """The fixed member: the base model's answer, read from the event's ``_champ`` features."""
+    """The fixed member: the base model's answer for the event being answered (set by the layer in
+    ``current`` just before; the members are only asked about the current event)."""
 
     def __init__(self, n_classes: int | None) -> None:
         self.n_classes = n_classes
+        self.current: Any = None
 
     def predict_proba_one(self, x: Mapping[str, Any]) -> dict[int, float]:
-        return {k: float(x.get(f"_champ={k}", 0.0)) for k in range(self.n_classes or 0)}
+        base = self.current
+        return {} if base is None else {k: float(base[k]) for k in range(self.n_classes or 0)}
 
     def predict_one(self, x: Mapping[str, Any]) -> float | None:
-        value = x.get("_champ")
-        return None if value is None else float(value)
+        return None if self.current is None else float(self.current)
 
     def learn_one(self, x: Mapping[str, Any], y: Any) -> None:
         """The base model does not learn here (it is retrained by the batch evolver)."""
@@ -117,6 +120,7 @@ class OnlineLayer:
         level: float = 0.05,
         keep: int = 50_000,
         max_features: int = 64,
+        base_features: bool = False,
     ) -> None:
         if n_classes is not None and n_classes < 2:
             raise ConfigError(f"OnlineLayer n_classes={n_classes}: a classifier has at least 2 classes.")
@@ -128,12 +132,14 @@ class OnlineLayer:
                 f"{n_classes}. Fix: StreamLearner(regression={n_classes is None})."
             )
         self.window, self.level, self.keep, self.max_features = window, level, keep, max_features
+        self.base_features = base_features
         self.pairs_: deque[tuple[float, float]] = deque(maxlen=window)  # (base loss, combined loss)
         self.better_ = self.worse_ = 0
         self.p_value_ = 1.0
         self.serving_combined = False
         self.pending_: OrderedDict[Hashable, Seen] = OrderedDict()
         self.n_learned_ = 0
+        self.n_warm_ = 0
         self.n_recomputed_ = 0
         self.cpu_s_ = 0.0
 
@@ -151,6 +157,8 @@ class OnlineLayer:
             if v is None or (isinstance(v, float) and math.isnan(v)) or isinstance(v, list | dict):
                 continue
             x[name if isinstance(name, str) else str(name)] = v
+        if not self.base_features:
+            return x
         if self.regression:
             x["_champ"] = float(base)
         else:
@@ -162,10 +170,11 @@ class OnlineLayer:
         learner = self.learner
         if not hasattr(learner, "members_"):
             learner._ensure()
-            learner.members_.append(
-                Member("base", None, _Base(self.n_classes), "raw", regression=self.regression)
-            )
+            self.base_ = _Base(self.n_classes)
+            learner.members_.append(Member("base", None, self.base_, "raw", regression=self.regression))
+        self.base_.current = base
         _, (x, z, members, combined) = learner.predict_pending(self._event(row, base))
+        self.base_.current = None
         base_out = float(base) if self.regression else {k: float(base[k]) for k in range(len(base))}
         return Seen(x, z, members, combined, base_out)
 
@@ -232,6 +241,21 @@ class OnlineLayer:
         self.n_learned_ += 1
         self.cpu_s_ += time.process_time() - t0
 
+    def warm(self, rows: Sequence[Mapping[str, Any]], base: np.ndarray, labels: Sequence[Any]) -> int:
+        """Learn labelled rows in order, each answered first, with the base model's *honest* outputs for
+        them (out of fold, or held out: never its outputs on its own training rows, which would teach the
+        members to trust it too much); the guard counts them. Returns how many were learned."""
+        t0 = time.process_time()
+        base = np.asarray(base, dtype=float)
+        for i, row in enumerate(rows):
+            seen = self._see(row, base[i])
+            y = float(labels[i]) if self.regression else int(labels[i])
+            self._score(seen, y)
+            self.learner.learn_pending(Pending(seen.x, seen.z, seen.members, seen.combined), y)
+            self.n_warm_ += 1
+        self.cpu_s_ += time.process_time() - t0
+        return len(rows)
+
     def _loss(self, out: Any, y: Any) -> float | None:
         if self.regression:
             return None if out is None else abs(float(out) - y)
@@ -267,6 +291,7 @@ class OnlineLayer:
         members = self.learner.describe()[:6] if hasattr(self.learner, "members_") else []
         return {
             "labels_learned": self.n_learned_,
+            "warmed_on": self.n_warm_,
             "recent_labels": n,
             "base_error": base,
             "combined_error": combined,
