@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lamarck.evolve import EvolutionPolicy, LabelWindow, Triggers
 from lamarck.evolve._fakes import FakeModel, FakeStore
@@ -127,3 +128,43 @@ def test_the_triggers_serialise_to_the_recorded_shape():
         "triggers",
     ]
     assert out["drift"] == "unknown" and out["triggers"] == [] and out["prediction_drift"] is None
+
+
+def _online(new: Rows, served: np.ndarray, *, store=None, reference=None) -> Triggers:
+    return read_triggers(
+        EvolutionPolicy(online=True, min_new_labels=100, min_test_labels=200),
+        CHAMPION,
+        new,
+        NO_OLD,
+        reference,
+        store=store or FakeStore(),
+        served=served,
+    )
+
+
+def test_online_labels_alone_never_train_and_decay_is_read_on_the_served_answers():
+    quiet = labels(1600, seed=20, noise=lambda i: 0.05 if i < 800 else 0.5)  # the champion decays...
+    champion_errors = (CHAMPION.predict(quiet.X) != CHAMPION.classes_[quiet.y]).astype(float)
+    absorbed = np.where(np.arange(1600) < 800, champion_errors, 0.06)  # ...the layer absorbed it
+    t = _online(quiet, absorbed)
+    assert "labels" not in t.fired and not t.decay
+    assert t.layer_gain is not None and t.layer_gain > 0.1 and t.layer_gain_before == 0.0
+    assert t.fired == ("gain",)  # the layer knows much more than the batch model: retrain
+    not_absorbed = _online(quiet, champion_errors)
+    assert not_absorbed.decay and not_absorbed.fired == ("decay",) and abs(not_absorbed.layer_gain) < 1e-9
+
+
+def test_online_gain_trains_only_when_it_grew_since_the_last_decision():
+    rows = labels(1000, seed=21, noise=lambda i: 0.25)
+    champion_errors = (CHAMPION.predict(rows.X) != CHAMPION.classes_[rows.y]).astype(float)
+    gain = float(champion_errors.mean())  # the layer served every row right
+    for before, fires in ((gain - 0.05, True), (gain - 0.01, False)):
+        store = FakeStore()
+        store.record_decision("reject", "earlier", {"layer_gain": before})
+        t = _online(rows, np.zeros(1000), store=store)
+        assert t.layer_gain == pytest.approx(gain) and t.layer_gain_before == pytest.approx(before)
+        assert (t.fired == ("gain",)) is fires
+    same = _online(rows, champion_errors)  # serving the champion's own answers: no gain, nothing fires
+    assert same.fired == () and same.hold_reason(EvolutionPolicy(online=True)).startswith(
+        "no trigger: the online layer"
+    )
