@@ -1,12 +1,13 @@
 """The self-evolving loop on a real drifting stream (elec2, New South Wales electricity prices).
 
 Fit on the first weeks, serve the champion over HTTP on 127.0.0.1, stream the remaining weeks through
-``/v1/predict`` and ``/v1/feedback`` (a week at a time), and run the evolution policy through
-``/v1/evolve`` after every week (it trains on decay, new drift or 2,016 new labels): drift is found,
-challengers are trained warm from the champion with replay, gated, shadowed on live traffic and
-promoted. Half-way, an operator promotes the stale first version by mistake; the watch rolls it back
-when the version it replaced is significantly better on the labels that follow, and the loop trains
-past it otherwise. A plot compares accuracy over time with the frozen first champion. Run with
+``/v1/predict`` and ``/v1/feedback`` (a week at a time: the labels of a week arrive together), and run
+the evolution policy through ``/v1/evolve`` after every week. The champion's online layer learns every
+label as it arrives and serves its combination once that has been significantly better on recent labels;
+the batch evolver is the slow half (it trains on decay of the served answers, severe drift, or a growing
+gain of the layer over the bare champion). Half-way, an operator promotes a stale version (fitted on the
+first week only) by mistake; the watch rolls it back when the version it replaced is significantly
+better on the labels that follow. A plot compares accuracy over time with the frozen champion. Run with
 ``make demo`` (after the batch demo) or ``python examples/loop_demo.py``.
 """
 
@@ -58,7 +59,7 @@ def run(rows: int | None = None) -> int:
     # a demo's policy: two weeks in the shadow, a fresh search of 5 s, two earlier champions as candidates, and after a rejected
     # challenger six weeks of labels before the next try (elec2 decays almost every week)
     policy = EvolutionPolicy(
-        min_new_labels=2016,
+        online=True,  # the champion is served with its online layer: the batch evolver is the slow half
         min_test_labels=300,
         shadow_labels=672,  # two weeks: one week's win on elec2 often does not hold the next
         fresh_search_budget_s=5,
@@ -72,17 +73,20 @@ def run(rows: int | None = None) -> int:
     start = 8 * WEEK
     console.rule("[bold]Lamarck: the self-evolving loop on elec2")
     console.print(
-        f"{len(frame):,} half-hours; fit on the first {start:,} (8 weeks), then serve on http://127.0.0.1:{port} "
-        "and stream the rest a week at a time through predict and feedback; one evolution pass after every week "
-        "(it trains only on decay, drift that is new, or 2,016 new labels)."
+        f"{len(frame):,} half-hours; a stale v1 fitted on the first week, then v2 on the first {start:,} "
+        f"(8 weeks), served on http://127.0.0.1:{port}; the rest streamed a week at a time through predict "
+        "and feedback (the online layer learns every label); one evolution pass after every week."
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        project.fit(frame.iloc[:WEEK], "predict class, in 5 seconds", report=False, dataset_name="week 1")
     thread = threading.Thread(target=server.run, daemon=True)
     n_batches = (len(frame) - start + WEEK - 1) // WEEK
     mistake = n_batches // 2
 
     def operator_mistake(client: HttpClient) -> None:
         console.print(
-            f"[red]week {mistake}: an operator promotes version 1 (the stale first champion) by mistake[/red]"
+            f"[red]week {mistake}: an operator promotes version 1 (fitted on the first week only) by mistake[/red]"
         )
         client.promote("1")
 
@@ -133,24 +137,30 @@ def run(rows: int | None = None) -> int:
             events={mistake: operator_mistake},
             on_batch=show,
         )
+    layer = client_holder["c"].http.get("/v1/status").raise_for_status().json()["layer"]
     server.should_exit = True
     thread.join(timeout=10)
     write_batches(result, OUT / "batches.csv")
     plot = plot_loop(
-        result, OUT / "accuracy.png", title="elec2: Lamarck loop vs frozen champion (weekly batches)"
+        result, OUT / "accuracy.png", title="elec2: Lamarck loop (champion + online layer) vs frozen champion"
     )
     table = Table(title="Accuracy on the streamed weeks (each prediction scored when its label arrived)")
     for col in ("model", "accuracy", "compute"):
         table.add_column(col)
     table.add_row(
-        "frozen first champion", f"{result.accuracy('frozen'):.4f}", f"fit {result.fit_seconds:.0f}s"
+        "frozen champion (v2)", f"{result.accuracy('frozen'):.4f}", f"fit {result.fit_seconds:.0f}s"
     )
     table.add_row(
         "Lamarck loop (served)",
         f"{result.accuracy('served'):.4f}",
-        f"fit {result.fit_seconds:.0f}s + evolve {result.evolve_seconds:.0f}s",
+        f"fit {result.fit_seconds:.0f}s + evolve {result.evolve_seconds:.0f}s + layer {layer.get('cpu_seconds', 0):.0f} CPU s",
     )
     console.print(table)
+    console.print(
+        f"online layer of v{layer.get('champion_version')}: serving the {layer.get('serving')} answer; recent error "
+        f"{layer.get('combined_error') or 0:.3f} (champion alone {layer.get('base_error') or 0:.3f}, p={layer.get('p_value', 1):.2g}); "
+        f"{layer.get('labels_learned')} labels learned, cursor {layer.get('feedback_cursor')}"
+    )
     kinds = pd.Series([d["kind"] for d in result.decisions]).value_counts().to_dict()
     console.print(
         f"decisions: {kinds}; versions: {len(project.models())}; champion now v{project.registry.alias_version('champion')}"
@@ -159,7 +169,7 @@ def run(rows: int | None = None) -> int:
         f"plot: {plot}\nper-week figures: {OUT / 'batches.csv'}\nhistory: lamarck history --project {project.path}"
     )
     console.print(f"loop demo took {time.monotonic() - t0:.0f}s")
-    ok = "rollback" in kinds and "promote" in kinds and result.accuracy("served") > result.accuracy("frozen")
+    ok = "rollback" in kinds and result.accuracy("served") > result.accuracy("frozen")
     if not ok:
         console.print(
             "[yellow]note: this run did not show every step of the loop (see the decisions above)[/yellow]"

@@ -415,11 +415,8 @@ class Evolver:
         ]
         results = [gate(c) for c in candidates]
         fresh_error: dict[str, Any] = {}
-        if (
-            (triggers.severe or not any(r.passed for r in results))
-            and self.fresh_fit is not None
-            and p.fresh_search
-        ):
+        wanted = triggers.severe or (not p.online and not any(r.passed for r in results))
+        if wanted and self.fresh_fit is not None and p.fresh_search:
             try:
                 fresh = fresh_search(self.fresh_fit, p, champion, train.X, train.y)
                 results.append(gate(fresh))

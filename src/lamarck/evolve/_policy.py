@@ -33,6 +33,8 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "shadow_labels": (">= 0", lambda v: v >= 0),
     "max_fold_models": (">= 1", lambda v: v >= 1),
     "gain_growth": ("0 < gain_growth", lambda v: v > 0),
+    "absorb_margin": (">= 0", lambda v: v >= 0),
+    "absorb_margin": (">= 0", lambda v: v >= 0),
 }
 
 
@@ -75,9 +77,12 @@ class EvolutionPolicy:
     #: label, so the batch evolver is the slow half. Labels alone never train; decay is read on the
     #: *served* answers (what the layer could not absorb); feature drift trains only when severe; and the
     #: layer's gain over the bare champion, once it grew by ``gain_growth`` since the last training
-    #: decision, trains (the batch model is behind what the layer learned)
+    #: decision, trains (the batch model is behind what the layer learned); a fresh search runs only on
+    #: severe drift (the warm start and earlier champions are the candidates otherwise)
     online: bool = False
     gain_growth: float = 0.03
+    #: online: served decay counts when the newest answers still err this much more than before it began
+    absorb_margin: float = 0.02
     seed: int = 0
 
     def __post_init__(self) -> None:

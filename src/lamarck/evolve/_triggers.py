@@ -9,9 +9,11 @@
 
 With ``policy.online`` (the champion is served with its online layer, which learns every label) the
 evolver is the slow half: labels alone never train; **decay** is read on the served answers' errors
-(what the layer could not absorb); **drift** trains only when severe (a moderate drift is recorded as a
+(what the layer could not absorb: ADWIN fired and the newest ``min_test_labels`` served answers still err
+``absorb_margin`` more than before it fired); **drift** trains only when severe (a moderate drift is recorded as a
 signal); **gain**: the layer's gain over the bare champion on the new labels (champion error minus served
-error) grew by ``gain_growth`` or more since the last training decision.
+error) grew by ``gain_growth`` or more since the last training decision (before any, from the older
+half of the new labels to the newer half).
 
 A rejected challenger holds decay and drift back until ``cooldown_labels`` new labels arrived (the label
 count still triggers on its own); ``cooldown_s`` holds any retraining after the last challenger.
@@ -200,6 +202,11 @@ def read_triggers(
     watched = np.where(np.isnan(served), errs, served) if online and served is not None else errs
     detector = DecayDetector()
     fired_at = [i for i, e in enumerate(watched) if detector.update(float(e))]
+    if online and fired_at:  # decay the layer could not absorb: still there on the newest labels
+        recent = watched[-policy.min_test_labels :]
+        before = watched[: fired_at[0]]
+        if len(before) == 0 or recent.mean() < before.mean() + policy.absorb_margin:
+            fired_at = []
     drift = None
     if reference is not None and len(X_new) >= 30:
         drift = feature_drift(reference[champion.input_columns], X_new)
@@ -219,7 +226,13 @@ def read_triggers(
     if online:
         gain = float(errs.mean() - watched.mean()) if len(errs) else 0.0
         last = next(iter(store.decisions(limit=1, kinds=CURSOR_KINDS)), None)
-        gain_before = float((last or {}).get("figures", {}).get("layer_gain") or 0.0)
+        recorded = (last or {}).get("figures", {}).get("layer_gain")
+        if recorded is not None:
+            gain_before = float(recorded)
+        else:  # no training decision yet: the gain on the older half of these labels is the baseline
+            half = len(errs) // 2
+            gain_before = float(errs[:half].mean() - watched[:half].mean()) if half else 0.0
+            gain = float(errs[half:].mean() - watched[half:].mean()) if half else gain
         grew = len(errs) >= policy.min_test_labels and gain - gain_before >= policy.gain_growth
         signals = (*signals, *(("gain",) if grew else ()))
         fired = tuple(s for s in signals if s != "drift" or severe)
