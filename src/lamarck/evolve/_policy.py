@@ -34,7 +34,6 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "max_fold_models": (">= 1", lambda v: v >= 1),
     "gain_growth": ("0 < gain_growth", lambda v: v > 0),
     "absorb_margin": (">= 0", lambda v: v >= 0),
-    "absorb_margin": (">= 0", lambda v: v >= 0),
 }
 
 
