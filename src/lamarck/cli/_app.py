@@ -38,6 +38,7 @@ __all__ = [
     "main",
     "open_project",
     "read_data",
+    "write_csv",
 ]
 
 app = typer.Typer(
@@ -87,7 +88,21 @@ LLMOpt = Annotated[
 
 
 def open_project(path: Path) -> Project:
-    """The project at ``path`` (imported on first use, so ``lamarck --help`` starts fast)."""
+    """The project at ``path`` (imported on first use, so ``lamarck --help`` starts fast); a ConfigError
+    when ``path`` is something other than a folder (a project is a folder, made on first use).
+
+    >>> open_project(Path("/dev/null"))
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: --project '/dev/null' is not a folder: a project is a folder (made on first use). Fix: --project with a new or an existing project folder, e.g. --project .lamarck.
+    """
+    if path.exists() and not path.is_dir():
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(
+            f"--project '{path}' is not a folder: a project is a folder (made on first use). "
+            "Fix: --project with a new or an existing project folder, e.g. --project .lamarck."
+        )
     from lamarck.project import Project
 
     return Project(path)
@@ -126,6 +141,27 @@ def check_output(path: Path | None) -> Path | None:
 
         raise ConfigError(f"--output '{path}' is a folder, not a file. Fix: --output {path / 'out.csv'}.")
     return path
+
+
+def write_csv(frame: Any, path: Path) -> None:
+    """``frame`` written to ``path`` (``--output``); a ConfigError naming the file when the system refuses
+    (no permission, a full disk, a read-only file system).
+
+    >>> import pandas as pd
+    >>> write_csv(pd.DataFrame({"a": [1]}), Path("/proc/no-such-file.csv"))
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: cannot write --output '/proc/no-such-file.csv' (FileNotFoundError: No such file or directory). Fix: pick a file in a folder you can write to, on a disk with free space.
+    """
+    try:
+        frame.to_csv(path, index=False)
+    except OSError as e:
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot write --output '{path}' ({type(e).__name__}: {e.strerror or e}). "
+            "Fix: pick a file in a folder you can write to, on a disk with free space."
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from lamarck.cli._app import JsonOpt, ProjectOpt, check_output, console, open_project, read_data
+from lamarck.cli._app import JsonOpt, ProjectOpt, check_output, console, open_project, read_data, write_csv
 from lamarck.cli._tables import fmt, versions_table
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ def evolve(
 
 def history(
     as_json: JsonOpt = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many of the newest decisions.")] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many of the newest decisions.", min=1)] = 50,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """The lineage of every version (parent, why it was made) and every decision with its reason.
@@ -255,7 +255,7 @@ def suggest_labels(
     check_output(output)
     table = open_project(project).suggest_labels(n, strategy=strategy)
     if output is not None:
-        table.to_csv(output, index=False)
+        write_csv(table, output)
     if as_json:
         print(table.to_json(orient="records"))
         return

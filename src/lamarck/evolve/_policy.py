@@ -32,6 +32,9 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "reuse_versions": (">= 0", lambda v: v >= 0),
     "shadow_labels": (">= 0", lambda v: v >= 0),
     "max_fold_models": (">= 1", lambda v: v >= 1),
+    # the rule of a fit's --time: 1 s to 7 days
+    "fresh_search_budget_s": ("1 to 604800 seconds", lambda v: 1 <= v <= 604_800),
+    "cooldown_s": (">= 0", lambda v: v >= 0),
 }
 
 
