@@ -49,6 +49,7 @@ class RefusedRows(BaseModel):
 
 
 _SAYS = {
+    400: "The body cannot be read (not UTF-8 text, or a broken chunked transfer).",
     401: "No valid API key (only while the server has keys).",
     403: "The key's role may not call this route.",
     404: "No model version by that number.",
