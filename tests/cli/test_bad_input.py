@@ -73,6 +73,8 @@ CASES = [
     C("plan-duplicate-columns", "duplicate column", "plan", "{dupes}", "predict y", *F),
     C("plan-one-class-target", "one value", "plan", "{oneclass}", "predict y", *F),
     C("plan-target-without-values", "no values", "plan", "{novalues}", "", "--target", "y", *F),
+    C("plan-query-on-a-file", "applies to a database URL", "plan", "{train}", "predict y", "--query", "select 1", *F),
+    C("predict-table-on-a-file", "applies to a database URL", "predict", "{new}", "--table", "t", *P),
     C("plan-db-url-without-table", "needs --query", "plan", "sqlite:///{dir}/x.db", "predict y", *F),
     C("plan-db-unknown-table", "no such table", "plan", "sqlite:///{dir}/x.db", "predict y", "--table", "t", *F),
     # ---------------------------------------------------------------- plan: sentences and flags

@@ -34,6 +34,7 @@ __all__ = [
     "app",
     "check_output",
     "console",
+    "dumps",
     "err_console",
     "main",
     "open_project",
@@ -109,7 +110,22 @@ def open_project(path: Path) -> Project:
 
 
 def read_data(data: str, query: str | None, table: str | None) -> Any:
-    """The table named by a command's DATA argument (a file or a SQLAlchemy URL)."""
+    """The table named by a command's DATA argument (a file or a SQLAlchemy URL); ``--query`` and
+    ``--table`` belong to a URL, and a ConfigError says so when DATA is a file.
+
+    >>> read_data("rows.csv", None, "t")
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: --table applies to a database URL, and DATA 'rows.csv' is a file. Fix: drop --table, or pass a URL such as sqlite:///data.db.
+    """
+    if (query is not None or table is not None) and "://" not in data:
+        from lamarck.errors import ConfigError
+
+        flag = "--query" if query is not None else "--table"
+        raise ConfigError(
+            f"{flag} applies to a database URL, and DATA {data[:200]!r} is a file. "
+            f"Fix: drop {flag}, or pass a URL such as sqlite:///data.db."
+        )
     from lamarck.data import read_table
 
     return read_table(data, query=query, table=table)
@@ -162,6 +178,28 @@ def write_csv(frame: Any, path: Path) -> None:
             f"cannot write --output '{path}' ({type(e).__name__}: {e.strerror or e}). "
             "Fix: pick a file in a folder you can write to, on a disk with free space."
         ) from None
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as strict JSON for ``--json``: NaN and infinities (which ``json`` would write as the
+    non-JSON ``NaN``/``Infinity``) become ``null``; other objects their ``str``.
+
+    >>> dumps({"a": float("nan"), "b": [1.5, float("inf")]})
+    '{"a": null, "b": [1.5, null]}'
+    """
+    import json
+    import math
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [finite(x) for x in v]
+        return v
+
+    return json.dumps(finite(value), indent=indent, default=str, allow_nan=False)
 
 
 def main(argv: list[str] | None = None) -> int:

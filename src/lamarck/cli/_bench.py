@@ -37,7 +37,7 @@ def bench(
         str,
         typer.Option(
             help="Which comparison: batch (AutoML peers), or another registered part "
-            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving)."
+            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving, hostile)."
         ),
     ] = "batch",
     install_peers: Annotated[

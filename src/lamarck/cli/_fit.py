@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from lamarck.cli._app import (
     TimeOpt,
     check_output,
     console,
+    dumps,
     err_console,
     open_project,
     read_data,
@@ -138,7 +138,7 @@ def fit(
     if as_json:
         result = proj.fit(frame, sentence, **kwargs)
         print_plan_notes(result.spec)
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print(dumps(result.to_dict(), indent=2))
         return
     spec = proj.plan(
         frame,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from lamarck.cli._app import (
     TargetOpt,
     TaskOpt,
     console,
+    dumps,
     open_project,
 )
 from lamarck.cli._tables import fmt, print_stream
@@ -73,7 +73,7 @@ def stream(
     proj = open_project(project)
     if as_json:
         result = stream_project(proj, data, sentence, **kwargs)
-        print(json.dumps(result.to_dict(), default=str))
+        print(dumps(result.to_dict()))
         if result.interrupted:
             raise typer.Exit(130)
         return
