@@ -68,6 +68,7 @@ PARTS.update(
         "planner": _lazy("_planner"),
         "evolution": _lazy("_evolution", "run_evolution_bench"),
         "serving": _lazy("_serving"),
+        "hostile": _lazy("_hostile"),
     }
 )
 
