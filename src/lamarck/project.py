@@ -377,7 +377,12 @@ class Project:
 
 
 def check_input(frame: pd.DataFrame, schema: dict[str, str]) -> list[str]:
-    """Check rows against the training schema: missing columns raise, extra columns give a warning."""
+    """Check rows against the training schema: missing columns raise; extra columns, and text in a column
+    trained on numbers (read as missing), give a warning.
+
+    >>> check_input(pd.DataFrame({"a": ["1", "x"], "b": [1, 2]}), {"a": "float64"})
+    ["ignored 1 column(s) the model does not use: ['b']", "column 'a' holds numbers in training; 1 value(s) here are not numbers (e.g. 'x') and are read as missing"]
+    """
     missing = [c for c in schema if c not in frame.columns]
     if missing:
         raise SchemaError(
@@ -388,7 +393,19 @@ def check_input(frame: pd.DataFrame, schema: dict[str, str]) -> list[str]:
     notes = []
     if extra:
         notes.append(f"ignored {len(extra)} column(s) the model does not use: {extra[:10]}")
-        log.warning(notes[-1])
+    for col, kind in schema.items():
+        values = frame[col]
+        if not kind.startswith(("int", "float", "uint")) or pd.api.types.is_numeric_dtype(values):
+            continue
+        present = values[values.notna() & (values.astype(str).str.strip() != "")]
+        bad = present[pd.to_numeric(present, errors="coerce").isna()]
+        if len(bad):
+            notes.append(
+                f"column {col!r} holds numbers in training; {len(bad)} value(s) here are not numbers "
+                f"(e.g. {str(bad.iloc[0])[:40]!r}) and are read as missing"
+            )
+    for note in notes:
+        log.info(note)  # returned to the caller, who shows them (the CLI prints each as a warning)
     return notes
 
 

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     max_depth: int = Field(
         default=32, ge=1, le=200, description="Nesting of lists and objects inside a row's value (422)."
     )
+    max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Bytes of one request body, counted as they arrive, before any parsing (413).",
+    )
 
     @model_validator(mode="after")
     def _defaults_inside_project(self) -> Settings:

@@ -24,6 +24,10 @@ ROUTES = [
     ("GET", "/v1/suggest-labels", None, {"predict", "feedback", "admin"}),
     ("GET", "/metrics", None, {"predict", "feedback", "admin"}),
     ("GET", "/v1/stream/status", None, {"predict", "feedback", "admin"}),
+    # the API's own documentation: any valid key while the server has keys, open on a keyless server
+    ("GET", "/openapi.json", None, {"predict", "feedback", "admin"}),
+    ("GET", "/docs", None, {"predict", "feedback", "admin"}),
+    ("GET", "/redoc", None, {"predict", "feedback", "admin"}),
 ]
 
 

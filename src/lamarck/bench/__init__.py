@@ -32,6 +32,23 @@ class BenchArgs:
     #: the evolution part's label delays (comma-separated; default all)
     delays: str | None = None
 
+    def __post_init__(self) -> None:
+        """The budget is a number of seconds from 1 to 7 days (the rule of ``--time``), checked before
+        any case runs."""
+        import math
+
+        from lamarck.errors import BudgetError
+
+        if not (
+            isinstance(self.budget, int | float)
+            and math.isfinite(self.budget)
+            and 1 <= self.budget <= 604_800
+        ):
+            raise BudgetError(
+                f"bench budget must be a number of seconds from 1 to 604800 (7 days) per case and system, got "
+                f"{self.budget!r}. Fix: --budget 60."
+            )
+
 
 #: name -> ``run(args, console)``; a part imports its heavy dependencies inside ``run``
 PARTS: dict[str, Callable[[BenchArgs, Any], None]] = {}
@@ -53,6 +70,7 @@ PARTS.update(
         "planner": _lazy("_planner"),
         "evolution": _lazy("_evolution", "run_evolution_bench"),
         "serving": _lazy("_serving"),
+        "hostile": _lazy("_hostile"),
     }
 )
 

@@ -293,13 +293,16 @@ def run(args: Any, console: Any) -> None:
     Peers that run in their own environment (flaml, autogluon) get it first, created when missing.
     """
     from lamarck.bench._paths import public_suite
-    from lamarck.bench._suite import load_suite
+    from lamarck.bench._suite import load_suite, pick
 
     cases = load_suite(args.suite or public_suite())
-    if args.cases:
-        wanted = {c.strip() for c in args.cases.split(",")}
-        cases = [c for c in cases if c.name in wanted]
-    systems = ["lamarck", *[s.strip() for s in (args.against or "histgb").split(",") if s.strip()]]
+    wanted = set(pick(args.cases, [c.name for c in cases], flag="--cases"))
+    cases = [c for c in cases if c.name in wanted]
+    peers = [s for s in SYSTEMS if s != "lamarck"]
+    systems = [
+        "lamarck",
+        *[s for s in pick(args.against or "histgb", peers, flag="--against") if s != "lamarck"],
+    ]
     for peer in (s for s in systems if s in PEERS and peer_python(s) is None):
         console.print(f"creating the {peer} environment in {peers_dir() / peer} (once)...")
         try:

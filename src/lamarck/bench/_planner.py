@@ -132,7 +132,7 @@ def _markdown(rows: list[dict[str, Any]], skipped: dict[str, str], command: str)
 
 def run(args: Any, console: Any) -> None:
     """Plan every sentence with every available planner; write results.csv and results.md."""
-    from lamarck.bench._suite import load_suite
+    from lamarck.bench._suite import load_suite, pick
     from lamarck.errors import LamarckError
     from lamarck.plan import RulePlanner, make_plan, planner_for
     from lamarck.settings import Settings
@@ -150,9 +150,8 @@ def run(args: Any, console: Any) -> None:
         output = Path("bench/results/planner")
     output.mkdir(parents=True, exist_ok=True)
     cases = load_suite(suite_path)
-    if args.cases:
-        wanted = {c.strip() for c in args.cases.split(",")}
-        cases = [c for c in cases if c.name in wanted]
+    wanted = set(pick(args.cases, [c.name for c in cases], flag="--cases"))
+    cases = [c for c in cases if c.name in wanted]
 
     settings = Settings.load(".lamarck")
     planners: dict[str, Any] = {"rules": RulePlanner(default_time_budget_s=settings.default_time_budget_s)}

@@ -435,14 +435,14 @@ def _measure(
 def run(args: Any, console: Any) -> None:
     """Fit one model, serve it with both servers, load each scenario on each, write the results."""
     from lamarck.bench._paths import public_suite
-    from lamarck.bench._suite import load_suite
+    from lamarck.bench._suite import load_suite, pick
 
+    cases = {c.name: c for c in load_suite(args.suite or public_suite())}
+    case = cases[pick(args.cases or DEFAULT_CASE, list(cases), flag="--cases")[0]]
     out = Path(args.output)
     if out == Path("bench/results/batch"):
         out = Path("bench/results/serving")
     out.mkdir(parents=True, exist_ok=True)
-    cases = {c.name: c for c in load_suite(args.suite or public_suite())}
-    case = cases[(args.cases or DEFAULT_CASE).split(",")[0].strip()]
     budget = min(float(args.budget), FIT_BUDGET_S)
     server_cpu, client_cpu = _cpus()
     bin_dir = Path(sys.executable).parent

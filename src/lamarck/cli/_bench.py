@@ -30,7 +30,9 @@ def bench(
     ] = None,
     cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
     budget: Annotated[float, typer.Option(help="Wall-clock budget per case and system, seconds.")] = 60.0,
-    seed: Annotated[int, typer.Option(help="Seed of the split and of every system.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the split and of every system.", min=0, max=2**32 - 1)
+    ] = 0,
     delays: Annotated[
         str | None,
         typer.Option(
@@ -42,7 +44,7 @@ def bench(
         str,
         typer.Option(
             help="Which comparison: batch (AutoML peers), or another registered part "
-            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving)."
+            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving, hostile)."
         ),
     ] = "batch",
     install_peers: Annotated[

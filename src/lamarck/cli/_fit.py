@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,9 +23,11 @@ from lamarck.cli._app import (
     TimeOpt,
     check_output,
     console,
+    dumps,
     err_console,
     open_project,
     read_data,
+    write_csv,
 )
 from lamarck.cli._tables import fmt, print_fit, print_plan_notes, spec_table
 
@@ -84,7 +85,9 @@ def fit(
     learners: Annotated[
         str | None, typer.Option(help="Comma-separated subset of the zoo, e.g. lightgbm,catboost.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of every random choice.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of every random choice (0 to 2**32 - 1).", min=0, max=2**32 - 1)
+    ] = None,
     query: QueryOpt = None,
     table: TableOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report.")] = True,
@@ -135,7 +138,7 @@ def fit(
     if as_json:
         result = proj.fit(frame, sentence, **kwargs)
         print_plan_notes(result.spec)
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print(dumps(result.to_dict(), indent=2))
         return
     spec = proj.plan(
         frame,
@@ -209,5 +212,5 @@ def predict(
     if output is None:
         out.to_csv(sys.stdout, index=False)
         return
-    out.to_csv(output, index=False)
+    write_csv(out, output)
     err_console.print(f"wrote {len(out)} predictions to {output}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +9,16 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from lamarck.cli._app import JsonOpt, ProjectOpt, check_output, console, open_project, read_data
+from lamarck.cli._app import (
+    JsonOpt,
+    ProjectOpt,
+    check_output,
+    console,
+    dumps,
+    open_project,
+    read_data,
+    write_csv,
+)
 from lamarck.cli._tables import fmt, versions_table
 
 if TYPE_CHECKING:
@@ -68,7 +76,7 @@ def status(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> 
     """Show the project: its champion and its versions."""
     info = open_project(project).status()
     if as_json:
-        print(json.dumps(info, indent=2, default=str))
+        print(dumps(info, indent=2))
         return
     champ = info["champion"]
     if champ is None:
@@ -91,7 +99,7 @@ def models(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> 
     """List registered versions with their aliases and scores."""
     info = open_project(project).status()
     if as_json:
-        print(json.dumps(info["versions"], indent=2, default=str))
+        print(dumps(info["versions"], indent=2))
         return
     console.print(versions_table(info["versions"]))
 
@@ -155,7 +163,7 @@ def evolve(
     with console.status("evolving: reading labels, checking drift, training and gating a challenger..."):
         decision: Decision = proj.evolve(policy)
     if as_json:
-        print(json.dumps(decision.to_dict(), default=str))
+        print(dumps(decision.to_dict()))
         return
     colour = {"promote": "green", "rollback": "red", "reject": "yellow", "retire": "yellow"}.get(
         decision.kind, "cyan"
@@ -197,7 +205,7 @@ def evolve(
 
 def history(
     as_json: JsonOpt = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many of the newest decisions.")] = 50,
+    limit: Annotated[int, typer.Option(help="Show at most this many of the newest decisions.", min=1)] = 50,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """The lineage of every version (parent, why it was made) and every decision with its reason.
@@ -206,7 +214,7 @@ def history(
     """
     info = open_project(project).history()
     if as_json:
-        print(json.dumps(info, default=str))
+        print(dumps(info))
         return
     t = Table(title="Versions (lineage)")
     for col in ("version", "aliases", "parent", "made by", "created"):
@@ -255,7 +263,7 @@ def suggest_labels(
     check_output(output)
     table = open_project(project).suggest_labels(n, strategy=strategy)
     if output is not None:
-        table.to_csv(output, index=False)
+        write_csv(table, output)
     if as_json:
         print(table.to_json(orient="records"))
         return

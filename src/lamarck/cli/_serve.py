@@ -20,7 +20,7 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (others than localhost need API keys).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 8000,
     auto_evolve: Annotated[
         bool,
         typer.Option(
@@ -28,7 +28,7 @@ def serve(
         ),
     ] = False,
     evolve_every: Annotated[
-        float, typer.Option(help="Seconds between evolution passes with --auto-evolve.")
+        float, typer.Option(help="Seconds between evolution passes with --auto-evolve.", min=1.0)
     ] = 60.0,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
@@ -51,6 +51,7 @@ def serve(
             "(create one with `lamarck keys create --role admin`, then serve on any address)."
         )
         host = bind_host(host, mode=mode)
+    check_address(host, port)
     auth = "API keys required" if mode == "keys" else "no API keys (localhost only)"
     evolving = f", auto-evolve every {evolve_every:g}s" if auto_evolve else ""
     console.print(
@@ -58,6 +59,34 @@ def serve(
     )
     app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every, auth_mode=mode)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+def check_address(host: str, port: int) -> None:
+    """A ConfigError, before the server starts, when ``host:port`` cannot be listened on (an unknown host
+    name, an address of another machine, a port in use or reserved).
+
+    >>> from lamarck.errors import ConfigError
+    >>> try:
+    ...     check_address("no-such-host.invalid", 8000)
+    ... except ConfigError as e:
+    ...     print(str(e)[:44])
+    cannot listen on no-such-host.invalid:8000 (
+    """
+    import socket
+
+    from lamarck.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({type(e).__name__}: {e.strerror or e}). Fix: --host 127.0.0.1 "
+            "(this machine only) or 0.0.0.0 (every interface, needs API keys), and a free --port."
+        ) from None
 
 
 keys_app = typer.Typer(

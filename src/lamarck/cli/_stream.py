@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from lamarck.cli._app import (
     TargetOpt,
     TaskOpt,
     console,
+    dumps,
     open_project,
 )
 from lamarck.cli._tables import fmt, print_stream
@@ -32,16 +32,20 @@ def stream(
     exclude: ExcludeOpt = None,
     task: TaskOpt = None,
     label_delay: Annotated[int, typer.Option(help="Labels arrive N events after their event.")] = 0,
-    checkpoint_every: Annotated[int, typer.Option(help="Save the state every N events.")] = 10000,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Save the state every N events (0: only at the end).", min=0)
+    ] = 10000,
     resume: Annotated[bool, typer.Option("--resume", help="Go on from the last checkpoint.")] = False,
     name: Annotated[str | None, typer.Option(help="Stream name (default: file name or stdin).")] = None,
     population: Annotated[int, typer.Option(help="Online learners that evolve together.")] = 4,
     replace_every: Annotated[int, typer.Option(help="Replace the worst member every N labels.")] = 500,
     combine: Annotated[str, typer.Option(help="vote (weighted by recent accuracy) or best.")] = "vote",
     hybrid: Annotated[bool, typer.Option("--hybrid/--no-hybrid", help="Background LightGBM member.")] = True,
-    head: Annotated[int, typer.Option(help="Events read first to plan target, task and metric.")] = 1000,
-    limit: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    head: Annotated[
+        int, typer.Option(help="Events read first to plan target, task and metric.", min=1)
+    ] = 1000,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many events.", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.", min=0, max=2**32 - 1)] = 0,
     register: Annotated[bool, typer.Option("--register/--no-register", help="Register the learner.")] = True,
     as_json: JsonOpt = False,
     project: ProjectOpt = Path(".lamarck"),
@@ -69,7 +73,7 @@ def stream(
     proj = open_project(project)
     if as_json:
         result = stream_project(proj, data, sentence, **kwargs)
-        print(json.dumps(result.to_dict(), default=str))
+        print(dumps(result.to_dict()))
         if result.interrupted:
             raise typer.Exit(130)
         return

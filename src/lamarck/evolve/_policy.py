@@ -34,6 +34,9 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "max_fold_models": (">= 1", lambda v: v >= 1),
     "gain_growth": ("0 < gain_growth", lambda v: v > 0),
     "absorb_margin": (">= 0", lambda v: v >= 0),
+    # the rule of a fit's --time: 1 s to 7 days
+    "fresh_search_budget_s": ("1 to 604800 seconds", lambda v: 1 <= v <= 604_800),
+    "cooldown_s": (">= 0", lambda v: v >= 0),
 }
 
 

@@ -372,7 +372,8 @@ class RulePlanner:
         if not ranked or scores[ranked[0]] <= 0:
             near = closest_columns(clause, columns)
             raise PlanError(
-                f"cannot tell which column to predict from {sentence!r}. Closest columns: {near or columns[:5]}. "
+                f"cannot tell which column to predict from {_quoted(sentence)}. Closest columns: "
+                f"{near or columns[:5]}. "
                 "Fix: name the column in the sentence or pass --target COLUMN."
             )
         best = ranked[0]
@@ -441,3 +442,12 @@ def positive_class_of(y: pd.Series, sentence: str) -> tuple[str, Reason]:
     return minority, Reason(
         source="data", text=f"minority class {minority!r} ({counts.iloc[-1]} of {len(y)})"
     )
+
+
+def _quoted(sentence: str, n: int = 200) -> str:
+    """``sentence`` quoted for an error message, cut to ``n`` characters.
+
+    >>> _quoted("predict " + "z" * 500)[-20:]
+    "... (508 characters)'"
+    """
+    return repr(sentence) if len(sentence) <= n else repr(f"{sentence[:n]}... ({len(sentence)} characters)")

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-from lamarck.errors import ModelNotFoundError
+from lamarck.errors import DataError, ModelNotFoundError
 from lamarck.registry._pickle import loads
 
 __all__ = ["ModelVersionInfo", "Registry"]
@@ -89,8 +89,19 @@ class Registry:
         if self._client is None:
             with _quiet():
                 from mlflow.tracking import MlflowClient
+                from sqlalchemy.exc import DatabaseError
 
-                self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+                try:
+                    self._client = MlflowClient(
+                        tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
+                    )
+                except DatabaseError as e:  # e.g. an mlflow.db that is not a database
+                    problem = " ".join(str(e.orig or e).split())[:200]
+                    raise DataError(
+                        f"cannot open the model registry {self.tracking_uri.split('@')[-1]!r}: {problem}. Fix: "
+                        "restore that file from a backup, or move it aside to start a new registry (its "
+                        "versions are lost)."
+                    ) from None
         return self._client
 
     def _experiment_id(self) -> str:

@@ -16,7 +16,7 @@ Feedback is written to the store (one committed transaction) before the response
 fail the model's schema are quarantined with their reason, never dropped silently. While a challenger
 is shadowing, it answers every predicted row too (after the response is sent) and its answers are
 logged beside the champion's. Once API keys exist (``lamarck keys create --role ...``), every route
-but ``/healthz`` needs one (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``): ``predict`` keys may
+but ``/healthz`` needs one, the docs (``/docs``, ``/redoc``, ``/openapi.json``) too (``Authorization: Bearer KEY`` or ``X-API-Key: KEY``): ``predict`` keys may
 predict, ``feedback`` keys may send labels, ``admin`` keys may do anything; any key may read.
 """
 
@@ -33,6 +33,7 @@ from lamarck.errors import LamarckError
 from lamarck.project import Project
 from lamarck.serve._auth import AuthMode
 from lamarck.serve._errors import lamarck_error, validation_error
+from lamarck.serve._limits import RequestSizeLimit
 from lamarck.serve._routes import ROUTERS
 from lamarck.serve._state import ServerState
 
@@ -77,8 +78,13 @@ def create_app(
         version="0.1.0",
         description="Predict with the champion, send labelled feedback, watch and steer versions.",
         lifespan=lifespan,
+        # served by lamarck.serve._routes.docs, behind the same keys as the other routes
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.server = state
+    app.add_middleware(RequestSizeLimit, max_bytes=state.limits.request_bytes)  # 413 before any parsing
     app.add_exception_handler(LamarckError, lamarck_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # never echoes the input
     for router in ROUTERS:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from lamarck.errors import ModelNotFoundError
 
-__all__ = ["ErrorBody", "answers", "lamarck_error", "validation_error", "without_paths"]
+__all__ = ["ErrorBody", "answers", "lamarck_error", "validation_error", "without_paths", "without_paths_in"]
 
 #: characters of a value kept in an error answer
 ECHO = 200
@@ -49,6 +49,7 @@ class RefusedRows(BaseModel):
 
 
 _SAYS = {
+    400: "The body cannot be read (not UTF-8 text, or a broken chunked transfer).",
     401: "No valid API key (only while the server has keys).",
     403: "The key's role may not call this route.",
     404: "No model version by that number.",
@@ -94,6 +95,27 @@ def without_paths(message: str, root: str | Path | None = None) -> str:
         return "<path>" if "/" in m.group(0)[1:] and Path("/", first).exists() else m.group(0)
 
     return _ABSOLUTE.sub(hide, message)
+
+
+def without_paths_in(value: Any, root: str | Path | None = None, depth: int = 0) -> Any:
+    """``value`` (JSON: dicts, lists, strings...) with :func:`without_paths` applied to every string in it,
+    keys included (at most 64 levels down; deeper values are left as they are).
+
+    >>> without_paths_in({"error": ["cannot read /srv/p/streams/x/checkpoint.pkl"], "n": 3}, "/srv/p")
+    {'error': ['cannot read <project>/streams/x/checkpoint.pkl'], 'n': 3}
+    """
+    if isinstance(value, str):
+        return without_paths(value, root) if "/" in value else value
+    if depth >= 64:
+        return value
+    if isinstance(value, dict):
+        return {
+            without_paths_in(k, root, depth + 1): without_paths_in(v, root, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [without_paths_in(v, root, depth + 1) for v in value]
+    return value
 
 
 async def lamarck_error(request: Request, exc: Exception) -> JSONResponse:

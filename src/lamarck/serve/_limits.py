@@ -9,6 +9,8 @@ that every route reading rows runs before it touches them: :func:`clean_rows`.
     ...
     fastapi.exceptions.HTTPException: 422: rows[0] column 'a': inf is not a finite number; send a finite number, or null for a missing value
 
+- a request body over ``request_bytes`` (setting ``max_request_bytes``): 413 before it is parsed, from the
+  ASGI middleware :class:`RequestSizeLimit` (which counts a chunked body as it arrives);
 - too many rows, a string value longer than ``value_bytes`` or a column name longer than
   ``column_name_bytes`` (UTF-8 bytes): 413, naming the row and the column;
 - a value nested deeper than ``depth`` lists or objects, or an infinite number (``Infinity``, ``-Infinity``,
@@ -20,6 +22,7 @@ The check walks each value at most ``depth`` levels down, so it never recurses w
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +33,7 @@ from fastapi import HTTPException
 from lamarck.serve._schemas import FeedbackRequest
 from lamarck.settings import Settings
 
-__all__ = ["Limits", "clean_feedback", "clean_rows", "clean_value"]
+__all__ = ["BodyTooLarge", "Limits", "RequestSizeLimit", "clean_feedback", "clean_rows", "clean_value"]
 
 FeedbackT = TypeVar("FeedbackT", bound=FeedbackRequest)
 
@@ -43,6 +46,7 @@ class Limits:
     value_bytes: int = 65_536
     column_name_bytes: int = 256
     depth: int = 32
+    request_bytes: int = 8 * 1024 * 1024
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
@@ -51,7 +55,101 @@ class Limits:
             value_bytes=settings.max_value_bytes,
             column_name_bytes=settings.max_column_name_bytes,
             depth=settings.max_depth,
+            request_bytes=settings.max_request_bytes,
         )
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over ``max_request_bytes`` (raised while it is read)."""
+
+    def __init__(self, limit: int, seen: int, *, declared: bool) -> None:
+        what = "declares (Content-Length)" if declared else "sent at least"
+        super().__init__(
+            413,
+            f"the request body {what} {seen} bytes; the limit is {limit} bytes (setting max_request_bytes). "
+            "Send the rows in smaller requests.",
+        )
+
+
+class RequestSizeLimit:
+    """ASGI middleware: a request body over ``max_bytes`` gets a 413 JSON answer (``{"detail": ...}``, the
+    :class:`~lamarck.serve._errors.ErrorBody` shape) before it is parsed. A ``Content-Length`` over the limit
+    is refused before the app runs; a body without one (``Transfer-Encoding: chunked``) is counted as it
+    arrives and refused at the first chunk past the limit, the rest left unread (the connection closes).
+
+        >>> from fastapi import FastAPI
+        >>> from fastapi.testclient import TestClient
+        >>> app = FastAPI()
+        >>> app.add_middleware(RequestSizeLimit, max_bytes=1024)
+        >>> r = TestClient(app).post("/anything", content=b"x" * 2000)
+        >>> r.status_code, r.json()["detail"][:44]
+        (413, 'the request body declares (Content-Length) 2')
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _answer(send, BodyTooLarge(self.max_bytes, declared, declared=True))
+            return
+        seen = 0
+        refused: BodyTooLarge | None = None
+        started = False
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen, refused
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    refused = BodyTooLarge(self.max_bytes, seen, declared=False)
+                    raise refused  # FastAPI passes an HTTPException raised while reading the body on
+            return message
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _answer(send, refused or BodyTooLarge(self.max_bytes, seen, declared=False))
+
+
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _answer(send: Any, error: BodyTooLarge) -> None:
+    body = json.dumps({"detail": error.detail, "error": None}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),  # the rest of the body is not read
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 #: integers outside [-2**63, 2**63) do not fit a table's column (pandas keeps them as objects)

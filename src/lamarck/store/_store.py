@@ -123,6 +123,12 @@ def create_store_engine(url: str) -> sa.Engine:
     return engine
 
 
+def _shown(url: str) -> str:
+    """A store URL without its credentials."""
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.split("@")[-1] if sep else url
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _json_safe(v) for k, v in value.items()}
@@ -147,8 +153,17 @@ class EventStore:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = create_store_engine(self.url)
-            _meta.create_all(self._engine)
+            engine = create_store_engine(self.url)
+            try:
+                _meta.create_all(engine)
+            except sa.exc.DatabaseError as e:  # a file that is not a database, a server that refuses
+                engine.dispose()
+                problem = " ".join(str(e.orig or e).split())[:200]
+                raise DataError(
+                    f"cannot open the event store {_shown(self.url)!r}: {problem}. Fix: move that file aside "
+                    "(a new store is made; the registry's models stay), or set store_url to a working database."
+                ) from None
+            self._engine = engine
         return self._engine
 
     @staticmethod
@@ -459,7 +474,12 @@ class EventStore:
     def create_key(self, role: str, *, name: str = "") -> str:
         """A new API key with ``role``; only its hash is stored, so the key is shown once."""
         if role not in ROLES:
-            raise DataError(f"unknown role {role!r}. Fix: use one of {list(ROLES)}.")
+            raise DataError(f"unknown role {str(role)[:100]!r}. Fix: use one of {list(ROLES)}.")
+        if len(name) > 128 or not name.isprintable():
+            raise DataError(
+                f"key name {name[:40]!r}{'...' if len(name) > 40 else ''} ({len(name)} characters) is not "
+                "allowed: at most 128 printable characters. Fix: --name with a short label, e.g. labelling-team."
+            )
         key = "lmk_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(

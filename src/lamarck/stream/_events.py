@@ -154,6 +154,27 @@ def _csv_rows(path: Path) -> Iterator[RawEvent]:
             yield RawEvent(n, dict(row))
 
 
+def _text_events(path: Path) -> Iterator[RawEvent]:
+    """The events of a CSV or JSON-lines file; a DataError when it is not UTF-8 text (binary data, or
+    another encoding), naming the byte and the fix."""
+    try:
+        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            with path.open(encoding="utf-8") as fh:
+                yield from _json_lines(fh)
+        else:
+            yield from _csv_rows(path)
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"stream source '{path}' is not UTF-8 text: byte 0x{e.object[e.start]:02x} at offset {e.start} of "
+            "a read block (binary data, or another encoding). Fix: save it as UTF-8 (CSV or JSON lines), or "
+            "pass a Parquet file."
+        ) from None
+    except csv.Error as e:
+        raise DataError(
+            f"stream source '{path}' is not a readable CSV ({e}). Fix: check its format."
+        ) from None
+
+
 def read_events(source: str | Path, *, stdin: TextIO | None = None) -> Iterator[RawEvent]:
     """The events of ``source`` in order: ``"-"`` reads JSON lines from standard input; ``.csv``/``.tsv``
     and ``.jsonl``/``.ndjson``/``.json`` are read line by line; any other table goes through
@@ -167,11 +188,8 @@ def read_events(source: str | Path, *, stdin: TextIO | None = None) -> Iterator[
             f"stream source {str(source)!r} does not exist. Fix: pass a file, or - for standard input."
         )
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".tab", ".txt"):
-        yield from _csv_rows(path)
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        with path.open(encoding="utf-8") as fh:
-            yield from _json_lines(fh)
+    if suffix in (".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".json"):
+        yield from _text_events(path)
     else:
         from lamarck.data import read_table
 

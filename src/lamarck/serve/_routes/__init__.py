@@ -1,6 +1,6 @@
 """The routers of the server, one module per area; ``create_app`` includes them in this order."""
 
-from lamarck.serve._routes import feedback, loop, models, ops, predict, stream
+from lamarck.serve._routes import docs, feedback, loop, models, ops, predict, stream
 
 ROUTERS = (
     ops.router,  # GET /healthz, GET /metrics
@@ -9,6 +9,7 @@ ROUTERS = (
     models.router,  # GET /v1/models, POST /v1/models/{version}/promote, POST /v1/rollback
     loop.router,  # GET /v1/status, POST /v1/evolve, GET /v1/suggest-labels
     stream.router,  # /v1/stream/*
+    docs.router,  # GET /openapi.json, /docs, /redoc (not in the document)
 )
 
 __all__ = ["ROUTERS"]

@@ -15,7 +15,7 @@ from lamarck.serve._schemas import FeedbackRequest
 router = APIRouter(tags=["feedback"])
 
 
-@router.post("/v1/feedback", responses=answers(401, 403, 413, 422))
+@router.post("/v1/feedback", responses=answers(400, 401, 403, 413, 422))
 def feedback(req: FeedbackRequest, state: State, _who: str = require("feedback", "admin")) -> dict[str, Any]:
     """Store labels through ``Project.add_feedback``, the rule the CLI uses too: unusable records are
     quarantined with their reason, the rest committed before the answer; 422 when none is usable. Rows and

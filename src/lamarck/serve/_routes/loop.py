@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from lamarck.evolve import EvolutionPolicy
 from lamarck.serve._deps import State, reader, require
-from lamarck.serve._errors import answers
+from lamarck.serve._errors import answers, without_paths_in
 
 router = APIRouter(tags=["loop"])
 
@@ -37,8 +37,13 @@ def _records(frame: pd.DataFrame) -> list[dict[Hashable, Any]]:
 
 @router.get("/v1/status", responses=answers(401))
 def status(state: State, _who: str = reader) -> dict[str, Any]:
+    """The champion, the versions, the challenger's shadow, the last drift signal and decisions, the event
+    counts, the evolve loop and the stream learner. ``project`` is the project folder's name: no absolute
+    path of the server's files is shown (any in a message reads ``<project>/...`` or ``<path>``)."""
     project, loop = state.project, state.evolve
     info = project.status()
+    root = project.path.resolve()
+    info["project"] = root.name
     info["events"] = project.store.counts()
     challenger = state.aliases.get().get("challenger")
     info["challenger"] = None
@@ -62,7 +67,7 @@ def status(state: State, _who: str = reader) -> dict[str, Any]:
     info["auto_evolve"] = {"enabled": loop.enabled, "every_s": loop.every_s, "last": loop.last}
     info["layer"] = state.layer.status()  # the champion's online layer (see lamarck.serve._layer)
     info["stream"] = state.stream.summary()  # the served stream learner (see lamarck.serve._stream)
-    return info
+    return without_paths_in(info, root)
 
 
 @router.post("/v1/evolve", responses=answers(401, 403, 422))

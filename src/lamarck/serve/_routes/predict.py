@@ -30,7 +30,7 @@ def _jsonable(values: np.ndarray) -> list[Any]:
     return [v.item() if hasattr(v, "item") else v for v in values]
 
 
-@router.post("/v1/predict", responses=answers(401, 403, 413, 422, 503, rows=True))
+@router.post("/v1/predict", responses=answers(400, 401, 403, 413, 422, 503, rows=True))
 def predict(
     req: PredictRequest, background: BackgroundTasks, state: State, _who: str = require("predict", "admin")
 ) -> dict[str, Any]:

@@ -40,7 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/v1/stream", tags=["stream"], lifespan=lifespan)
 
 
-@router.post("/predict", responses=answers(401, 403, 413, 422, 503, rows=True))
+@router.post("/predict", responses=answers(400, 401, 403, 413, 422, 503, rows=True))
 def stream_predict(
     req: StreamPredictRequest, state: State, service: Service, _who: str = require("predict", "admin")
 ) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def stream_predict(
     return service.predict(clean_rows(req.rows, state.limits))
 
 
-@router.post("/feedback", responses=answers(401, 403, 413, 422, 503, rows=True))
+@router.post("/feedback", responses=answers(400, 401, 403, 413, 422, 503, rows=True))
 def stream_feedback(
     req: StreamFeedbackRequest, state: State, service: Service, _who: str = require("feedback", "admin")
 ) -> dict[str, Any]:
