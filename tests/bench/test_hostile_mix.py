@@ -31,7 +31,7 @@ def test_the_store_grows_only_with_accepted_rows(tmp_path):
         "decisions": 1,  # the champion's online layer started once (a decision of kind "layer")
         "shadow": 0,
     }
-    assert [d["kind"] for d in project.store.decisions(limit=5)] == ["layer"]
+    assert [d["kind"] for d in project.store.decisions(limit=5)] == ["layer", "promote"]  # and the fit's
     for _ in range(3):  # a pass never quarantines again what the door quarantined once
         assert client.post("/v1/evolve").status_code == 200
     again = project.store.counts()
