@@ -79,6 +79,8 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
             "fit_seconds": round(t.seconds, 3),
             "source": t.source,
             "params": t.params,
+            "status": "complete",
+            "error": "",
         }
         for i, t in enumerate(result.leaderboard)
     ]
@@ -91,5 +93,35 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
         "fit_seconds": None,
         "source": "final",
         "params": {"members": model.describe()},
+        "status": "complete",
+        "error": "",
     }
-    return Assembled(model=model, leaderboard=[final, *trials], notes=[*spec.notes, *result.notes])
+    return Assembled(
+        model=model,
+        leaderboard=[final, *trials, *failed_rows(result.failures, spec.metric)],
+        notes=[*spec.notes, *result.notes],
+    )
+
+
+def failed_rows(failures: list[Any], metric: str) -> list[dict[str, Any]]:
+    """One leaderboard row per learner that raised an error (its first failed trial, the error and how
+    many trials failed), after the ranked rows: a learner that fails is listed, not dropped."""
+    rows = []
+    for name in dict.fromkeys(t.learner for t in failures):
+        mine = [t for t in failures if t.learner == name]
+        first = mine[0]
+        rows.append(
+            {
+                "rank": None,
+                "trial": first.number,
+                "learner": name,
+                "score": None,
+                "metric": metric,
+                "fit_seconds": round(sum(t.seconds for t in mine), 3),
+                "source": first.source,
+                "params": first.params,
+                "status": "failed",
+                "error": first.error if len(mine) == 1 else f"{first.error} ({len(mine)} trials failed)",
+            }
+        )
+    return rows
