@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def read_table(source: Any, *, query: str | None = None, table: str | None = Non
     else:
         frame = _read_file(Path(source))
     frame.columns = [str(c).strip() for c in frame.columns]
-    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    names = pd.Index(frame.columns)
+    dupes = sorted(set(names[names.duplicated()]))  # one pass: counting each name was quadratic
     if dupes:
         raise DataError(
             f"duplicate column names {dupes} in {_name(source)}. Fix: give every column a distinct name."
@@ -123,14 +125,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(
             f"file {str(path)!r} is empty (only whitespace). Fix: pass a file with a header and rows."
         )
-    sample = text[:20_000]
+    cut = text.find("\n", 20_000)  # whole lines, so that a wide table's header is read entire
+    sample = text if cut < 0 else text[:cut]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     names = [h.strip() for h in header]
-    dupes = sorted({h for h in names if names.count(h) > 1 and h})
+    dupes = sorted(h for h, n in Counter(names).items() if n > 1 and h)
     if dupes:
         raise DataError(
             f"duplicate column names {dupes} in {str(path)!r}. Fix: give every column a distinct name."
