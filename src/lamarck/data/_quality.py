@@ -190,13 +190,13 @@ def _leaky(
         if name not in numeric:
             M[:, j] = sample[name].astype("category").cat.codes.to_numpy(dtype=np.float64)
     M[np.isnan(M)] = -1e9
-    columns = np.flatnonzero(_screen(M, y, task)) if screen and names else np.arange(len(names))
+    columns = np.flatnonzero(_screen(M, y, task)).tolist() if screen and names else list(range(len(names)))
     # what cross_val_score(model, column, y, cv=3) gives, with the folds made once for every column
     target_values = y.to_numpy()
     folds = list(cv.split(np.zeros((len(target_values), 1)), target_values))
     out = []
-    for j in columns:
-        x = M[:, j].reshape(-1, 1)
+    for k in columns:
+        x = M[:, k].reshape(-1, 1)
         try:
             scores = [
                 metric(target_values[te], clone(model).fit(x[tr], target_values[tr]).predict(x[te]))
@@ -205,7 +205,7 @@ def _leaky(
         except ValueError:  # a target the tree cannot take (missing values): no leakage to report
             continue
         if float(np.mean(scores)) >= bar:
-            out.append(names[j])
+            out.append(names[k])
     return out
 
 
