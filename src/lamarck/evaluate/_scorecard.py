@@ -70,23 +70,48 @@ def calibration(y: np.ndarray, proba: np.ndarray, bins: int = 10) -> dict[str, A
 
 
 def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFrame:
+    """``X`` with Gaussian noise on number columns (std = ``noise`` x the column's) and a share ``noise``
+    of the other columns' values swapped for random values of the column, column by column in order.
+
+    A run of number columns draws its noise in one call (the same draws, in the same order, as one call
+    per column) and is written back at once: a wide table has thousands of them.
+    """
     Xn = X.copy()
-    for c in X.columns:
-        col = X[c]
+    columns = list(X.columns)
+    dtypes = list(X.dtypes)
+    plain = [isinstance(t, np.dtype) and t.kind in "iuf" for t in dtypes]
+    j = 0
+    while j < len(columns):
+        if plain[j]:
+            end = j
+            while end < len(columns) and plain[end]:
+                end += 1
+            run = columns[j:end]
+            values = np.asfortranarray(X[run].to_numpy(dtype=float))
+            sd = np.array([float(np.nanstd(values[:, i])) for i in range(len(run))])
+            scale = np.where(sd > 0, noise * sd, 0.0)
+            draws = rng.normal(size=(len(run), len(X)))
+            Xn[run] = values + (scale[:, None] * draws).T
+            j = end
+            continue
+        c, col = columns[j], X.iloc[:, j]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            sd = float(np.nanstd(col.to_numpy(dtype=float)))
-            Xn[c] = col.to_numpy(dtype=float) + rng.normal(scale=noise * sd if sd > 0 else 0.0, size=len(col))
+            sd1 = float(np.nanstd(col.to_numpy(dtype=float)))
+            Xn[c] = col.to_numpy(dtype=float) + rng.normal(
+                scale=noise * sd1 if sd1 > 0 else 0.0, size=len(col)
+            )
         else:
-            values = col.dropna().unique()
-            if len(values) > 1:
+            values_c = col.dropna().unique()
+            if len(values_c) > 1:
                 swap = rng.random(len(col)) < noise
                 new = col.astype(object).to_numpy().copy()
-                new[swap] = rng.choice(values, size=int(swap.sum()))
+                new[swap] = rng.choice(values_c, size=int(swap.sum()))
                 Xn[c] = (
                     pd.Series(new, index=col.index).astype(col.dtype)
                     if isinstance(col.dtype, pd.CategoricalDtype)
                     else new
                 )
+        j += 1
     return Xn
 
 
