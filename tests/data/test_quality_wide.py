@@ -87,6 +87,13 @@ def _classification(n: int, seed: int, classes: list[str], p: list[float] | None
         frame["leak_category"] = np.where(y == classes[1], "p", "q")
         frame["leak_missing"] = np.where(y == classes[0], np.nan, rng.normal(size=n) + 5)
         frame["honest"] = rng.normal(size=n) + 0.5 * (y == classes[1])
+    # columns near the tree's bar: the leaky one with a share of its rows' codes swapped
+    code = pd.Series(y).map({c: i for i, c in enumerate(sorted(set(y)))}).to_numpy()
+    for share in (0.003, 0.01, 0.02, 0.04):
+        flip = rng.random(n) < share
+        frame[f"border_{share}"] = np.where(flip, rng.integers(0, len(classes), n), code) + 0.01 * rng.normal(
+            size=n
+        )
     frame["y"] = y
     return frame
 
@@ -103,6 +110,8 @@ def _regression(n: int, seed: int) -> pd.DataFrame:
             "nearly": x + rng.normal(scale=0.15, size=n),
         }
     )
+    for sd in (0.3, 0.7, 1.0, 1.5):  # R² of about 0.998, 0.99, 0.98, 0.96 for the tree
+        frame[f"border_{sd}"] = np.sin(2 * x) * 10 + rng.normal(scale=sd, size=n)
     frame["y"] = np.sin(2 * x) * 10 + frame["leak_category"].map({"a": 0, "b": 0, "c": 0, "d": 0})
     frame2 = frame.assign(y=frame["leak_category"].map({"a": 1.0, "b": 5.0, "c": -3.0, "d": 9.0}))
     return pd.concat([frame, frame2.add_suffix("_2")], axis=1)

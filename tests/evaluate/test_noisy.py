@@ -42,6 +42,8 @@ def test_runs_of_number_columns_draw_what_column_by_column_drew():
             "c": rng.normal(size=n),
             "flag": rng.random(n) > 0.5,
             "text": rng.choice(["p", "q"], n).astype(object),
+            "strings": rng.choice(["r", "s", "t"], n),
+            "nullable": pd.array(rng.integers(0, 5, n), dtype="Int64"),
             "d": np.where(rng.random(n) > 0.8, np.nan, rng.normal(size=n)),
             "e": rng.normal(size=n).astype(np.float32),
         },
@@ -50,6 +52,7 @@ def test_runs_of_number_columns_draw_what_column_by_column_drew():
     got = _noisy(X, 0.1, np.random.default_rng(7))
     want = _noisy_reference(X, 0.1, np.random.default_rng(7))
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert _noisy(X.iloc[:, :0], 0.1, np.random.default_rng(7)).shape == (n, 0)
     wide = pd.DataFrame(rng.normal(size=(40, 500)), columns=[f"x{i}" for i in range(500)])
     pd.testing.assert_frame_equal(
         _noisy(wide, 0.1, np.random.default_rng(1)),

@@ -148,9 +148,13 @@ def _outliers(M: np.ndarray) -> list[int]:
 
 #: the screen before the (costly) cross-validated tree, see _screen: a class column goes on when its
 #: sorted-neighbour agreement reaches SCREEN_AGREEMENT, a numeric target's when the neighbours' step ratio
-#: is at most SCREEN_STEP_RATIO. Both are far looser than the tree's own bar (0.99 balanced accuracy or R²).
-SCREEN_AGREEMENT = 0.9
-SCREEN_STEP_RATIO = 0.5
+#: is at most SCREEN_STEP_RATIO. A column the tree flags (0.99 balanced accuracy or R²) sits far inside
+#: both; an unrelated column reaches them about once in a thousand even on 40 rows.
+SCREEN_AGREEMENT = 0.95
+SCREEN_STEP_RATIO = 0.35
+#: the leakage check works on this many values (rows x columns) at a time: a wide table's whole matrix
+#: is never made at once
+CHUNK_VALUES = 2_000_000
 
 
 def _leaky(
@@ -183,6 +187,31 @@ def _leaky(
     bar = 0.99
     names = [c.name for c in prof.columns if c.role == "feature" and c.kind != "text"]
     numeric = {c.name for c in prof.columns if c.kind == "numeric"}
+    # what cross_val_score(model, column, y, cv=3) gives, with the folds made once for every column
+    target_values = y.to_numpy()
+    folds = list(cv.split(np.zeros((len(target_values), 1)), target_values))
+    out = []
+    step = max(1, CHUNK_VALUES // len(sample))
+    for start in range(0, len(names), step):
+        chunk = names[start : start + step]
+        M = _column_matrix(sample, chunk, numeric)
+        kept = np.flatnonzero(_screen(M, y, task)).tolist() if screen else list(range(len(chunk)))
+        for k in kept:
+            x = M[:, k].reshape(-1, 1)
+            try:
+                scores = [
+                    metric(target_values[te], clone(model).fit(x[tr], target_values[tr]).predict(x[te]))
+                    for tr, te in folds
+                ]
+            except ValueError:  # a target the tree cannot take (missing values): no leakage to report
+                continue
+            if float(np.mean(scores)) >= bar:
+                out.append(chunk[k])
+    return out
+
+
+def _column_matrix(sample: pd.DataFrame, names: list[str], numeric: set[str]) -> np.ndarray:
+    """The columns as the leakage check reads them: numbers (categories as their codes), missing as -1e9."""
     M = np.empty((len(sample), len(names)), dtype=np.float64, order="F")
     by_number = [j for j, n in enumerate(names) if n in numeric]
     M[:, by_number] = _numbers(sample, [names[j] for j in by_number])
@@ -190,23 +219,7 @@ def _leaky(
         if name not in numeric:
             M[:, j] = sample[name].astype("category").cat.codes.to_numpy(dtype=np.float64)
     M[np.isnan(M)] = -1e9
-    columns = np.flatnonzero(_screen(M, y, task)).tolist() if screen and names else list(range(len(names)))
-    # what cross_val_score(model, column, y, cv=3) gives, with the folds made once for every column
-    target_values = y.to_numpy()
-    folds = list(cv.split(np.zeros((len(target_values), 1)), target_values))
-    out = []
-    for k in columns:
-        x = M[:, k].reshape(-1, 1)
-        try:
-            scores = [
-                metric(target_values[te], clone(model).fit(x[tr], target_values[tr]).predict(x[te]))
-                for tr, te in folds
-            ]
-        except ValueError:  # a target the tree cannot take (missing values): no leakage to report
-            continue
-        if float(np.mean(scores)) >= bar:
-            out.append(names[k])
-    return out
+    return M
 
 
 def _screen(M: np.ndarray, y: pd.Series, task: str) -> np.ndarray:

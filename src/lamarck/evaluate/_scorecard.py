@@ -74,12 +74,17 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
     of the other columns' values swapped for random values of the column, column by column in order.
 
     A run of number columns draws its noise in one call (the same draws, in the same order, as one call
-    per column) and is written back at once: a wide table has thousands of them.
+    per column) and the noisy numbers are put back as blocks: a wide table has thousands of them.
     """
-    Xn = X.copy()
     columns = list(X.columns)
-    dtypes = list(X.dtypes)
-    plain = [isinstance(t, np.dtype) and t.kind in "iuf" for t in dtypes]
+    if not columns:
+        return X.copy()
+    plain = [isinstance(t, np.dtype) and t.kind in "iuf" for t in X.dtypes]
+    if len(set(columns)) != len(columns):  # a repeated name: column by column, by position
+        plain = [False] * len(columns)
+    everything_plain = all(plain)
+    others = X if everything_plain else X.copy()  # the other columns are replaced in this copy
+    blocks: list[pd.DataFrame] = []
     j = 0
     while j < len(columns):
         if plain[j]:
@@ -91,14 +96,15 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
             sd = np.array([float(np.nanstd(values[:, i])) for i in range(len(run))])
             scale = np.where(sd > 0, noise * sd, 0.0)
             draws = rng.normal(size=(len(run), len(X)))
-            Xn[run] = values + (scale[:, None] * draws).T
+            blocks.append(pd.DataFrame(values + (scale[:, None] * draws).T, index=X.index, columns=run))
             j = end
             continue
-        c, col = columns[j], X.iloc[:, j]
+        col = X.iloc[:, j]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             sd1 = float(np.nanstd(col.to_numpy(dtype=float)))
-            Xn[c] = col.to_numpy(dtype=float) + rng.normal(
-                scale=noise * sd1 if sd1 > 0 else 0.0, size=len(col)
+            others.isetitem(
+                j,
+                col.to_numpy(dtype=float) + rng.normal(scale=noise * sd1 if sd1 > 0 else 0.0, size=len(col)),
             )
         else:
             values_c = col.dropna().unique()
@@ -106,13 +112,17 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
                 swap = rng.random(len(col)) < noise
                 new = col.astype(object).to_numpy().copy()
                 new[swap] = rng.choice(values_c, size=int(swap.sum()))
-                Xn[c] = (
-                    pd.Series(new, index=col.index).astype(col.dtype)
-                    if isinstance(col.dtype, pd.CategoricalDtype)
-                    else new
-                )
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    others.isetitem(j, pd.Categorical(new, dtype=col.dtype))
+                else:
+                    others.isetitem(j, new)
         j += 1
-    return Xn
+    if everything_plain:
+        return pd.concat(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+    if not blocks:
+        return others
+    rest = others.iloc[:, [k for k, p in enumerate(plain) if not p]]
+    return pd.concat([*blocks, rest], axis=1)[columns]
 
 
 #: a latency is measured by repeating a call up to this long (at least once): a model whose predict
