@@ -338,7 +338,9 @@ class Project:
         The result has a ``prediction`` column and, with ``proba``, one ``proba_<class>`` column per class.
         Missing columns raise :class:`SchemaError`; extra columns are ignored with a warning.
         """
-        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        from lamarck.data import named_columns
+
+        frame = named_columns(data) if isinstance(data, pd.DataFrame) else self._read(data)
         fitted = self.load_model(model)
         notes = check_input(frame, fitted.input_schema)
         with warnings.catch_warnings():

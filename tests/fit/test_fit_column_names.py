@@ -82,10 +82,13 @@ def test_hostile_names_fit_every_learner_and_stay_the_users(tmp_path, bounded, m
         shuffled[["proba_no", "proba_yes"]].to_numpy(), out[["proba_no", "proba_yes"]].to_numpy()
     )
 
-    # the reference that drift is measured against keeps the user's names
-    info = reloaded.registry.info("champion")
-    reference = pd.read_parquet(info.artifact_dir / "reference.parquet")
-    assert set(features) <= set(reference.columns)
+    # the reference that drift is measured against keeps the user's names, and so does the drift
+    from lamarck.evolve import feature_drift, read_reference
+
+    reference = read_reference(reloaded.registry.info("champion"))
+    assert reference is not None and set(features) <= set(reference.columns)
+    drift = feature_drift(reference, new_rows, columns=features)
+    assert [c.column for c in drift.columns] == features
 
 
 def test_a_missing_hostile_column_is_named_as_the_user_wrote_it(tmp_path, bounded):
@@ -95,3 +98,22 @@ def test_a_missing_hostile_column_is_named_as_the_user_wrote_it(tmp_path, bounde
     project.fit(hostile_frame(), "predict y", learners=["lightgbm"], time_budget_s=300, report=False)
     with pytest.raises(SchemaError, match=r"b\{json:\[1\]\}"):
         project.predict(hostile_frame(n=5).drop(columns=["y", "b{json:[1]}"]))
+
+
+def test_a_frame_with_a_name_used_twice_is_refused_with_the_rule(tmp_path):
+    from lamarck.errors import DataError
+
+    frame = hostile_frame(n=50)
+    frame.columns = ["score", "score", *frame.columns[2:]]
+    with pytest.raises(DataError, match=r"duplicate column names \['score'\].*Fix:"):
+        Project(tmp_path / "p").fit(frame, "predict y", time_budget_s=300, register=False, report=False)
+
+
+def test_names_that_are_not_text_fit_and_predict(tmp_path, bounded):
+    frame = hostile_frame(n=120)[['a "quoted"', "b{json:[1]}", "y"]]
+    frame.columns = [0, 1.5, "y"]
+    project = Project(tmp_path / "p")
+    result = project.fit(frame, "predict y", learners=["lightgbm"], time_budget_s=300, report=False)
+    assert result.model.input_columns == ["0", "1.5"]
+    out, _ = project.predict(frame.drop(columns=["y"]).head(7))
+    assert len(out) == 7

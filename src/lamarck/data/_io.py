@@ -21,7 +21,7 @@ import pandas as pd
 
 from lamarck.errors import DataError
 
-__all__ = ["read_table"]
+__all__ = ["named_columns", "read_table"]
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
 _TEXT = {".csv", ".tsv", ".txt", ".dat"}
@@ -36,14 +36,28 @@ def read_table(source: Any, *, query: str | None = None, table: str | None = Non
     else:
         frame = _read_file(Path(source))
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = named_columns(frame, source=_name(source))
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise DataError(f"{_name(source)} has no rows. Fix: pass a table with a header and at least one row.")
+    return frame
+
+
+def named_columns(frame: pd.DataFrame, *, source: str = "the DataFrame") -> pd.DataFrame:
+    """``frame`` with every column name as text (a copy renamed with ``str`` when some are not); a name
+    used twice raises :class:`DataError` (which column would the model read?).
+
+    >>> list(named_columns(pd.DataFrame({0: [1], "b": [2]})).columns)
+    ['0', 'b']
+    """
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
     names = pd.Index(frame.columns)
     dupes = sorted(set(names[names.duplicated()]))  # one pass: counting each name was quadratic
     if dupes:
         raise DataError(
-            f"duplicate column names {dupes} in {_name(source)}. Fix: give every column a distinct name."
+            f"duplicate column names {dupes[:20]} in {source}: each name must be used once. "
+            "Fix: give every column a distinct name."
         )
-    if frame.shape[1] == 0 or len(frame) == 0:
-        raise DataError(f"{_name(source)} has no rows. Fix: pass a table with a header and at least one row.")
     return frame
 
 
