@@ -105,7 +105,7 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         parts = self._parts(X)
         if not hasattr(self, "origins_"):  # pickled before the renaming: the names it was trained on
             return pd.DataFrame({name: values for _, name, values in parts}, index=X.index)
-        return as_frame(self.feature_names_out_, [values for _, _, values in parts], X.index)
+        return _as_frame(self.feature_names_out_, [values for _, _, values in parts], X.index)
 
     def _parts(self, X: pd.DataFrame) -> list[tuple[str, str, Any]]:
         """``(input column, output name before renaming, values)`` for every output column."""
@@ -173,11 +173,11 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_out_, dtype=object)
 
 
-def as_frame(names: Sequence[str], values: Sequence[Any], index: pd.Index) -> pd.DataFrame:
+def _as_frame(names: Sequence[str], values: Sequence[Any], index: pd.Index) -> pd.DataFrame:
     """``pd.DataFrame(dict(zip(names, values)), index=index)`` for unique ``names``, with the float64
     arrays put in as one block (pandas takes 2,000 columns one by one far more slowly).
 
-    >>> f = as_frame(["a", "c", "b"], [np.array([1.0, 2.0]), pd.Categorical(["u", "v"]), np.array([3.0, 4.0])],
+    >>> f = _as_frame(["a", "c", "b"], [np.array([1.0, 2.0]), pd.Categorical(["u", "v"]), np.array([3.0, 4.0])],
     ...              pd.RangeIndex(2))
     >>> list(f.columns), [str(t) for t in f.dtypes], f["b"].tolist()
     (['a', 'c', 'b'], ['float64', 'category', 'float64'], [3.0, 4.0])
