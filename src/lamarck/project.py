@@ -290,6 +290,7 @@ class Project:
         llm_features: bool = False,
         llm_review: bool = False,
         spec: TaskSpec | None = None,
+        started_at: float | None = None,
     ) -> FitResult:
         """Plan, check the data, search within the budget, evaluate, register the champion, write the report.
 
@@ -298,6 +299,8 @@ class Project:
         ``llm_features``: the LLM proposes derived features; each is kept only when cross-validation over
         the same folds improves by more than the fold noise, and kept ones become part of the model.
         ``llm_review``: the LLM reviews the scorecard and the data findings in the report (changes nothing).
+        ``started_at``: a ``time.monotonic()`` value the time budget counts from (default: this call), so
+        that reading and planning before the call count too (the CLI passes the start of the command).
         The steps are in :mod:`lamarck._fit`.
         """
         options = FitOptions(
@@ -321,6 +324,7 @@ class Project:
             llm_features=llm_features,
             llm_review=llm_review,
             spec=spec,
+            started_at=started_at,
         )
         return run_fit(self, data, options)
 
@@ -341,7 +345,9 @@ class Project:
         The result has a ``prediction`` column and, with ``proba``, one ``proba_<class>`` column per class.
         Missing columns raise :class:`SchemaError`; extra columns are ignored with a warning.
         """
-        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        from lamarck.data import named_columns
+
+        frame = named_columns(data) if isinstance(data, pd.DataFrame) else self._read(data)
         fitted = self.load_model(model)
         notes = check_input(frame, fitted.input_schema)
         with warnings.catch_warnings():

@@ -4,8 +4,8 @@ input column and, when asked, the LLM's review of the fit."""
 from __future__ import annotations
 
 import math
-import re
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +29,8 @@ def evaluate(
 ) -> Evaluation:
     """Scorecard and importance; with ``llm_review`` the LLM's review (a note says why when there is none)."""
     card = scorecard(assembled.model, prepared, result)
-    imp = importance(assembled.model, list(processed.X.columns), prepared.features)
+    origins = getattr(processed.processor, "origins_", {})
+    imp = importance(assembled.model, list(processed.X.columns), origins)
     review = None
     if options.llm_review:
         options.stage("LLM review")
@@ -77,8 +78,12 @@ def scorecard(model: Any, prepared: Prepared, result: Any) -> dict[str, Any]:
     return card
 
 
-def importance(model: Any, feature_names: list[str], inputs: list[str]) -> dict[str, float]:
-    """Importance per input column from the tree members (gain or split counts), normalised to 1."""
+def importance(model: Any, feature_names: list[str], origins: Mapping[str, str]) -> dict[str, float]:
+    """Importance per input column from the tree members (gain or split counts), normalised to 1.
+
+    ``origins`` maps a learner's feature name to the input column it is made of (the processor's
+    ``origins_``), so the user reads their own column names; a name without an origin stands for itself.
+    """
     totals: dict[str, float] = {}
     for member in model.members:
         for fold_model in member.models:
@@ -89,17 +94,10 @@ def importance(model: Any, feature_names: list[str], inputs: list[str]) -> dict[
             if values.sum() <= 0:
                 continue
             for name, v in zip(feature_names, values / values.sum(), strict=True):
-                col = _input_of(name, inputs)
+                col = origins.get(name, name)
                 totals[col] = totals.get(col, 0.0) + member.weight * v / len(member.models)
     s = sum(totals.values())
     return {k: v / s for k, v in sorted(totals.items(), key=lambda kv: -kv[1])} if s > 0 else {}
-
-
-def _input_of(feature: str, inputs: list[str]) -> str:
-    if feature in inputs:
-        return feature
-    base = re.split(r"__", feature, maxsplit=1)[0]
-    return base if base in inputs else feature
 
 
 def _llm_review(

@@ -49,7 +49,7 @@ def _llm_features(
     from lamarck.data import DerivedFeatures, FeatureProcessor, WithDerivedFeatures
     from lamarck.errors import LLMUnavailableError
     from lamarck.plan import compact_profile, configured_client, propose_features
-    from lamarck.search import select_features
+    from lamarck.search import fit_threads, select_features
 
     settings = project.settings
     client = configured_client(settings, flag="--llm-features")
@@ -76,8 +76,7 @@ def _llm_features(
         candidates=proposals,
         kinds=kinds,
         seed=seed,
-        # one thread on small data: LightGBM's threads contend badly with anything else on the machine
-        n_jobs=1 if len(X) < 50_000 else settings.n_jobs,
+        n_jobs=fit_threads(len(X), settings.n_jobs),  # one thread on small data, as the search
         deadline=time.monotonic() + 0.25 * spec.time_budget_s,
     )
     records = [t.model_dump() for t in trials]

@@ -11,23 +11,29 @@ from lamarck._fit._types import Assembled, FitOptions, Prepared, Processed
 if TYPE_CHECKING:
     from lamarck.project import Project
 
-__all__ = ["FIXED_OVERHEAD_S", "OVERHEAD_SHARE", "assemble", "search", "search_budget"]
+__all__ = ["FIXED_OVERHEAD_S", "MIN_SEARCH_SHARE", "OVERHEAD_SHARE", "assemble", "search", "search_budget"]
 
 #: seconds kept aside from the budget for evaluation, the report and registration
 FIXED_OVERHEAD_S = 6.0
 OVERHEAD_SHARE = 0.06
+#: the search has at least this share of the budget (and 1 s), even when the steps before it ran late:
+#: a quarter made a short fit overrun its budget whenever reading, checking or a loaded machine took longer
+MIN_SEARCH_SHARE = 0.1
 
 
 def search_budget(time_budget_s: float, elapsed_s: float) -> float:
-    """Seconds the search may use: the budget less what was spent and the reserve, at least a quarter.
+    """Seconds the search may use: the budget less what was spent and the reserve, at least a tenth
+    (and 1 s).
 
     >>> search_budget(60, elapsed_s=2.0)
     48.4
-    >>> search_budget(10, elapsed_s=9.0)
-    2.5
+    >>> search_budget(30, elapsed_s=25.0)
+    3.0
+    >>> search_budget(8, elapsed_s=1.0)
+    1.0
     """
     reserve = FIXED_OVERHEAD_S + OVERHEAD_SHARE * time_budget_s
-    return max(time_budget_s - elapsed_s - reserve, 0.25 * time_budget_s, 1.0)
+    return max(time_budget_s - elapsed_s - reserve, MIN_SEARCH_SHARE * time_budget_s, 1.0)
 
 
 def search(
@@ -79,6 +85,8 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
             "fit_seconds": round(t.seconds, 3),
             "source": t.source,
             "params": t.params,
+            "status": "complete",
+            "error": "",
         }
         for i, t in enumerate(result.leaderboard)
     ]
@@ -91,5 +99,35 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
         "fit_seconds": None,
         "source": "final",
         "params": {"members": model.describe()},
+        "status": "complete",
+        "error": "",
     }
-    return Assembled(model=model, leaderboard=[final, *trials], notes=[*spec.notes, *result.notes])
+    return Assembled(
+        model=model,
+        leaderboard=[final, *trials, *failed_rows(result.failures, spec.metric)],
+        notes=[*spec.notes, *result.notes],
+    )
+
+
+def failed_rows(failures: list[Any], metric: str) -> list[dict[str, Any]]:
+    """One leaderboard row per learner that raised an error (its first failed trial, the error and how
+    many trials failed), after the ranked rows: a learner that fails is listed, not dropped."""
+    rows = []
+    for name in dict.fromkeys(t.learner for t in failures):
+        mine = [t for t in failures if t.learner == name]
+        first = mine[0]
+        rows.append(
+            {
+                "rank": None,
+                "trial": first.number,
+                "learner": name,
+                "score": None,
+                "metric": metric,
+                "fit_seconds": round(sum(t.seconds for t in mine), 3),
+                "source": first.source,
+                "params": first.params,
+                "status": "failed",
+                "error": first.error if len(mine) == 1 else f"{first.error} ({len(mine)} trials failed)",
+            }
+        )
+    return rows

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
     """Fit ``data`` in ``project`` with ``options``; see :meth:`lamarck.project.Project.fit`."""
-    t_start = time.monotonic()
+    t_start = time.monotonic() if options.started_at is None else options.started_at
     warm = None
     if options.register:  # open the registry (import MLflow, create its tables) while the search runs
         warm = threading.Thread(target=_warm_registry, args=(project,), daemon=True)

@@ -16,15 +16,22 @@ from lamarck.plan import TaskSpec
 if TYPE_CHECKING:
     from lamarck.project import Project
 
-__all__ = ["encode_target", "encoded", "prepare"]
+__all__ = ["WIDE_COLUMNS", "encode_target", "encoded", "prepare"]
+
+#: above this many columns the table is copied into one block per dtype before any work
+WIDE_COLUMNS = 100
 
 
 def prepare(project: Project, data: Any, options: FitOptions, seed: int) -> Prepared:
     """The data read, planned and checked; rows that cannot be used are saved in ``quarantine/``."""
-    from lamarck.data import check_quality, profile
+    from lamarck.data import check_quality, named_columns, profile
 
     options.stage("reading data")
-    frame = data if isinstance(data, pd.DataFrame) else project._read(data)
+    frame = named_columns(data) if isinstance(data, pd.DataFrame) else project._read(data)
+    if frame.shape[1] > WIDE_COLUMNS:
+        # a CSV reader gives one block per column: every later selection and conversion would walk
+        # them all (pandas' own advice for a fragmented frame is this copy, one block per dtype)
+        frame = frame.copy()
     dataset_name = options.dataset_name
     if dataset_name is None:
         dataset_name = Path(str(data)).name if not isinstance(data, pd.DataFrame) else "DataFrame"

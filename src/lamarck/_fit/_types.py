@@ -52,6 +52,7 @@ class FitOptions:
     llm_features: bool = False
     llm_review: bool = False
     spec: TaskSpec | None = None
+    started_at: float | None = None  # a time.monotonic() value the budget counts from (default: the call)
 
     def stage(self, message: str) -> None:
         """Tell the caller (the CLI's progress display) which step runs."""

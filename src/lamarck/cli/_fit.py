@@ -114,6 +114,7 @@ def fit(
 
     Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"
     """
+    started_at = time.monotonic()  # the budget is the whole command's: reading and planning count
     frame = read_data(data, query, table)
     proj = open_project(project)
     learner_list = [s.strip() for s in learners.split(",") if s.strip()] if learners else None
@@ -134,6 +135,7 @@ def fit(
         dataset_name=data.split("@")[-1].split("?")[0]
         if "://" in data
         else Path(data).name,  # no credentials
+        started_at=started_at,
     )
     if as_json:
         result = proj.fit(frame, sentence, **kwargs)

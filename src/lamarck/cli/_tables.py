@@ -127,6 +127,7 @@ def print_fit(result: Any) -> None:
 
 
 def leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) -> Table:
+    """The final model, the best ``limit`` trials, then every learner that failed, with its error."""
     t = Table(title="Leaderboard", title_justify="left")
     t.add_column("#", justify="right", no_wrap=True, min_width=2)
     t.add_column("model", no_wrap=True, min_width=13)
@@ -134,7 +135,9 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) 
     t.add_column("fit s", justify="right", no_wrap=True, min_width=6)
     t.add_column("from", no_wrap=True, min_width=9)
     t.add_column("params", overflow="ellipsis", no_wrap=True, max_width=50)
-    for row in rows[: limit + 1]:
+    ranked = [r for r in rows if r.get("status") != "failed"]
+    failed = [r for r in rows if r.get("status") == "failed"]
+    for row in ranked[: limit + 1]:
         params = row.get("params") or {}
         text = ", ".join(f"{k}={fmt(v)}" for k, v in params.items())
         style = "bold green" if row["rank"] == 0 else ""
@@ -146,6 +149,10 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) 
             row["source"],
             text,
             style=style,
+        )
+    for row in failed:  # never cut: a learner that failed must not vanish from the table
+        t.add_row(
+            "✗", row["learner"], "failed", fmt(row["fit_seconds"]), row["source"], row["error"], style="red"
         )
     return t
 

@@ -9,7 +9,7 @@ from lamarck.data._expr import (
     parse_feature,
 )
 from lamarck.data._features import FeatureProcessor, fingerprint, schema_of
-from lamarck.data._io import read_table
+from lamarck.data._io import named_columns, read_table
 from lamarck.data._profile import ColumnProfile, DataProfile, profile
 from lamarck.data._quality import Finding, QualityReport, check_quality
 
@@ -26,6 +26,7 @@ __all__ = [
     "check_quality",
     "evaluate_feature",
     "fingerprint",
+    "named_columns",
     "parse_feature",
     "profile",
     "read_table",

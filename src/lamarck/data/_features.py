@@ -2,6 +2,8 @@
 
 Categories are fixed at fit time (unseen values become missing, rare levels beyond ``max_categories``
 become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF + SVD components.
+The output columns have names every learner accepts (:func:`lamarck.data._names.safe_names`: a name
+with quotes, JSON characters or accents is sanitised); ``origins_`` maps each to its input column.
 
     >>> import pandas as pd
     >>> X = pd.DataFrame({"n": [1.0, 2.0, None], "c": ["a", "b", "a"]})
@@ -9,6 +11,9 @@ become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF
     >>> out = fp.transform(pd.DataFrame({"n": ["3"], "c": ["zzz"]}))
     >>> float(out["n"].iloc[0]), pd.isna(out["c"].iloc[0])
     (3.0, True)
+    >>> fp = FeatureProcessor().fit(pd.DataFrame({'a "b"': [1.0, 2.0], "c:d": ["x", "y"]}))
+    >>> fp.feature_names_out_, fp.origins_
+    (['a_b', 'c_d'], {'a_b': 'a "b"', 'c_d': 'c:d'})
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from lamarck.data._names import safe_names
 
 __all__ = ["FeatureProcessor", "fingerprint", "schema_of"]
 
@@ -86,36 +93,59 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
                 k = max(1, min(self.text_components, m.shape[1] - 1, m.shape[0] - 1))
                 svd = TruncatedSVD(n_components=k, random_state=self.seed).fit(m)
                 self.text_[c] = (tfidf, svd)
-        self.feature_names_out_ = list(self.transform(X.head(2)).columns)
+        # the learners' names: safe ones as they are, the others sanitised (see lamarck.data._names);
+        # origins_ maps each back to the input column it is made of (importance is shown per input)
+        made = self._parts(X.head(2))
+        self.feature_names_out_ = safe_names([name for _, name, _ in made])
+        self.origins_ = {out: c for out, (c, _, _) in zip(self.feature_names_out_, made, strict=True)}
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        parts: dict[str, Any] = {}
+        """The learners' frame: one column per name of ``feature_names_out_``, in that order."""
+        parts = self._parts(X)
+        if not hasattr(self, "origins_"):  # pickled before the renaming: the names it was trained on
+            return pd.DataFrame({name: values for _, name, values in parts}, index=X.index)
+        return _as_frame(self.feature_names_out_, [values for _, _, values in parts], X.index)
+
+    def _parts(self, X: pd.DataFrame) -> list[tuple[str, str, Any]]:
+        """``(input column, output name before renaming, values)`` for every output column."""
+        # numeric inputs that are numbers already are converted at once: on a wide table, column by
+        # column costs more than the model itself
+        dtypes = dict(zip(X.columns, X.dtypes, strict=True))
+        ready = [
+            c
+            for c in self.feature_names_in_
+            if self.kinds_[c] == "numeric"
+            and isinstance(dtypes.get(c), np.dtype)
+            and dtypes[c].kind in "biuf"
+        ]
+        block = X[ready].to_numpy(dtype=np.float64) if ready else np.empty((len(X), 0))
+        position = {c: j for j, c in enumerate(ready)}
+        parts: list[tuple[str, str, Any]] = []
         for c in self.feature_names_in_:
             kind = self.kinds_[c]
+            if kind == "numeric" and c in position:
+                parts.append((c, c, block[:, position[c]]))
+                continue
             col = X[c] if c in X.columns else pd.Series(np.nan, index=X.index)
             if kind == "numeric":
-                if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":  # already numbers
-                    parts[c] = col.to_numpy(dtype=np.float64)
-                else:
-                    parts[c] = pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()
+                parts.append((c, c, pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()))
             elif kind in ("categorical", "boolean"):
-                parts[c] = self._categorical(c, col)
+                parts.append((c, c, self._categorical(c, col)))
             elif kind == "datetime":
                 d = _to_datetime(col)
                 for p in self.datetime_parts_[c]:
                     if p == "epoch_days":
-                        parts[f"{c}__epoch_days"] = (
-                            d - pd.Timestamp("1970-01-01")
-                        ).dt.total_seconds() / 86400
+                        days = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
+                        parts.append((c, f"{c}__epoch_days", days))
                     else:
-                        parts[f"{c}__{p}"] = getattr(d.dt, p).astype("float64")
+                        parts.append((c, f"{c}__{p}", getattr(d.dt, p).astype("float64")))
             elif kind == "text" and c in self.text_:
                 tfidf, svd = self.text_[c]
                 comps = svd.transform(tfidf.transform(col.fillna("").astype(str)))
                 for j in range(comps.shape[1]):
-                    parts[f"{c}__svd{j}"] = comps[:, j]
-        return pd.DataFrame(parts, index=X.index)
+                    parts.append((c, f"{c}__svd{j}", comps[:, j]))
+        return parts
 
     def _categorical(self, c: str, col: pd.Series) -> pd.Categorical:
         """``col`` as the fitted categories of ``c``: values compared as ``str``, missing and unseen values
@@ -141,6 +171,30 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _as_frame(names: Sequence[str], values: Sequence[Any], index: pd.Index) -> pd.DataFrame:
+    """``pd.DataFrame(dict(zip(names, values)), index=index)`` for unique ``names``, with the float64
+    arrays put in as one block (pandas takes 2,000 columns one by one far more slowly).
+
+    >>> f = _as_frame(["a", "c", "b"], [np.array([1.0, 2.0]), pd.Categorical(["u", "v"]), np.array([3.0, 4.0])],
+    ...              pd.RangeIndex(2))
+    >>> list(f.columns), [str(t) for t in f.dtypes], f["b"].tolist()
+    (['a', 'c', 'b'], ['float64', 'category', 'float64'], [3.0, 4.0])
+    """
+    dense = [
+        j for j, v in enumerate(values) if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype == np.float64
+    ]
+    if len(dense) < 2:
+        return pd.DataFrame(dict(zip(names, values, strict=True)), index=index)
+    block = pd.DataFrame(
+        np.column_stack([values[j] for j in dense]), index=index, columns=[names[j] for j in dense]
+    )
+    if len(dense) == len(values):
+        return block
+    taken = set(dense)
+    rest = pd.DataFrame({names[j]: v for j, v in enumerate(values) if j not in taken}, index=index)
+    return pd.concat([block, rest], axis=1)[list(names)]
 
 
 def _to_datetime(col: pd.Series) -> pd.Series:

@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from lamarck.errors import DataError
 
-__all__ = ["read_table"]
+__all__ = ["named_columns", "read_table"]
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
 _TEXT = {".csv", ".tsv", ".txt", ".dat"}
@@ -35,13 +36,28 @@ def read_table(source: Any, *, query: str | None = None, table: str | None = Non
     else:
         frame = _read_file(Path(source))
     frame.columns = [str(c).strip() for c in frame.columns]
-    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if dupes:
-        raise DataError(
-            f"duplicate column names {dupes} in {_name(source)}. Fix: give every column a distinct name."
-        )
+    frame = named_columns(frame, source=_name(source))
     if frame.shape[1] == 0 or len(frame) == 0:
         raise DataError(f"{_name(source)} has no rows. Fix: pass a table with a header and at least one row.")
+    return frame
+
+
+def named_columns(frame: pd.DataFrame, *, source: str = "the DataFrame") -> pd.DataFrame:
+    """``frame`` with every column name as text (a copy renamed with ``str`` when some are not); a name
+    used twice raises :class:`DataError` (which column would the model read?).
+
+    >>> list(named_columns(pd.DataFrame({0: [1], "b": [2]})).columns)
+    ['0', 'b']
+    """
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
+    names = pd.Index(frame.columns)
+    dupes = sorted(set(names[names.duplicated()]))  # one pass: counting each name was quadratic
+    if dupes:
+        raise DataError(
+            f"duplicate column names {dupes[:20]} in {source}: each name must be used once. "
+            "Fix: give every column a distinct name."
+        )
     return frame
 
 
@@ -123,14 +139,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(
             f"file {str(path)!r} is empty (only whitespace). Fix: pass a file with a header and rows."
         )
-    sample = text[:20_000]
+    cut = text.find("\n", 20_000)  # whole lines, so that a wide table's header is read entire
+    sample = text if cut < 0 else text[:cut]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     names = [h.strip() for h in header]
-    dupes = sorted({h for h in names if names.count(h) > 1 and h})
+    dupes = sorted(h for h, n in Counter(names).items() if n > 1 and h)
     if dupes:
         raise DataError(
             f"duplicate column names {dupes} in {str(path)!r}. Fix: give every column a distinct name."

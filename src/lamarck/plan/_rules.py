@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -365,10 +366,13 @@ class RulePlanner:
         )[0]
         verb = re.search(_TARGET_VERBS + r"\b(.*)", clause, flags=re.I)
         focus = verb.group(0) if verb else clause
-        scores = {c: self._score(c, focus) for c in candidates}
+        on_focus = self._scorer(focus)
+        scores = {c: on_focus(c) for c in candidates}
         if max(scores.values(), default=0) <= 0:
-            scores = {c: self._score(c, sentence) * 0.5 for c in candidates}
-        ranked = sorted(candidates, key=lambda c: (-scores[c], columns.index(c)))
+            on_sentence = self._scorer(sentence)
+            scores = {c: on_sentence(c) * 0.5 for c in candidates}
+        position = {c: i for i, c in enumerate(columns)}
+        ranked = sorted(candidates, key=lambda c: (-scores[c], position[c]))
         if not ranked or scores[ranked[0]] <= 0:
             near = closest_columns(clause, columns)
             raise PlanError(
@@ -396,29 +400,39 @@ class RulePlanner:
         return best, Reason(source="sentence", text=text)
 
     @staticmethod
-    def _score(column: str, text: str) -> float:
-        col_words = [w for w in _tokens(column) if w]
+    def _scorer(text: str) -> Callable[[str], float]:
+        """``column -> score``: how well ``text`` names the column. The text's side (words, stems,
+        synonyms it names) is worked out once: a wide table has thousands of columns to score."""
         words = [w for w in _tokens(text) if w not in _STOP]
-        if not col_words or not words:
-            return 0.0
         stems = {_stem(w) for w in words}
+        long_stems = [s for s in stems if len(s) >= 3]
         joined = " ".join(words)
-        score = 0.0
-        for i, cw in enumerate(col_words):
-            weight = 1.0 if i == len(col_words) - 1 else 0.6  # the head noun counts most
-            cs = _stem(cw)
-            if cw in words or cs in stems:
-                score += 2 * weight
-            elif any(difflib.SequenceMatcher(None, cs, s).ratio() >= 0.8 for s in stems if len(s) >= 3):
-                score += 1.2 * weight
-            for key, syns in _SYNONYMS.items():
-                if (cs == _stem(key) or cw == key or cs == _stem(key + "s")) and (
-                    any(s in joined for s in syns if " " in s) or stems & {_stem(s) for s in syns}
-                ):
-                    score += 1.5 * weight
-        if _norm(column) in joined and len(col_words) > 1:
-            score += 2
-        return score / (1 + 0.15 * max(len(col_words) - 1, 0))
+        synonyms = [
+            (key, _stem(key), _stem(key + "s"))
+            for key, syns in _SYNONYMS.items()
+            if any(s in joined for s in syns if " " in s) or stems & {_stem(s) for s in syns}
+        ]
+
+        def score(column: str) -> float:
+            col_words = [w for w in _tokens(column) if w]
+            if not col_words or not words:
+                return 0.0
+            total = 0.0
+            for i, cw in enumerate(col_words):
+                weight = 1.0 if i == len(col_words) - 1 else 0.6  # the head noun counts most
+                cs = _stem(cw)
+                if cw in words or cs in stems:
+                    total += 2 * weight
+                elif any(difflib.SequenceMatcher(None, cs, s).ratio() >= 0.8 for s in long_stems):
+                    total += 1.2 * weight
+                for key, key_stem, plural_stem in synonyms:
+                    if cs in (key_stem, plural_stem) or cw == key:
+                        total += 1.5 * weight
+            if _norm(column) in joined and len(col_words) > 1:
+                total += 2
+            return total / (1 + 0.15 * max(len(col_words) - 1, 0))
+
+        return score
 
 
 def positive_class_of(y: pd.Series, sentence: str) -> tuple[str, Reason]:

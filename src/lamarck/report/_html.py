@@ -155,6 +155,12 @@ def _history_plot(history: list[tuple[float, float]], metric: str) -> Markup | N
     return _svg(fig)
 
 
+def _board(rows: list[dict[str, Any]], limit: int = 25) -> list[dict[str, Any]]:
+    """The leaderboard as shown: the first ``limit`` ranked rows, then every failed learner (never cut)."""
+    failed = [r for r in rows if r.get("status") == "failed"]
+    return [r for r in rows if r.get("status") != "failed"][:limit] + failed
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return "—" if math.isnan(v) else f"{v:.4g}"
@@ -197,8 +203,9 @@ code{background:#eef2f7;padding:1px 5px;border-radius:4px}
 <td>{% set r = d.spec.reasons.get(key) %}{% if r %}<span class="src">{{ r.source }}</span> {{ r.text }}{% endif %}</td></tr>
 {% endfor %}</table>{% if d.spec.sentence %}<p class="src">sentence: “{{ d.spec.sentence }}”</p>{% endif %}</section>
 <section id="leaderboard"><h2>Leaderboard</h2><table><tr><th>#</th><th>model</th><th>{{ d.spec.metric }}</th><th>fit s</th><th>from</th><th>parameters</th></tr>
-{% for row in d.leaderboard[:25] %}<tr class="{{ 'champ' if row.rank == 0 else '' }}"><td>{{ '★' if row.rank == 0 else row.rank }}</td><td>{{ row.learner }}</td>
-<td>{{ fmt(row.score) }}</td><td>{{ fmt(row.fit_seconds) }}</td><td>{{ row.source }}</td><td class="src">{{ fmt(row.params) }}</td></tr>{% endfor %}
+{% for row in board %}{% if row.status == "failed" %}<tr class="failed"><td>✗</td><td>{{ row.learner }}</td>
+<td>failed</td><td>{{ fmt(row.fit_seconds) }}</td><td>{{ row.source }}</td><td class="sev-error">{{ row.error }}</td></tr>{% else %}<tr class="{{ 'champ' if row.rank == 0 else '' }}"><td>{{ '★' if row.rank == 0 else row.rank }}</td><td>{{ row.learner }}</td>
+<td>{{ fmt(row.score) }}</td><td>{{ fmt(row.fit_seconds) }}</td><td>{{ row.source }}</td><td class="src">{{ fmt(row.params) }}</td></tr>{% endif %}{% endfor %}
 </table></section>
 <section id="scorecard"><h2>Scorecard</h2><table><tr><th>measure</th><th>value</th></tr>
 {% for k, v in d.scorecard.get("secondary", {}).items() %}<tr><td>{{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}
@@ -243,6 +250,7 @@ def render_report(data: ReportData, path: Path) -> Path:
         importance=_importance_plot(data.feature_importance),
         history=_history_plot(data.history, data.spec.get("metric", "")),
         champion=f"v{data.champion_version}" if data.champion_version else "ensemble",
+        board=_board(data.leaderboard),
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

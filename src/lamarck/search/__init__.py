@@ -3,7 +3,7 @@
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, FitContext, Learner
 from lamarck.search._model import LamarckModel
-from lamarck.search._search import SAMPLERS, AutoSearch, Member, SearchResult, TrialRecord
+from lamarck.search._search import SAMPLERS, AutoSearch, Member, SearchResult, TrialRecord, fit_threads
 from lamarck.search._select import FeatureTrial, select_features
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
@@ -21,5 +21,6 @@ __all__ = [
     "ValidationScheme",
     "caruana_weights",
     "choose_scheme",
+    "fit_threads",
     "select_features",
 ]

@@ -118,9 +118,17 @@ def _category_columns(X: pd.DataFrame) -> list[str]:
 def _codes(X: pd.DataFrame) -> np.ndarray:
     """Numeric matrix with categories as integer codes (missing → NaN)."""
     out = np.empty(X.shape, dtype=np.float32)
-    for j, c in enumerate(X.columns):
-        col = X[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
+    dtypes = list(X.dtypes)
+    # columns of numbers are converted at once (a wide table has thousands), the others one by one
+    numbers = [j for j, t in enumerate(dtypes) if isinstance(t, np.dtype) and t.kind in "biuf"]
+    if numbers:
+        out[:, numbers] = X.iloc[:, numbers].to_numpy(dtype=np.float32)
+    done = set(numbers)
+    for j, t in enumerate(dtypes):
+        if j in done:
+            continue
+        col = X.iloc[:, j]
+        if isinstance(t, pd.CategoricalDtype):
             codes = col.cat.codes.to_numpy().astype(np.float32)
             codes[codes < 0] = np.nan
             out[:, j] = codes

@@ -73,26 +73,27 @@ def _lightgbm_matrix(frame: pd.DataFrame, pandas_categorical: list[list[Any]] | 
     LightGBM picks float32 when every column fits it; integer codes and float32 values are exact in
     float64 as well, and the booster works in double precision, so the predictions are the same.
     """
-    cat_cols = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
-    if pandas_categorical is not None and len(cat_cols) != len(pandas_categorical):
+    dtypes = list(frame.dtypes)
+    cats = [j for j, t in enumerate(dtypes) if isinstance(t, pd.CategoricalDtype)]
+    if pandas_categorical is not None and len(cats) != len(pandas_categorical):
         return None
+    numeric = [j for j, t in enumerate(dtypes) if not isinstance(t, pd.CategoricalDtype)]
+    if any(not (isinstance(dtypes[j], np.dtype) and dtypes[j].kind in "biuf") for j in numeric):
+        return None  # nullable or other extension dtypes: leave them to LightGBM's own conversion
+    if not cats:  # numbers only (a wide table): one conversion, not one per column
+        return frame.to_numpy(dtype=np.float64)
     out = np.empty(frame.shape, dtype=np.float64)
-    k = 0
-    for j, c in enumerate(frame.columns):
-        col = frame[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            if pandas_categorical is not None:
-                categories = pandas_categorical[k]
-                if list(col.cat.categories) != list(categories):
-                    col = col.cat.set_categories(categories)
-            k += 1
-            codes = col.cat.codes.to_numpy().astype(np.float64)
-            codes[codes < 0] = np.nan
-            out[:, j] = codes
-        elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
-            out[:, j] = col.to_numpy(dtype=np.float64)
-        else:  # nullable or other extension dtypes: leave them to LightGBM's own conversion
-            return None
+    if numeric:
+        out[:, numeric] = frame.iloc[:, numeric].to_numpy(dtype=np.float64)
+    for k, j in enumerate(cats):
+        col = frame.iloc[:, j]
+        if pandas_categorical is not None:
+            categories = pandas_categorical[k]
+            if list(col.cat.categories) != list(categories):
+                col = col.cat.set_categories(categories)
+        codes = col.cat.codes.to_numpy().astype(np.float64)
+        codes[codes < 0] = np.nan
+        out[:, j] = codes
     return out
 
 

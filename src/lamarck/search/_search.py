@@ -32,19 +32,32 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from lamarck.errors import ConfigError
+from lamarck.errors import ConfigError, DataError, LamarckError
 from lamarck.evaluate import get_metric, score, signed
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, FitContext, Learner
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
-__all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord"]
+__all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord", "failure_notes", "fit_threads"]
 
 log = logging.getLogger(__name__)
 
 Sampler = Literal["tpe", "random", "grid", "evolutionary"]
 SAMPLERS: tuple[str, ...] = ("tpe", "random", "grid", "evolutionary")
 KEEP_TOP = 12  # trials whose fold models and out-of-fold predictions are kept for the ensemble
+#: below this many rows a learner fits on one thread, whatever ``n_jobs`` says: on small data the threads
+#: of LightGBM (OpenMP) wait on each other at every tree, and on a busy machine a fit of 400 rows took
+#: 0.1-0.8 s on two threads against 0.02-0.04 s on one (the same trees)
+ONE_THREAD_ROWS = 50_000
+
+
+def fit_threads(n_rows: int, n_jobs: int) -> int:
+    """Threads a learner fits with on ``n_rows`` rows when ``n_jobs`` are allowed.
+
+    >>> fit_threads(400, 4), fit_threads(100_000, 4)
+    (1, 4)
+    """
+    return 1 if n_rows < ONE_THREAD_ROWS else n_jobs
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,11 @@ class SearchResult:
         done = [t for t in self.trials if t.status == "complete" and math.isfinite(t.score)]
         return sorted(done, key=lambda t: signed(self.metric, t.score), reverse=True)
 
+    @property
+    def failures(self) -> list[TrialRecord]:
+        """Trials whose learner raised an error (``error`` says which), in the order they ran."""
+        return [t for t in self.trials if t.status == "failed"]
+
 
 def predict_matrix(model: Any, X: pd.DataFrame, ctx_task: str, n_classes: int) -> np.ndarray:
     """A model's prediction: (n, K) probabilities over encoded classes, or a vector for regression."""
@@ -130,6 +148,39 @@ def _classes_of(model: Any) -> np.ndarray | None:
     return None
 
 
+def failure_notes(trials: Sequence[TrialRecord]) -> list[str]:
+    """One note per learner that raised an error: on how many of its trials, and the first error.
+
+    >>> t = [TrialRecord(0, "lightgbm", {}, math.nan, 0.1, "failed", error="ValueError: bad name"),
+    ...      TrialRecord(1, "linear", {}, 0.9, 0.1, "complete")]
+    >>> failure_notes(t)
+    ['lightgbm failed on 1 of 1 trial(s) (ValueError: bad name)']
+    """
+    notes = []
+    for name in dict.fromkeys(t.learner for t in trials if t.status == "failed"):
+        mine = [t for t in trials if t.learner == name]
+        failed = [t for t in mine if t.status == "failed"]
+        notes.append(f"{name} failed on {len(failed)} of {len(mine)} trial(s) ({failed[0].error})")
+    return notes
+
+
+def _nothing_completed(trials: list[TrialRecord], budget_s: float) -> LamarckError:
+    """The error when no trial completed: the learners' errors when they all failed (a larger budget
+    would not help), the budget when time ran out first."""
+    failed = [t for t in trials if t.status == "failed"]
+    errors = "; ".join(dict.fromkeys(f"{t.learner}: {t.error}" for t in failed))[:800]
+    if failed and len(failed) == len(trials):
+        return DataError(
+            f"every learner failed on this data ({errors}), so no model could be fitted. "
+            "Fix: the errors name the cause; exclude the column or rows involved (--exclude), or choose other "
+            "learners (--learners). A larger budget will not help."
+        )
+    return ConfigError(
+        f"no trial completed within the budget of {budget_s:g}s ({errors or 'no trial ran'}). "
+        "Fix: give a larger budget (--time) or a smaller table."
+    )
+
+
 class _BudgetReached(Exception):
     """Raised inside a trial when the search's time budget has passed before the next fold starts."""
 
@@ -139,7 +190,8 @@ class AutoSearch:
 
     ``fit(X, y)`` takes the processed feature frame and the encoded target (integers ``0..K-1`` for
     classification) and returns a :class:`SearchResult`. ``on_trial`` is called after every trial with
-    ``(record, best_score, elapsed_s)``; the CLI uses it for its progress display.
+    ``(record, best_score, elapsed_s)``; the CLI uses it for its progress display. Learners fit with
+    ``n_jobs`` threads from :data:`ONE_THREAD_ROWS` rows on, with one below (:func:`fit_threads`).
     """
 
     def __init__(
@@ -296,7 +348,7 @@ class AutoSearch:
                         task=self.task,
                         n_classes=n_classes,
                         seed=self.seed,
-                        n_jobs=self.n_jobs,
+                        n_jobs=fit_threads(n_rows, self.n_jobs),
                         deadline=fold_deadline,
                     )
                     Xtr, Xva = X.iloc[tr], X.iloc[va]
@@ -371,11 +423,7 @@ class AutoSearch:
             gc_after_trial=False,
         )
         if not kept:
-            failures = "; ".join(f"{t.learner}: {t.error}" for t in trials if t.error)[:800]
-            raise ConfigError(
-                f"no trial completed within the budget of {self.time_budget_s:g}s ({failures or 'no trial ran'}). "
-                "Fix: give a larger budget (--time) or a smaller table."
-            )
+            raise _nothing_completed(trials, self.time_budget_s)
         return self._finish(trials, kept, y, oof_rows, n_classes, scheme, history, start)
 
     def _finish(
@@ -413,6 +461,7 @@ class AutoSearch:
                 notes.append(
                     "greedy ensemble did not beat the best single trial; the best trial is used alone"
                 )
+        notes.extend(failure_notes(trials))
         members = [
             Member(by_number[k].learner, by_number[k].params, kept[k][0], wi, k, by_number[k].score)
             for k, wi in zip(order, weights, strict=True)
