@@ -26,7 +26,10 @@ def test_public_names():
         "DecayDetector",
         "EventSchema",
         "MemoryPool",
+        "OnlineLayer",
+        "Pending",
         "PoolRow",
+        "Seen",
         "StreamContext",
         "StreamLearner",
         "StreamResult",
@@ -38,6 +41,7 @@ def test_public_names():
         "register_stream",
         "run_session",
         "save_state",
+        "sign_test",
         "stream_project",
     }
     assert all(getattr(lamarck.stream, name).__module__.startswith("lamarck.stream.") for name in
