@@ -18,6 +18,7 @@ from lamarck.evolve._ledger import ChampionLedger, Move, Resumed
 from lamarck.evolve._memory import MemoryPool, PoolRow, hardness
 from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._reference import PRED_PREFIX, read_reference, write_reference
+from lamarck.evolve._scoring import predict as model_outputs
 from lamarck.evolve._triggers import PredictionDrift, Triggers
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "feature_drift",
     "hardness",
     "label_text",
+    "model_outputs",
     "psi",
     "read_reference",
     "write_reference",

@@ -29,14 +29,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lamarck.evolve import PRED_PREFIX, encode, read_reference
+from lamarck.evolve import PRED_PREFIX, encode, model_outputs, read_reference
 from lamarck.stream import OnlineLayer, Seen, load_state, save_state
 
 __all__ = ["LayerService", "LayerState"]
@@ -58,7 +58,6 @@ class LayerState:
     cursor: int = 0
     how: str = "fresh"
     checkpoints: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class LayerService:
@@ -150,7 +149,6 @@ class LayerService:
 
     def _record(self, reason: str, state: LayerState, *, replayed: int) -> None:
         figures = {"version": state.version, "cursor": state.cursor, "how": state.how, "labels": replayed}
-        state.history.append({"reason": reason, **figures})
         self.project.store.record_decision("layer", reason, figures)
         log.info("%s", reason)
 
@@ -210,16 +208,13 @@ class LayerService:
             pd.Series([r["label"] for r in records], dtype=object), None if regression else model.classes_
         )
         layer = state.layer
-        missing = [
-            i
-            for i, r in enumerate(records)
-            if known[i] and (r["prediction_id"] is None or r["prediction_id"] not in layer.pending_)
-        ]
+        # labels whose row has no snapshot here are learned with the champion's output computed now
+        missing = [i for i, r in enumerate(records) if known[i] and r["prediction_id"] not in layer.pending_]
         base = _base_outputs(model, [records[i]["inputs"] for i in missing]) if missing else None
         base_of = {i: base[k] for k, i in enumerate(missing)} if base is not None else {}
         learned = 0
         for i, record in enumerate(records):
-            if known[i] and (i not in missing or i in base_of):
+            if known[i] and (i in base_of or record["prediction_id"] in layer.pending_):
                 layer.learn(labels[i], key=record["prediction_id"], row=record["inputs"], base=base_of.get(i))
                 learned += 1
                 self.since_checkpoint_ += 1
@@ -260,7 +255,7 @@ def _warm_on_reference(layer: OnlineLayer, model: Any, reference: pd.DataFrame |
     )
     regression = model.task == "regression"
     width = 1 if regression else len(model.classes_)
-    if not cols or len(cols) not in (width, 1 if width == 2 else width):
+    if not (len(cols) == width or (width == 2 and len(cols) == 1)):  # binary: may keep one column
         return 0
     honest = reference[cols].notna().all(axis=1).to_numpy()
     labels, known = encode(reference[model.target], None if regression else model.classes_)
@@ -284,9 +279,7 @@ def _base_outputs(model: Any, inputs: Sequence[dict[str, Any]]) -> np.ndarray | 
     them (the rows were checked when they were stored: this is not expected)."""
     frame = pd.DataFrame.from_records(list(inputs)).reindex(columns=list(model.input_columns))
     try:
-        if model.task == "regression":
-            return np.asarray(model.predict(frame), dtype=float)
-        return np.asarray(model.predict_proba(frame), dtype=float)
+        return model_outputs(model, frame)
     except Exception:
         log.exception(
             "the champion could not answer %d logged row(s); the layer skips their labels", len(frame)

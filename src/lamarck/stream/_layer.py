@@ -235,11 +235,15 @@ class OnlineLayer:
                 )
             seen = self._see(row, np.asarray(base, dtype=float))
             self.n_recomputed_ += 1
+        self._learn_seen(seen, y)
+        self.n_learned_ += 1
+        self.cpu_s_ += time.process_time() - t0
+
+    def _learn_seen(self, seen: Seen, y: Any) -> None:
+        """Score the answer in ``seen`` for the guard, then let the members learn the label."""
         y = float(y) if self.regression else int(y)
         self._score(seen, y)
         self.learner.learn_pending(Pending(seen.x, seen.z, seen.members, seen.combined), y)
-        self.n_learned_ += 1
-        self.cpu_s_ += time.process_time() - t0
 
     def warm(self, rows: Sequence[Mapping[str, Any]], base: np.ndarray, labels: Sequence[Any]) -> int:
         """Learn labelled rows in order, each answered first, with the base model's *honest* outputs for
@@ -248,10 +252,7 @@ class OnlineLayer:
         t0 = time.process_time()
         base = np.asarray(base, dtype=float)
         for i, row in enumerate(rows):
-            seen = self._see(row, base[i])
-            y = float(labels[i]) if self.regression else int(labels[i])
-            self._score(seen, y)
-            self.learner.learn_pending(Pending(seen.x, seen.z, seen.members, seen.combined), y)
+            self._learn_seen(self._see(row, base[i]), labels[i])
             self.n_warm_ += 1
         self.cpu_s_ += time.process_time() - t0
         return len(rows)

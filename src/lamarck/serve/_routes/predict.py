@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, HTTPException
 
+from lamarck.evolve import model_outputs
 from lamarck.serve._deps import State, require
 from lamarck.serve._errors import answers
 from lamarck.serve._limits import clean_rows
@@ -75,15 +76,14 @@ def predict(
     probas = None
     # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
     rows = [received[i] for i in keep] if quarantined else received
+    served, seen = state.layer.answer(model, version, rows, model_outputs(model, frame))
     if model.task != "regression":
-        raw, seen = state.layer.answer(model, version, rows, model.predict_proba(frame))
-        out["predictions"] = _jsonable(np.asarray(model.classes_)[raw.argmax(axis=1)])
-        probas = raw.tolist()  # Python floats, once, for the answer and the log
+        out["predictions"] = _jsonable(np.asarray(model.classes_)[served.argmax(axis=1)])
+        probas = served.tolist()  # Python floats, once, for the answer and the log
         names = [str(c) for c in model.classes_]
         out["probabilities"] = [dict(zip(names, p, strict=True)) for p in probas]
     else:
-        values, seen = state.layer.answer(model, version, rows, np.asarray(model.predict(frame), dtype=float))
-        out["predictions"] = _jsonable(values)
+        out["predictions"] = _jsonable(served)
     with state.write_lock:
         ids = project.store.log_predictions(
             rows, predictions=out["predictions"], probas=probas, model_version=version
