@@ -80,6 +80,23 @@ def test_a_rejected_challenger_holds_decay_back_for_cooldown_labels():
     held = triggers(decaying, store=store, policy=policy)
     assert held.decay and held.held == "rejected"
     assert "waiting for 1000 new labels" in held.hold_reason(policy)
+    # a second reject in a row doubles the wait: 1,200 labels are not enough now, 2,000 are
+    store.record_decision("reject", "failed the gate again")
+    again = triggers(
+        labels(1200, seed=9, noise=lambda i: 0.05 if i < 600 else 0.6), store=store, policy=policy
+    )
+    assert again.held == "rejected" and again.rejects_in_row == 2 and again.wait_labels == 2000
+    assert (
+        triggers(
+            labels(2100, seed=9, noise=lambda i: 0.05 if i < 1050 else 0.6), store=store, policy=policy
+        ).held
+        is None
+    )
+    capped = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000, cooldown_max_labels=1500)
+    assert triggers(decaying, store=store, policy=capped).wait_labels == 1500
+    store.record_decision("promote", "a later challenger won")
+    assert triggers(decaying, store=store, policy=policy).held is None  # a promotion ends the streak
+    store.record_decision("reject", "failed the gate")
     # cooldown_labels arrived: decay trains again
     more = labels(1200, seed=9, noise=lambda i: 0.05 if i < 600 else 0.6)
     assert triggers(more, store=store, policy=policy).held is None

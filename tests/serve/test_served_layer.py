@@ -92,7 +92,7 @@ def test_a_restart_learns_every_acknowledged_label_once(project):
     assert restored and restored[0]["figures"]["version"] == "1"
 
 
-def test_promotion_starts_a_fresh_layer_and_rollback_restores_the_old_one(project):
+def test_promotion_and_rollback_carry_the_members_over(project):
     app = create_app(project)
     client = TestClient(app)
     _serve(client, _concept(200, 6, True), batch=50)
@@ -100,12 +100,19 @@ def test_promotion_starts_a_fresh_layer_and_rollback_restores_the_old_one(projec
     app.state.invalidate_aliases()
     _serve(client, _concept(50, 8, True), batch=50)
     layer = client.get("/v1/status").json()["layer"]
-    assert layer["champion_version"] == "2" and layer["started"] == "fresh"
-    assert layer["labels_learned"] == 250  # warmed on the 200 earlier labels, then the 50 new ones
+    assert layer["champion_version"] == "2" and layer["started"] == "carried"
+    assert layer["labels_learned"] == 250  # v1's layer learned 200, its members went on with 50 more
+    assert layer["base_models_served"] == 2 and layer["recent_labels"] == 50  # the guard restarted
     assert client.post("/v1/models/1/promote").status_code == 200  # the operator goes back to v1
     _serve(client, _concept(10, 9, True), batch=10)
     layer = client.get("/v1/status").json()["layer"]
-    assert layer["champion_version"] == "1" and layer["started"] == "restored"
-    assert layer["labels_learned"] == 200 + 50 + 10  # its own 200, the 50 learned by v2's layer, the last 10
+    assert layer["champion_version"] == "1" and layer["started"] == "carried"
+    assert layer["labels_learned"] == 200 + 50 + 10 and layer["base_models_served"] == 3
     kinds = [d["figures"]["how"] for d in project.store.decisions(kinds=("layer",))]
-    assert kinds[:3] == ["restored", "fresh", "fresh"]  # newest first
+    assert kinds[:3] == ["carried", "carried", "fresh"]  # newest first
+    # a restart finds the checkpoint that learned the most: v1's own, saved at shutdown
+    app.state.server.layer.shutdown()
+    again = create_app(project)
+    assert TestClient(again).post("/v1/predict", json={"rows": [{"a": 0.1, "b": 0.2}]}).status_code == 200
+    assert again.state.server.layer.status()["started"] == "restored"
+    assert again.state.server.layer.status()["labels_learned"] == 260

@@ -1,7 +1,9 @@
 """OnlineLayer: labels learned with the snapshot of their row, the guard, regression."""
 
 import numpy as np
+import pytest
 
+from lamarck.errors import ConfigError
 from lamarck.stream import OnlineLayer, StreamLearner
 
 
@@ -60,3 +62,48 @@ def test_regression_corrects_a_biased_base_model():
     assert layer.serving_combined
     assert np.allclose(errors[:5], 5.0)  # the base model is served until the layer has shown better
     assert np.mean(errors[-300:]) < 1.0
+
+
+def test_rebase_keeps_what_the_members_learned_and_restarts_the_guard():
+    rng = np.random.default_rng(3)
+    layer = OnlineLayer(n_classes=2, learner=_small(), window=200)
+    wrong = np.array([[0.9, 0.1]])  # the first base model always says class 0
+    for _ in range(1000):
+        x = {"a": float(rng.normal())}
+        _, seen = layer.answer([x], wrong)
+        layer.learn(int(x["a"] > 0), seen=seen[0])
+    assert layer.serving_combined
+    _, late = layer.answer([{"a": 1.0}], wrong)
+    layer.remember(["late"], late)  # answered under the old base model; its label comes after the rebase
+    half = np.array([[0.5, 0.5]])  # the new base model: a coin; its honest outputs were right on 60 %
+    layer.rebase([{"a": 0.0}] * 10, np.repeat([[0.4, 0.6]], 10, axis=0), [1] * 6 + [0] * 4)
+    figures = layer.figures()
+    assert not layer.serving_combined and figures["recent_labels"] == 0 and figures["base_models_served"] == 2
+    base_member = next(m for m in layer.learner.members_ if m.name == "base")
+    assert base_member.score == 0.6 and base_member.n == 10
+    layer.learn(1, key="late")  # teaches the members, scores neither the guard nor the base member
+    assert layer.figures()["recent_labels"] == 0 and base_member.n == 10
+    right = []
+    for _ in range(300):  # the members' concept still holds: the combination wins again quickly
+        x = {"a": float(rng.normal())}
+        _, seen = layer.answer([x], half)
+        right.append(seen[0].combined and max(seen[0].combined, key=seen[0].combined.get) == int(x["a"] > 0))
+        layer.learn(int(x["a"] > 0), seen=seen[0])
+    assert np.mean(right[:50]) > 0.85 and layer.serving_combined
+
+
+def test_members_that_saw_the_base_outputs_cannot_be_rebased():
+    layer = OnlineLayer(n_classes=2, learner=_small(), base_features=True)
+    assert not layer.can_rebase
+    with pytest.raises(ConfigError, match="base_features"):
+        layer.rebase()
+
+
+def test_rebase_seeds_the_guard_with_the_shadow_answers():
+    layer = OnlineLayer(n_classes=2, learner=_small(), window=100)
+    layer.answer([{"a": 1.0}], np.array([[0.5, 0.5]]))
+    served_better = [(0.0, 0.0)] * 200 + [(1.0, 0.0)] * 20  # the new model erred where the served one did not
+    layer.rebase(guard=served_better)
+    assert layer.serving_combined and layer.figures()["recent_labels"] == 100 and layer.better_ == 20
+    layer.rebase(guard=[(0.0, 1.0)] * 20)  # the new model was the better one: it serves bare
+    assert not layer.serving_combined and layer.worse_ == 20

@@ -13,7 +13,7 @@ from lamarck.evolve._decision import Decision
 from lamarck.evolve._drift import ColumnDrift, DecayDetector, DriftReport, feature_drift, psi
 from lamarck.evolve._evolver import Evolver, ShadowFigures, WatchFigures
 from lamarck.evolve._gate import Forgetting, GateResult
-from lamarck.evolve._labels import LabelWindow, encode, label_text
+from lamarck.evolve._labels import LabelWindow, encode, label_text, served_errors
 from lamarck.evolve._ledger import ChampionLedger, Move, Resumed
 from lamarck.evolve._memory import MemoryPool, PoolRow, hardness
 from lamarck.evolve._policy import EvolutionPolicy
@@ -49,5 +49,6 @@ __all__ = [
     "model_outputs",
     "psi",
     "read_reference",
+    "served_errors",
     "write_reference",
 ]

@@ -37,6 +37,8 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     # the rule of a fit's --time: 1 s to 7 days
     "fresh_search_budget_s": ("1 to 604800 seconds", lambda v: 1 <= v <= 604_800),
     "cooldown_s": (">= 0", lambda v: v >= 0),
+    "cooldown_labels": (">= 0", lambda v: v >= 0),
+    "cooldown_max_labels": (">= 0", lambda v: v >= 0),
 }
 
 
@@ -66,8 +68,11 @@ class EvolutionPolicy:
     rollback_min_labels: int = 100
     cooldown_s: float = 0.0
     #: after a rejected challenger, decay or drift retrains only once this many new labels arrived
-    #: (``min_new_labels`` still does on its own)
+    #: (``min_new_labels`` still does on its own), twice as many after each further reject in a row, up to
+    #: ``cooldown_max_labels`` (a severe drift waits only ``cooldown_labels``): a signal that lost the
+    #: gate again and again is mostly noise the online layer absorbs, and each try costs a fit
     cooldown_labels: int = 1000
+    cooldown_max_labels: int = 16_000
     fresh_search: bool = True
     fresh_search_budget_s: float = 30.0
     pool_reservoir: int = 5000

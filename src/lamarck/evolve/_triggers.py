@@ -15,8 +15,9 @@ signal); **gain**: the layer's gain over the bare champion on the new labels (ch
 error) grew by ``gain_growth`` or more since the last training decision (before any, from the older
 half of the new labels to the newer half).
 
-A rejected challenger holds decay and drift back until ``cooldown_labels`` new labels arrived (the label
-count still triggers on its own); ``cooldown_s`` holds any retraining after the last challenger.
+A rejected challenger holds decay and drift back until ``cooldown_labels`` new labels arrived, twice as
+many after each further reject in a row, up to ``cooldown_max_labels`` (a severe drift waits only the first
+step; the label count still triggers on its own); ``cooldown_s`` holds any retraining after the last challenger.
 Prediction drift (the champion's served outputs against its outputs on its reference) is a label-free
 signal: it is recorded, it does not train.
 
@@ -91,6 +92,9 @@ class Triggers:
     #: what holds the fired triggers back: a rejected last challenger, or ``cooldown_s``
     held: Hold | None = None
     severe: bool = field(default=False)
+    #: rejects in a row since the last promotion or shadowed challenger, and the labels they make it wait
+    rejects_in_row: int = 0
+    wait_labels: int = 0
 
     @property
     def decay(self) -> bool:
@@ -112,8 +116,8 @@ class Triggers:
             return f"no trigger: {self.new_labels}/{policy.min_new_labels} new labels, no decay, no drift"
         if self.held == "rejected":
             return (
-                f"{', '.join(self.fired)}: the last challenger was rejected; waiting for "
-                f"{policy.cooldown_labels} new labels before the next ({self.new_labels} so far)"
+                f"{', '.join(self.fired)}: the last {self.rejects_in_row} challenger(s) were rejected; waiting for "
+                f"{self.wait_labels} new labels before the next ({self.new_labels} so far)"
             )
         if self.held == "cooldown":
             return f"cooldown: last challenger less than {policy.cooldown_s:g}s ago"
@@ -239,14 +243,16 @@ def read_triggers(
     else:
         fired = (*signals, *(("labels",) if len(X_new) >= policy.min_new_labels else ()))
     held: Hold | None = None
+    streak = wait = 0
     if fired:
-        last_try = next(iter(store.decisions(limit=1, kinds=("challenger", "reject"))), None)
-        if (
-            last_try is not None
-            and last_try["kind"] == "reject"
-            and "labels" not in fired
-            and len(X_new) < policy.cooldown_labels
-        ):
+        tries = list(store.decisions(limit=8, kinds=("challenger", "reject", "promote")))
+        while streak < len(tries) and tries[streak]["kind"] == "reject":
+            streak += 1
+        if streak:
+            wait = policy.cooldown_labels * 2 ** (0 if severe else streak - 1)
+            wait = max(min(wait, policy.cooldown_max_labels), policy.cooldown_labels)
+        last_try = next((t for t in tries if t["kind"] != "promote"), None)
+        if streak and "labels" not in fired and len(X_new) < wait:
             held = "rejected"
         elif last_try is not None and clock() - _ts(last_try["ts"]) < policy.cooldown_s:
             held = "cooldown"
@@ -266,6 +272,8 @@ def read_triggers(
         signals=signals,
         held=held,
         severe=severe,
+        rejects_in_row=streak,
+        wait_labels=wait,
     )
 
 

@@ -12,14 +12,19 @@ every label that reaches the store, checkpointed and replayed.
   ``layer_checkpoint_every`` labels, on a champion change and on shutdown; a restart loads it and learns
   the feedback after its cursor again (none lost, none learned twice). Labels whose snapshot was lost with
   the process are learned with the context of the moment (counted as ``learned_without_snapshot``).
-- Versioned: a layer belongs to one champion version (its members learned that version's outputs).
-  When the champion changes, the current layer is saved and
-  - a version with a checkpoint (a rollback, or a restart) gets its layer back, replaying the labels
-    after its cursor, when there are at most ``layer_warm_labels`` of them: that layer already learned
-    this champion's errors;
-  - otherwise (a promotion, a first start, or a checkpoint too far behind) a fresh layer starts,
-    warmed on the ``layer_warm_labels`` most recent labels with the new champion's outputs: an old layer
-    corrects a model that no longer serves.
+- Versioned: a layer state belongs to one champion version and its checkpoint records which, with the
+  feedback cursor. When the champion changes, the current layer is saved under its version and
+  - a restart finds the checkpoint that learned the most feedback: the champion's own is *restored*
+    (replaying the labels after its cursor);
+  - a promotion or a rollback *carries* the members over to the new champion (also from another version's
+    checkpoint after a restart): they learn from the rows alone, never from the champion's outputs, so what
+    they learned holds whatever model serves, and a fresh layer would forget it (on Agrawal with a weekly
+    label delay a fresh layer at each promotion served 0.749, the stream learner 0.829). Only the base
+    member (the champion's answer) and the guard restart: the new champion is served bare until the
+    combination is measurably better than *it*;
+  - a *fresh* layer, warmed on the new champion's honest outputs for its training rows and the
+    ``layer_warm_labels`` most recent labels, starts when no layer served before or the last one is more
+    than ``layer_warm_labels`` labels behind.
   Each start or restore is recorded in the decision log (kind ``layer``) with the version and cursor.
 """
 
@@ -36,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lamarck.evolve import PRED_PREFIX, encode, model_outputs, read_reference
+from lamarck.evolve import PRED_PREFIX, encode, model_outputs, read_reference, served_errors
 from lamarck.stream import OnlineLayer, Seen, load_state, save_state
 
 __all__ = ["LayerService", "LayerState"]
@@ -93,40 +98,76 @@ class LayerService:
             self.on_event(name, n)
 
     def _ensure(self, model: Any, version: str) -> LayerState:
-        """The state of ``version``'s layer: the current one, its checkpoint, or a fresh warmed one."""
+        """The state of ``version``'s layer: the current one; else its own checkpoint (a restart), the
+        members of the layer serving before carried over (a promotion or a rollback), or a fresh layer."""
         state = self.state_
         if state is not None and state.version == version:
             return state
         if state is not None:
             self._save()
-        store = self.project.store
-        newest = store.max_feedback_id()
-        restored = self._open(version)
-        if restored is not None and newest - restored.cursor <= max(self.warm_labels, 0):
-            restored.how = "restored"
-            self.state_ = restored
-            replayed = self._catch_up(model)
-            self._record(
-                f"restored the online layer of v{version} from its checkpoint at feedback {restored.cursor} "
-                f"and replayed {replayed} label(s) since: it had learned this champion's errors",
-                restored,
-                replayed=replayed,
-            )
-            return restored
+        near = self.project.store.max_feedback_id() - max(self.warm_labels, 0)
+        previous = state if state is not None else self._newest()
+        if previous is not None and previous.cursor >= near:
+            if previous.version == version:
+                return self._restore(previous, model)
+            if previous.layer.can_rebase:
+                return self._carry(previous, model, version)
+        if previous is None:
+            why = "no layer served before"
+        elif previous.cursor < near:
+            why = f"the last layer (v{previous.version}'s) is more than layer_warm_labels labels behind"
+        else:
+            why = f"the last layer's members saw v{previous.version}'s outputs"
+        return self._fresh(model, version, why=why)
+
+    def _restore(self, restored: LayerState, model: Any) -> LayerState:
+        restored.how = "restored"
+        self.state_ = restored
+        replayed = self._catch_up(model)
+        self._record(
+            f"restored the online layer of v{restored.version} from its checkpoint at feedback "
+            f"{restored.cursor} and replayed {replayed} label(s) since",
+            restored,
+            replayed=replayed,
+        )
+        return restored
+
+    def _carry(self, previous: LayerState, model: Any, version: str) -> LayerState:
+        """Carry ``previous``'s members over to ``version``: they never saw the old champion's outputs
+        (``base_features`` is off), so what they learned of the rows holds; only the base member's score
+        and the guard restart, the base member's from the new champion's honest outputs on its training
+        rows (learned by no one again)."""
+        layer = previous.layer
+        rows, base, labels = _honest(model, read_reference(self.project.registry.info(version)))
+        recent = slice(max(len(rows) - layer.window, 0), len(rows))
+        guard = _shadow_pairs(self.project.store, model, version)
+        layer.rebase(rows[recent], base[recent], labels[recent], guard=guard)
+        state = LayerState(str(version), layer, cursor=previous.cursor, how="carried")
+        self.state_ = state
+        replayed = self._catch_up(model)
+        self._record(
+            f"carried the online layer's members over from v{previous.version} to v{version}: they never saw "
+            f"v{previous.version}'s outputs, so what they learned of the rows holds (a fresh layer would "
+            f"forget it); the guard starts from v{version}'s {len(guard)} labelled shadow answer(s) against "
+            f"what was served ({'the combination serves' if layer.serving_combined else f'v{version} serves bare'} "
+            f"until the recent labels say otherwise), its weight among the members from its honest outputs on "
+            f"{len(rows[recent])} training row(s); replayed {replayed} label(s) since feedback {previous.cursor}",
+            state,
+            replayed=replayed,
+        )
+        self._save()
+        return state
+
+    def _fresh(self, model: Any, version: str, *, why: str) -> LayerState:
         layer = OnlineLayer(n_classes=None if model.task == "regression" else len(model.classes_))
         info = self.project.registry.info(version)
+        newest = self.project.store.max_feedback_id()
         trained_to = int((getattr(info, "lineage", None) or {}).get("feedback_cursor") or 0)
         start = max(newest - self.warm_labels, trained_to, 0)  # labels it trained on give no honest output
         state = LayerState(str(version), layer, cursor=start, how="fresh")
         self.state_ = state
         on_reference = _warm_on_reference(layer, model, read_reference(info))
         warmed = on_reference + self._catch_up(model)
-        why = (
-            "its checkpoint is more than layer_warm_labels behind"
-            if restored is not None
-            else "a new champion: a layer learned on another version's outputs would correct a model "
-            "that no longer serves"
-        )
         self._record(
             f"started a fresh online layer for v{version}, warmed on {on_reference} training row(s) with its "
             f"honest outputs and the {warmed - on_reference} most recent label(s) ({why})",
@@ -135,6 +176,13 @@ class LayerService:
         )
         self._save()
         return state
+
+    def _newest(self) -> LayerState | None:
+        """The checkpoint that learned the most feedback, of any version (after a restart)."""
+        found = [
+            self._open(path.parent.name) for path in (Path(self.project.path) / "layers").glob("*/layer.pkl")
+        ]
+        return max((s for s in found if s is not None), key=lambda s: s.cursor, default=None)
 
     def _open(self, version: str) -> LayerState | None:
         path = self._path(version)
@@ -245,23 +293,26 @@ class LayerService:
             }
 
 
-def _warm_on_reference(layer: OnlineLayer, model: Any, reference: pd.DataFrame | None) -> int:
-    """Warm ``layer`` on the champion's training reference, in order: the rows whose honest output (out of
-    fold, or held out) the reference keeps (``__p0..``); returns how many it learned."""
+def _honest(
+    model: Any, reference: pd.DataFrame | None
+) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """The champion's training reference rows whose honest output (out of fold, or held out) it keeps
+    (``__p0..``), in order: their inputs, those outputs (probabilities, or values) and encoded labels."""
+    none: tuple[list[dict[str, Any]], np.ndarray, np.ndarray] = ([], np.zeros(0), np.zeros(0))
     if reference is None or model.target not in reference.columns:
-        return 0
+        return none
     cols = sorted(
         (c for c in reference.columns if c.startswith(PRED_PREFIX)), key=lambda c: int(c[len(PRED_PREFIX) :])
     )
     regression = model.task == "regression"
     width = 1 if regression else len(model.classes_)
     if not (len(cols) == width or (width == 2 and len(cols) == 1)):  # binary: may keep one column
-        return 0
+        return none
     honest = reference[cols].notna().all(axis=1).to_numpy()
     labels, known = encode(reference[model.target], None if regression else model.classes_)
     keep = honest & known
     if not keep.any():
-        return 0
+        return none
     outputs = reference.loc[keep, cols].to_numpy(dtype=float)
     if regression:
         base = outputs[:, 0]
@@ -271,7 +322,25 @@ def _warm_on_reference(layer: OnlineLayer, model: Any, reference: pd.DataFrame |
         base = outputs
     inputs = reference.loc[keep, [c for c in model.input_columns if c in reference.columns]]
     rows = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
-    return layer.warm(rows, base, labels[keep])
+    return rows, base, np.asarray(labels)[keep]
+
+
+def _shadow_pairs(store: Any, model: Any, version: str) -> list[tuple[float, float]]:
+    """(``version``'s loss, the served answer's loss) on the labelled rows it answered in the shadow, in
+    feedback order: honest for both (neither was trained on a row before answering it)."""
+    rows = store.shadow_labelled(version)
+    if rows.empty:
+        return []
+    new = served_errors(model, rows.assign(prediction=rows["shadow_prediction"]))
+    served = served_errors(model, rows.assign(prediction=rows["served_prediction"]))
+    both = ~(np.isnan(new) | np.isnan(served))
+    return list(zip(new[both].tolist(), served[both].tolist(), strict=True))
+
+
+def _warm_on_reference(layer: OnlineLayer, model: Any, reference: pd.DataFrame | None) -> int:
+    """Warm ``layer`` on the champion's honest outputs for its training rows; returns how many it learned."""
+    rows, base, labels = _honest(model, reference)
+    return layer.warm(rows, base, labels) if rows else 0
 
 
 def _base_outputs(model: Any, inputs: Sequence[dict[str, Any]]) -> np.ndarray | None:

@@ -40,7 +40,7 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ class Seen:
     z: dict[str, Any]
     members: dict[str, Any]
     combined: Any
-    base: Any
+    base: Any  # None after a rebase: the model that answered no longer serves
 
 
 class _Base:
@@ -203,6 +203,57 @@ class OnlineLayer:
         total = sum(combined.get(k, 0.0) for k in range(self.n_classes or 0)) or 1.0
         return np.array([combined.get(k, 0.0) / total for k in range(self.n_classes or 0)])
 
+    @property
+    def can_rebase(self) -> bool:
+        """Whether the members can serve another base model: they never saw this one's outputs."""
+        return not self.base_features
+
+    def rebase(
+        self,
+        rows: Sequence[Mapping[str, Any]] = (),
+        base: Any = None,
+        labels: Sequence[Any] | np.ndarray = (),
+        *,
+        guard: Sequence[tuple[float, float]] = (),
+    ) -> None:
+        """Carry the members over to a new base model (a promotion or a rollback): what they learned of the
+        rows holds whatever model serves, only the base member and the guard are about the old one.
+
+        The base member's recent score restarts from the new model's *honest* outputs ``base`` for
+        labelled ``rows`` (out of fold: :meth:`warm`'s rule), scored without anyone learning them again;
+        the guard restarts from ``guard``, pairs of (the new model's loss, the served answer's loss) on
+        labelled rows the new model answered in the shadow (empty: the new model is served bare until the
+        combination is measurably better than *it*); the snapshots of rows answered before keep what the members saw, without the old
+        model's output (their labels still teach the members, but score neither the guard nor the base)."""
+        if not self.can_rebase:
+            raise ConfigError(
+                "OnlineLayer.rebase: members that see the base model's outputs (base_features=True) cannot "
+                "serve another base model. Fix: start a fresh layer."
+            )
+        self.pairs_.clear()
+        self.better_ = self.worse_ = 0
+        self.p_value_, self.serving_combined = 1.0, False
+        for pair in list(guard)[-self.window :]:
+            self._pair(*pair)
+        for key, s in self.pending_.items():
+            members = {name: out for name, out in s.members.items() if name != "base"}
+            self.pending_[key] = replace(s, members=members, base=None)
+        if not hasattr(self, "base_"):
+            return
+        gains = []
+        outputs = np.asarray(base, dtype=float) if len(rows) else np.zeros(0)
+        for i in range(len(rows)):
+            out = (
+                float(outputs[i])
+                if self.regression
+                else {k: float(outputs[i][k]) for k in range(len(outputs[i]))}
+            )
+            gains.append(self.learner._gain(out, float(labels[i]) if self.regression else int(labels[i])))
+        member = next(m for m in self.learner.members_ if m.model is self.base_)
+        member.n = len(gains)
+        member.score = self.learner._mean_gain(gains) if gains else 0.0
+        self.n_rebased_ = getattr(self, "n_rebased_", 0) + 1
+
     def remember(self, keys: Sequence[Hashable], seen: Sequence[Seen]) -> None:
         """Keep each row's snapshot under its key (the prediction id) until its label arrives (the
         oldest are dropped beyond ``keep``)."""
@@ -245,7 +296,9 @@ class OnlineLayer:
         self._score(seen, y)
         self.learner.learn_pending(Pending(seen.x, seen.z, seen.members, seen.combined), y)
 
-    def warm(self, rows: Sequence[Mapping[str, Any]], base: np.ndarray, labels: Sequence[Any]) -> int:
+    def warm(
+        self, rows: Sequence[Mapping[str, Any]], base: np.ndarray, labels: Sequence[Any] | np.ndarray
+    ) -> int:
         """Learn labelled rows in order, each answered first, with the base model's *honest* outputs for
         them (out of fold, or held out: never its outputs on its own training rows, which would teach the
         members to trust it too much); the guard counts them. Returns how many were learned."""
@@ -265,12 +318,15 @@ class OnlineLayer:
         return 0.0 if max(out, key=out.get) == y else 1.0
 
     def _score(self, seen: Seen, y: Any) -> None:
+        if seen.base is None:  # answered under an earlier base model (see :meth:`rebase`)
+            return
         base = self._loss(seen.base, y)
         combined = self._loss(seen.combined, y)
         if base is None:
             return
-        if combined is None:
-            combined = base
+        self._pair(base, base if combined is None else combined)
+
+    def _pair(self, base: float, combined: float) -> None:
         if len(self.pairs_) == self.pairs_.maxlen:
             old_base, old_comb = self.pairs_[0]
             self.better_ -= old_comb < old_base
@@ -302,6 +358,7 @@ class OnlineLayer:
             "serving": "combined" if self.serving_combined else "champion",
             "pending_snapshots": len(self.pending_),
             "learned_without_snapshot": self.n_recomputed_,
+            "base_models_served": 1 + getattr(self, "n_rebased_", 0),
             "cpu_seconds": round(self.cpu_s_, 3),
             "members": members,
         }
