@@ -111,3 +111,20 @@ def test_stream_system_learns_each_label_after_its_delay():
         assert sum(b["rows"] for b in result.batches) == len(case.frame) - case.start
         assert result.online_cpu > 0 and 0.6 < result.accuracy("served") <= 1.0
     assert chunk_of(case, "week") == case.batch and chunk_of(case, "day") == case.day
+
+
+def test_the_table_shows_compute_as_a_ratio_of_retrain_all():
+    from lamarck.bench._evolution import _markdown
+
+    def rows(system: str, acc: float, after: float, online: float | None = None) -> list[dict]:
+        base = {"case": "sea@day", "system": system, "seconds": 1.0, "error": ""}
+        out = [
+            {**base, "metric": "accuracy", "score": acc},
+            {**base, "metric": "cpu_seconds", "score": after + 10},
+            {**base, "metric": "cpu_after_fit", "score": after},
+        ]
+        return out + ([{**base, "metric": "cpu_online", "score": online}] if online is not None else [])
+
+    table = _markdown(rows("lamarck-loop", 0.9, 15.0, 5.0) + rows("retrain-all", 0.8, 30.0))
+    assert "| sea@day | lamarck-loop | **0.9000** | 1.0 | 25.0 | 15.0 | 5.0 | 0.50 |" in table
+    assert "| sea@day | retrain-all | 0.8000 | 1.0 | 40.0 | 30.0 |  | 1.00 |" in table

@@ -107,3 +107,19 @@ def test_rebase_seeds_the_guard_with_the_shadow_answers():
     assert layer.serving_combined and layer.figures()["recent_labels"] == 100 and layer.better_ == 20
     layer.rebase(guard=[(0.0, 1.0)] * 20)  # the new model was the better one: it serves bare
     assert not layer.serving_combined and layer.worse_ == 20
+
+
+def test_delayed_labels_score_the_guard_on_the_combination_as_it_is_now():
+    rng = np.random.default_rng(4)
+    layer = OnlineLayer(n_classes=2, learner=_small(), window=300)
+    for week in range(4):  # a week of answers, then their labels; the concept flips in the last week
+        rows = [{"a": float(rng.normal())} for _ in range(300)]
+        base = [np.array([[0.1, 0.9]] if x["a"] > 0 else [[0.9, 0.1]]) for x in rows]  # knows "a > 0"
+        seen = [layer.answer([x], b)[1][0] for x, b in zip(rows, base, strict=True)]
+        for x, s in zip(rows, seen, strict=True):
+            layer.learn(int((x["a"] > 0) != (week == 3)), seen=s)
+        if week < 3:
+            assert not layer.serving_combined
+    # every answer of the last week was the base model's (wrong); the combination learned the flip as the
+    # labels came in, and the guard measured it on each label before learning it: it serves next week
+    assert layer.serving_combined and layer.better_ > 30

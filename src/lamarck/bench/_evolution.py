@@ -311,6 +311,8 @@ def _summary(
         {**base, "metric": "cpu_seconds", "score": round(result.fit_cpu + after, 1)},
         {**base, "metric": "cpu_after_fit", "score": round(after, 1)},
     ]
+    if key != "frozen" and result.online_cpu:  # of which answering and learning one label at a time
+        rows.append({**base, "metric": "cpu_online", "score": round(result.online_cpu, 1)})
     if not case.probes or key == "frozen":
         return rows
     df = pd.DataFrame(result.batches)
@@ -574,20 +576,29 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     df["score"] = df["score"].astype(float)
     order = ["frozen", *SYSTEMS]
     lines = [
-        "| case | system | accuracy | wall s | CPU s | CPU s after the first fit |",
-        "|---|---|---|---|---|---|",
+        "| case | system | accuracy | wall s | CPU s | CPU s after the first fit | of which online | after the "
+        "fit, x retrain-all's |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for case in dict.fromkeys(df["case"]):
         part = df[df["case"] == case]
         best = part.loc[part["metric"] == "accuracy", "score"].max()
+        peer = part[(part["system"] == "retrain-all") & (part["metric"] == "cpu_after_fit")]["score"]
+        retrain = float(peer.iloc[0]) if len(peer) else float("nan")
         for system in [s for s in order if s in set(part["system"])]:
             mine = part[part["system"] == system].set_index("metric")
             acc = mine["score"].get("accuracy", float("nan"))
             cpu = mine["score"].get("cpu_seconds", float("nan"))
             after = mine["score"].get("cpu_after_fit", float("nan"))
+            online = mine["score"].get("cpu_online", float("nan"))
             shown = f"**{acc:.4f}**" if acc == best else f"{acc:.4f}"
+            ratio = after / retrain if retrain > 0 else float("nan")
             lines.append(
-                f"| {case} | {system} | {shown} | {mine['seconds'].iloc[0]} | {cpu:.1f} | {after:.1f} |"
+                f"| {case} | {system} | {shown} | {mine['seconds'].iloc[0]} | {cpu:.1f} | {after:.1f} | "
+                + ("" if online != online else f"{online:.1f}")
+                + " | "
+                + ("" if ratio != ratio else f"{ratio:.2f}")
+                + " |"
             )
     probes = df[df["metric"].str.startswith(("backward_transfer", "accuracy_on_", "accuracy_when_"))]
     if len(probes):

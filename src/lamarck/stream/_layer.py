@@ -65,6 +65,8 @@ class Seen:
     members: dict[str, Any]
     combined: Any
     base: Any  # None after a rebase: the model that answered no longer serves
+    #: labels the layer had learned when it answered (a later label makes the snapshot's outputs stale)
+    learned: int = -1
 
 
 class _Base:
@@ -176,7 +178,7 @@ class OnlineLayer:
         _, (x, z, members, combined) = learner.predict_pending(self._event(row, base))
         self.base_.current = None
         base_out = float(base) if self.regression else {k: float(base[k]) for k in range(len(base))}
-        return Seen(x, z, members, combined, base_out)
+        return Seen(x, z, members, combined, base_out, self.n_learned_ + self.n_warm_)
 
     def answer(self, rows: Sequence[Mapping[str, Any]], base: np.ndarray) -> tuple[np.ndarray, list[Seen]]:
         """The served outputs for ``rows`` (an ``n x classes`` probability array, or ``n`` values) given
@@ -291,10 +293,22 @@ class OnlineLayer:
         self.cpu_s_ += time.process_time() - t0
 
     def _learn_seen(self, seen: Seen, y: Any) -> None:
-        """Score the answer in ``seen`` for the guard, then let the members learn the label."""
+        """Score the combination for the guard, then let the members learn the label.
+
+        The guard asks whether the combination *as it is now* beats the base model, so a label that arrives
+        after others were learned (a delayed one) is scored on the combination's answer now, from the
+        snapshot's event and context: still prequential (the label is not learned yet), without the lag of
+        a delay (with weekly labels, the answer given a week ago says little of what serves today). The
+        members' own scores keep the answer they gave then, as the stream learner's do."""
         y = float(y) if self.regression else int(y)
-        self._score(seen, y)
-        self.learner.learn_pending(Pending(seen.x, seen.z, seen.members, seen.combined), y)
+        pending = Pending(seen.x, seen.z, seen.members, seen.combined)
+        combined = seen.combined
+        if seen.base is not None and 0 <= seen.learned < self.n_learned_ + self.n_warm_:
+            self.base_.current = seen.base
+            combined = self.learner.reanswer(pending)
+            self.base_.current = None
+        self._score(seen, y, combined)
+        self.learner.learn_pending(pending, y)
 
     def warm(
         self, rows: Sequence[Mapping[str, Any]], base: np.ndarray, labels: Sequence[Any] | np.ndarray
@@ -317,11 +331,11 @@ class OnlineLayer:
             return None
         return 0.0 if max(out, key=out.get) == y else 1.0
 
-    def _score(self, seen: Seen, y: Any) -> None:
+    def _score(self, seen: Seen, y: Any, now: Any) -> None:
         if seen.base is None:  # answered under an earlier base model (see :meth:`rebase`)
             return
         base = self._loss(seen.base, y)
-        combined = self._loss(seen.combined, y)
+        combined = self._loss(now, y)
         if base is None:
             return
         self._pair(base, base if combined is None else combined)

@@ -359,6 +359,12 @@ class StreamLearner:
         self.t_ += 1
         return self._decide(proba), Pending(x, z, member_p, proba)
 
+    def reanswer(self, pending: Pending) -> Any:
+        """The combined output the learner gives *now* for an event seen earlier (its snapshot's event and
+        context, today's members); moves nothing."""
+        outputs = [(m, m.predict(pending.x, pending.z)) for m in self.members_]
+        return self._combine(outputs)
+
     def learn_pending(self, pending: Pending, y: Any) -> None:
         """Learn the label of an event predicted by :meth:`predict_pending`."""
         self._learn(pending.x, pending.z, y, pending.members)
