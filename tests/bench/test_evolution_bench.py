@@ -125,6 +125,10 @@ def test_the_table_shows_compute_as_a_ratio_of_retrain_all():
         ]
         return out + ([{**base, "metric": "cpu_online", "score": online}] if online is not None else [])
 
-    table = _markdown(rows("lamarck-loop", 0.9, 15.0, 5.0) + rows("retrain-all", 0.8, 30.0))
-    assert "| sea@day | lamarck-loop | **0.9000** | 1.0 | 25.0 | 15.0 | 5.0 | 0.50 |" in table
-    assert "| sea@day | retrain-all | 0.8000 | 1.0 | 40.0 | 30.0 |  | 1.00 |" in table
+    moves = [
+        {"case": "sea@day", "system": "lamarck-loop", "seconds": 1.0, "error": "", "metric": m, "score": v}
+        for m, v in (("promotions", 10), ("rollbacks", 1))
+    ]
+    table = _markdown(rows("lamarck-loop", 0.9, 15.0, 5.0) + moves + rows("retrain-all", 0.8, 30.0))
+    assert "| sea@day | lamarck-loop | **0.9000** | 1.0 | 25.0 | 15.0 | 5.0 | 0.50 | 10 (1) |" in table
+    assert "| sea@day | retrain-all | 0.8000 | 1.0 | 40.0 | 30.0 |  | 1.00 |  |" in table

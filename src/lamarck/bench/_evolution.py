@@ -278,11 +278,23 @@ class RetrainClient(InProcessClient):
 #: the systems compared on each drifting stream (the frozen champion comes with the loop's run):
 #: the loop (champion + online layer + the batch evolver as its slow half), the batch loop alone (the
 #: loop before the online layer), retraining from scratch on every label or on the recent ones, Lamarck's
-#: stream learner alone, and the batch loop without its anti-forgetting limit (an ablation)
-SYSTEMS = ("lamarck-loop", "batch-loop", "retrain-all", "retrain-recent", "stream", "loop-unguarded")
+#: stream learner alone, the batch loop without its anti-forgetting limit (an ablation), and the loop whose
+#: challengers distil the champion where the traffic has left instead of replaying labels (retention)
+SYSTEMS = (
+    "lamarck-loop",
+    "batch-loop",
+    "retrain-all",
+    "retrain-recent",
+    "stream",
+    "loop-unguarded",
+    "loop-distill",
+)
 #: compared by default (the ablation only on request)
 DEFAULT_PEERS = ("batch-loop", "retrain-all", "retrain-recent", "stream")
 UNGUARDED = "loop-unguarded"
+DISTILL = "loop-distill"
+#: the systems served with the online layer (the label delay changes what they serve)
+ONLINE = frozenset({"lamarck-loop", DISTILL})
 #: systems whose served model changes only when they retrain (every batch at most): the label delay inside
 #: a batch does not change what they serve, so they run once per stream and count for every delay
 DELAY_FREE = frozenset({"batch-loop", "retrain-all", "retrain-recent", UNGUARDED})
@@ -313,6 +325,12 @@ def _summary(
     ]
     if key != "frozen" and result.online_cpu:  # of which answering and learning one label at a time
         rows.append({**base, "metric": "cpu_online", "score": round(result.online_cpu, 1)})
+    if key != "frozen" and result.decisions:  # the bar: at most 1 promotion in 10 rolled back
+        kinds = [d["kind"] for d in result.decisions]
+        rows += [
+            {**base, "metric": m, "score": kinds.count(k)}
+            for m, k in (("promotions", "promote"), ("rollbacks", "rollback"))
+        ]
     if not case.probes or key == "frozen":
         return rows
     df = pd.DataFrame(result.batches)
@@ -452,12 +470,13 @@ def _run_system(
             shadow_labels=300,
             fresh_search_budget_s=retrain_budget,
             max_forgetting=1.0 if system == UNGUARDED else 0.01,
-            online=system == "lamarck-loop",
+            online=system in ONLINE,
+            retention="distill" if system == DISTILL else "replay",
             seed=seed,
         )
-        loop = system in ("lamarck-loop", "batch-loop", UNGUARDED)
+        loop = system in ("batch-loop", UNGUARDED, *ONLINE)
         client: InProcessClient = (
-            InProcessClient(project, policy, online_layer=system == "lamarck-loop")
+            InProcessClient(project, policy, online_layer=system in ONLINE)
             if loop
             else RetrainClient(
                 project,
@@ -479,7 +498,7 @@ def _run_system(
             fit_budget_s=fit_budget,
             client=client,
             probes=case.probes,
-            chunk=chunk if system == "lamarck-loop" else None,
+            chunk=chunk if system in ONLINE else None,
         )
 
 
@@ -553,6 +572,7 @@ def run_evolution_bench(args: Any, console: Any) -> None:
                 if system == "lamarck-loop":
                     rows = [r for r in rows if not (r["case"] == key and r["system"] == "frozen")]
                     new = _summary(case, "frozen", result, "frozen", name=key) + new
+                if result.decisions:
                     kinds = pd.Series([d["kind"] for d in result.decisions]).value_counts().to_dict()
                     console.print(f"  decisions: {kinds}")
                 for r in new:
@@ -577,8 +597,8 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     order = ["frozen", *SYSTEMS]
     lines = [
         "| case | system | accuracy | wall s | CPU s | CPU s after the first fit | of which online | after the "
-        "fit, x retrain-all's |",
-        "|---|---|---|---|---|---|---|---|",
+        "fit, x retrain-all's | promotions (rolled back) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for case in dict.fromkeys(df["case"]):
         part = df[df["case"] == case]
@@ -598,6 +618,12 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
                 + ("" if online != online else f"{online:.1f}")
                 + " | "
                 + ("" if ratio != ratio else f"{ratio:.2f}")
+                + " | "
+                + (
+                    f"{mine['score']['promotions']:.0f} ({mine['score'].get('rollbacks', 0):.0f})"
+                    if "promotions" in mine.index
+                    else ""
+                )
                 + " |"
             )
     probes = df[df["metric"].str.startswith(("backward_transfer", "accuracy_on_", "accuracy_when_"))]

@@ -38,6 +38,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "fresh_search_budget_s": ("1 to 604800 seconds", lambda v: 1 <= v <= 604_800),
     "cooldown_s": (">= 0", lambda v: v >= 0),
     "cooldown_labels": (">= 0", lambda v: v >= 0),
+    "retention": ("replay, distill or both", lambda v: v in ("replay", "distill", "both")),
     "cooldown_max_labels": (">= 0", lambda v: v >= 0),
 }
 
@@ -61,6 +62,10 @@ class EvolutionPolicy:
     #: earlier versions offered as candidates too, so a recurring concept brings its model back
     reuse_versions: int = 3
     replay_fraction: float = 0.2
+    #: how a challenger keeps the old concepts in regions today's traffic has left: ``replay`` their
+    #: labels; ``distill`` the champion's answers there instead (learning without forgetting: soft labels,
+    #: as rows weighted by the champion's class probabilities, or its values); ``both``, half and half
+    retention: str = "replay"
     max_replay_test: int = 2000
     shadow_labels: int = 200
     shadow_max_labels: int = 2000

@@ -7,7 +7,10 @@
 - old rows in regions today's traffic covers (density ratio ≥ ``supersede_ratio``) are superseded: the
   recent labels judge them and the replay yields to them (``superseded_weight``);
 - the rest, with the other new labels, goes through a :class:`~lamarck.evolve.MemoryPool` (reservoir +
-  recent window + hard examples, weighted): the challenger's training rows.
+  recent window + hard examples, weighted): the challenger's training rows;
+- with ``retention`` ``distill`` (or ``both``), the old rows the pool keeps in regions the traffic has left
+  teach the champion's answers there instead of (or beside) their labels: learning without forgetting,
+  the soft labels given to any learner as one row per class weighted by the champion's probability.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def split(
             w_old[~replay_test] * np.where(superseded[~replay_test], p.superseded_weight, 1.0),
         ),
         Rows(X_fresh, y_fresh, w_fresh),
+        left=~superseded[~replay_test],
     )
     return Split(
         train=train,
@@ -154,8 +158,13 @@ def old_concepts(
     )
 
 
-def _pool(policy: EvolutionPolicy, champion: Any, old: Rows, fresh: Rows) -> Rows:
-    """Replay old concepts beside the new ones: reservoir + recent window + hard examples, weighted."""
+def _pool(
+    policy: EvolutionPolicy, champion: Any, old: Rows, fresh: Rows, *, left: np.ndarray | None = None
+) -> Rows:
+    """Replay old concepts beside the new ones: reservoir + recent window + hard examples, weighted.
+
+    ``left`` marks the old rows in regions the traffic has left: with ``retention`` other than ``replay``
+    they are distilled (:func:`distill`)."""
     p = policy
     pool = MemoryPool(
         reservoir_size=p.pool_reservoir,
@@ -167,8 +176,9 @@ def _pool(policy: EvolutionPolicy, champion: Any, old: Rows, fresh: Rows) -> Row
     X = pd.concat([old.X, fresh.X], ignore_index=True) if len(old.X) else fresh.X
     y = np.concatenate([old.y, fresh.y])
     w = np.concatenate([old.w, fresh.w])
+    answers = predict(champion, X) if len(X) else np.zeros(0)
     loss = (
-        hard(champion, predict(champion, X), y.astype(int) if champion.classes_ is not None else y)
+        hard(champion, answers, y.astype(int) if champion.classes_ is not None else y)
         if len(X)
         else np.zeros(0)
     )
@@ -177,4 +187,45 @@ def _pool(policy: EvolutionPolicy, champion: Any, old: Rows, fresh: Rows) -> Row
         pool.add({**features, "__i": i}, label=y[i], weight=w[i], loss=float(loss[i]))
     frame = pool.training_frame()
     idx = frame["__i"].to_numpy(dtype=int)
-    return Rows(X.iloc[idx].reset_index(drop=True), y[idx], frame["weight"].to_numpy(dtype=float))
+    rows = Rows(X.iloc[idx].reset_index(drop=True), y[idx], frame["weight"].to_numpy(dtype=float))
+    if p.retention == "replay" or left is None or not len(idx):
+        return rows
+    mask = np.concatenate([left, np.zeros(len(fresh.X), dtype=bool)])[idx]
+    return distill(rows, answers[idx], mask, classes=None if champion.classes_ is None else len(champion.classes_),
+                   keep_labels=p.retention == "both")  # fmt: skip
+
+
+def distill(
+    rows: Rows, answers: np.ndarray, mask: np.ndarray, *, classes: int | None, keep_labels: bool
+) -> Rows:
+    """Rows where ``mask`` holds learn the teacher's ``answers`` (probabilities, or values) instead of their
+    labels (with ``keep_labels``: half their weight on the label, half on the answers).
+
+    Classes become one copy of the row per class the teacher gives at least 1 %, weighted by its
+    probability (soft labels for any learner that takes sample weights); values replace the label.
+
+        >>> X = pd.DataFrame({"a": [1.0, 2.0]})
+        >>> out = distill(Rows(X, np.array([1, 0]), np.ones(2)), np.array([[0.3, 0.7], [0.9, 0.1]]),
+        ...               np.array([True, False]), classes=2, keep_labels=False)
+        >>> out.X["a"].tolist(), out.y.tolist(), out.w.round(2).tolist()
+        ([2.0, 1.0, 1.0], [0, 0, 1], [1.0, 0.3, 0.7])
+    """
+    X, y, w = rows
+    share = 0.5 if keep_labels else 0.0
+    if classes is None:
+        y = np.where(mask, share * y + (1 - share) * answers, y)
+        return Rows(X, y, w)
+    keep = ~mask | keep_labels
+    parts_X, parts_y, parts_w = [X[keep]], [y[keep]], [w[keep] * np.where(mask[keep], share, 1.0)]
+    soft = np.flatnonzero(mask)
+    for c in range(classes):
+        p = answers[soft, c]
+        p = np.where(p >= 0.01, p, 0.0)
+        p = p / np.maximum(np.where(answers[soft] >= 0.01, answers[soft], 0.0).sum(axis=1), 1e-12)
+        on = p > 0
+        parts_X.append(X.iloc[soft[on]])
+        parts_y.append(np.full(int(on.sum()), c, dtype=y.dtype))
+        parts_w.append(w[soft[on]] * (1 - share) * p[on])
+    return Rows(
+        pd.concat(parts_X, ignore_index=True), np.concatenate(parts_y), np.concatenate(parts_w).astype(float)
+    )
