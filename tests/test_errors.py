@@ -1,11 +1,25 @@
 import pytest
 
-from lamarck.errors import BudgetError, DataError, LamarckError, PlanError, SchemaError
+from lamarck.errors import (
+    BudgetError,
+    ConfigError,
+    DataError,
+    LamarckError,
+    PlanError,
+    ProjectNotFoundError,
+    SchemaError,
+)
 
 
 @pytest.mark.parametrize(
     ("cls", "builtin"),
-    [(DataError, ValueError), (SchemaError, ValueError), (PlanError, ValueError), (BudgetError, ValueError)],
+    [
+        (DataError, ValueError),
+        (SchemaError, ValueError),
+        (PlanError, ValueError),
+        (BudgetError, ValueError),
+        (ProjectNotFoundError, ConfigError),
+    ],
 )
 def test_errors_inherit_lamarck_and_builtin(cls, builtin):
     err = cls("rule, value, fix")

@@ -28,6 +28,7 @@ __all__ = [
     "LamarckError",
     "ModelNotFoundError",
     "PlanError",
+    "ProjectNotFoundError",
     "SchemaError",
 ]
 
@@ -52,6 +53,10 @@ class FeatureError(DataError):
 
 class ConfigError(LamarckError, ValueError):
     """A setting or option has a value outside its allowed range."""
+
+
+class ProjectNotFoundError(ConfigError):
+    """No project folder at the path a command reads from (read-only commands never make one)."""
 
 
 class PlanError(LamarckError, ValueError):

@@ -25,7 +25,7 @@ import pandas as pd
 from lamarck._feedback import FeedbackResult
 from lamarck._feedback import add_feedback as _add_feedback
 from lamarck._fit import FitOptions, FitResult, StageCallback, TrialCallback, as_tuple, run_fit
-from lamarck.errors import SchemaError
+from lamarck.errors import ProjectNotFoundError, SchemaError
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings
 
@@ -35,15 +35,52 @@ log = logging.getLogger(__name__)
 
 
 class Project:
-    """A Lamarck project folder. ``fit`` plans, checks, searches, evaluates, registers and reports."""
+    """A Lamarck project folder. ``fit`` plans, checks, searches, evaluates, registers and reports.
 
-    def __init__(self, path: str | Path = ".lamarck", *, settings: Settings | None = None) -> None:
+    ``create=True`` (the default) makes the folder on first use (``fit``, ``stream``, feedback, keys);
+    ``create=False`` only opens an existing one: the registry and the store raise
+    :class:`ProjectNotFoundError` instead of making the folder. :meth:`existing` checks at once.
+    """
+
+    def __init__(
+        self, path: str | Path = ".lamarck", *, settings: Settings | None = None, create: bool = True
+    ) -> None:
         self.path = Path(path)
+        self.create = create
         self._settings = settings
         self._registry: Any = None
         self._store: Any = None
 
+    @classmethod
+    def existing(cls, path: str | Path, *, settings: Settings | None = None) -> Project:
+        """The project at ``path`` for reading (status, models, history, predict...): nothing is made on
+        disk, a folder that does not exist is a :class:`ProjectNotFoundError`, and its settings are read
+        at once (a bad ``lamarck.toml`` is a :class:`ConfigError` even for ``status``).
+
+        >>> Project.existing("/no/such/project")
+        Traceback (most recent call last):
+        ...
+        lamarck.errors.ProjectNotFoundError: no project at '/no/such/project': the folder does not exist (a command that only reads a project never makes one). Fix: pass the folder of an existing project with --project, or make one first with `lamarck fit DATA "SENTENCE" --project /no/such/project`.
+        """
+        project = cls(path, settings=settings, create=False)
+        project._folder()
+        _ = project.settings  # read now: a bad settings file is reported by every command
+        return project
+
     # ------------------------------------------------------------------ plumbing
+
+    def _folder(self) -> Path:
+        """The project folder: made when missing if ``create``, else a :class:`ProjectNotFoundError`."""
+        if self.create:
+            self.path.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_dir():
+            what = "is a file, not a folder" if self.path.exists() else "does not exist"
+            raise ProjectNotFoundError(
+                f"no project at '{self.path}': the folder {what} (a command that only reads a "
+                "project never makes one). Fix: pass the folder of an existing project with --project, or "
+                f'make one first with `lamarck fit DATA "SENTENCE" --project {self.path}`.'
+            )
+        return self.path
 
     @property
     def settings(self) -> Settings:
@@ -56,9 +93,8 @@ class Project:
         if self._registry is None:
             from lamarck.registry import Registry
 
-            self.path.mkdir(parents=True, exist_ok=True)
             self._registry = Registry(
-                self.settings.registry_uri, artifact_root=self.path.resolve() / "artifacts"
+                self.settings.registry_uri, artifact_root=self._folder().resolve() / "artifacts"
             )
         return self._registry
 
@@ -68,7 +104,7 @@ class Project:
         if self._store is None:
             from lamarck.store import EventStore
 
-            self.path.mkdir(parents=True, exist_ok=True)
+            self._folder()
             self._store = EventStore(self.settings.store_url)
         return self._store
 

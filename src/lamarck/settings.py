@@ -13,16 +13,17 @@ SQLite and a team moves to PostgreSQL without touching code.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lamarck.errors import ConfigError
 
-__all__ = ["SETTINGS_FILE", "Settings"]
+__all__ = ["SETTINGS_FILE", "Settings", "nearest_setting"]
 
 SETTINGS_FILE = "lamarck.toml"
 
@@ -30,7 +31,7 @@ SETTINGS_FILE = "lamarck.toml"
 class Settings(BaseSettings):
     """Everything configurable about a project. Field names map to ``LAMARCK_<NAME>`` variables."""
 
-    model_config = SettingsConfigDict(env_prefix="LAMARCK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LAMARCK_", extra="forbid")
 
     project_dir: Path = Field(default=Path(".lamarck"), description="Folder that holds the project.")
     registry_uri: str = Field(
@@ -106,22 +107,94 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, project_dir: str | Path = ".lamarck", **overrides: Any) -> Settings:
-        """Read ``lamarck.toml`` from ``project_dir``, then the environment, then ``overrides``."""
+        """Read ``lamarck.toml`` from ``project_dir``, then the environment, then ``overrides``.
+
+        A key of the file that is not a setting is a :class:`ConfigError` naming the key, the file and the
+        nearest setting (a typo would otherwise be ignored and its default used without a word).
+        Unknown ``LAMARCK_*`` variables are left alone: other tools (``LAMARCK_PROJECT``,
+        ``LAMARCK_SHARED``...) read theirs.
+        """
         path = Path(project_dir) / SETTINGS_FILE
         from_file: dict[str, Any] = {}
         if path.exists():
             try:
-                from_file = tomllib.loads(path.read_text(encoding="utf-8"))
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as e:
                 raise ConfigError(
                     f"settings file {path} is not valid TOML ({e}). Fix the file or delete it to use defaults."
                 ) from None
-            from_file = dict(from_file.get("lamarck", from_file))
-        env = cls(project_dir=Path(project_dir))  # environment variables only
-        merged = {**from_file, **{k: v for k, v in env.model_dump().items() if k in env.model_fields_set}}
+            from_file = _settings_table(raw, path)
+        try:
+            env = cls(project_dir=Path(project_dir))  # environment variables only
+        except ValidationError as e:
+            raise _config_error(e, path=path, from_file={}, from_env=None) from None
+        from_env = {k: v for k, v in env.model_dump().items() if k in env.model_fields_set}
+        merged = {**from_file, **from_env}
         merged.update({k: v for k, v in overrides.items() if v is not None})
         merged["project_dir"] = project_dir
         try:
             return cls(**merged)
-        except ValueError as e:
-            raise ConfigError(f"invalid setting: {e}. Fix {path} or the LAMARCK_* variable.") from None
+        except ValidationError as e:
+            raise _config_error(e, path=path, from_file=from_file, from_env=from_env) from None
+
+
+def _settings_table(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The settings of a parsed ``lamarck.toml``: its ``[lamarck]`` table when it has one (then nothing
+    else may sit beside it), else its top-level keys."""
+    table = raw.get("lamarck")
+    if not isinstance(table, dict):
+        return dict(raw)
+    outside = [k for k in raw if k != "lamarck"]
+    if outside:
+        raise ConfigError(
+            f"settings file {path} has key(s) {outside} outside its [lamarck] table, where they would be "
+            "ignored. Fix: move them into the [lamarck] table (or drop the table header and keep every "
+            "setting at the top level)."
+        )
+    return dict(table)
+
+
+def nearest_setting(key: str) -> str | None:
+    """The setting whose name is closest to ``key``, if any is close.
+
+    >>> nearest_setting("n_job"), nearest_setting("LLM-MODEL"), nearest_setting("banana")
+    ('n_jobs', 'llm_model', None)
+    """
+    wanted = str(key).strip().lower().replace("-", "_")
+    names = [n for n in Settings.model_fields if n != "project_dir"]
+    found = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _config_error(
+    error: ValidationError, *, path: Path, from_file: dict[str, Any], from_env: dict[str, Any] | None
+) -> ConfigError:
+    """One :class:`ConfigError` for pydantic's errors: each names the setting, where it came from (the
+    file, a ``LAMARCK_*`` variable, an argument; ``from_env=None``: every value came from the
+    environment) and the value; an unknown key also names the nearest setting."""
+    settings = [n for n in Settings.model_fields if n != "project_dir"]
+    problems, renames = [], []
+    for e in error.errors():
+        key = str(e["loc"][0]) if e["loc"] else "?"
+        if key in from_file:
+            where = f"in {path}"
+        elif from_env is None or key in from_env:
+            where = f"from the variable LAMARCK_{key.upper()}"
+        else:
+            where = "passed to Settings.load"
+        if e["type"] == "extra_forbidden":
+            near = nearest_setting(key)
+            problems.append(
+                f"unknown setting {key!r} {where} ("
+                + (f"nearest valid key: {near!r})" if near else "no setting has a similar name)")
+            )
+            renames.append(f"rename {key} to {near}" if near else f"delete {key}")
+        else:
+            value = "(hidden)" if "key" in key else repr(e.get("input"))[:80]
+            problems.append(f"invalid setting {key} = {value} {where}: {e['msg']}")
+    fix = []
+    if renames:
+        fix.append(f"{', '.join(renames)} (the settings are: {', '.join(settings)})")
+    if len(renames) < len(problems):
+        fix.append(f"correct the value in {path} or the LAMARCK_* variable")
+    return ConfigError("; ".join(problems) + ". Fix: " + "; ".join(fix) + ".")

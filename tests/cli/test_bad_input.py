@@ -5,14 +5,16 @@ broken projects and hostile names.
 Each case runs ``lamarck.cli.main`` in this process (the entry point itself, so a ``LamarckError`` is
 printed as the user sees it) and asserts:
 
-- the exit code: non-zero, or 0 for a documented success (a missing project's ``status``, labels partly
-  quarantined, text in a numeric column read as missing...);
+- the exit code: non-zero, or 0 for a documented success (labels partly quarantined, text in a numeric
+  column read as missing, an unknown word in the sentence overridden by ``--metric``...);
 - a clean error: nothing escapes ``main`` (an escaping exception is what a user would see as a traceback),
   no "Traceback" in the output, one message (one panel, or typer's one usage box) on stderr, short (no
   echo of a large input), naming the problem (``says``, compared on letters and digits only, since rich
   wraps lines);
 - the project is not broken: after each case that touched the shared fitted project, ``status`` still
-  shows its champion and ``predict`` still answers.
+  shows its champion and ``predict`` still answers;
+- nothing on disk (``empty``): a command that only reads a project, given one that does not exist, makes
+  no folder and no file (the case runs in an empty working folder, where the default ``.lamarck`` lands).
 
 The fitted project is shared by the module (one fit of about 5 s); every case takes well under a second
 but the two that make a new MLflow registry (several seconds: its schema migrations), marked slow.
@@ -47,12 +49,19 @@ class Case:
     project: bool = False
     stdin: str | None = None
     slow: bool = False
+    empty: bool = False
 
 
 def C(
-    name: str, says: str, *argv: str, code: int | None = None, stdin: str | None = None, slow: bool = False
+    name: str,
+    says: str,
+    *argv: str,
+    code: int | None = None,
+    stdin: str | None = None,
+    slow: bool = False,
+    empty: bool = False,
 ) -> Case:
-    return Case(name, says, argv, code=code, project="{project}" in argv, stdin=stdin, slow=slow)
+    return Case(name, says, argv, code=code, project="{project}" in argv, stdin=stdin, slow=slow, empty=empty)
 
 
 P = ("-p", "{project}")  # the shared fitted project
@@ -101,6 +110,18 @@ CASES = [
     C("plan-regression-on-text", "needs a numeric target", "plan", "{train}", "predict y", "--task", "regression", *F),
     C("plan-unknown-option", "No such option", "plan", "{train}", "predict y", "--bogus", *F),
     C("plan-hostile-column-names", "match column", "plan", "{weird}", "predict y", *F, code=0),
+    C("plan-makes-no-project", "usual positive label", "plan", "{train}", "predict y", *F, code=0, empty=True),
+    # ---------------------------------------------------------------- plan: a metric the sentence asks for
+    C("plan-sentence-metric-typo", "'AUCC', which is not a known metric (closest: roc_auc", "plan", "{train}", "predict y, optimize AUCC", *F),
+    C("plan-sentence-banana-metric", "'banana score', which is not a known metric", "plan", "{train}", "predict y, optimise banana score", *F),
+    C("plan-sentence-maximize-unknown", "'recall', which is not a known metric", "plan", "{train}", "predict y, maximize recall in 2 minutes", *F),
+    C("plan-sentence-metric-colon-unknown", "'brier', which is not a known metric", "plan", "{train}", "predict y; metric: brier", *F),
+    C("plan-sentence-rank-by-unknown", "closest: average_precision", "plan", "{train}", "predict y, rank by precision", *F),
+    C("plan-target-flag-unknown-metric", "'AUCC', which is not a known metric", "plan", "{train}", "optimize AUCC", "--target", "y", *F),
+    C("plan-metric-flag-overrides-unknown-word", "accuracy", "plan", "{train}", "predict y, optimize AUCC", "--metric", "accuracy", *F, code=0),
+    C("plan-sentence-metric-by-its-name", "average_precision", "plan", "{train}", "predict y, optimize average_precision", *F, code=0),
+    C("fit-sentence-unknown-metric", "'AUCC', which is not a known metric", "fit", "{train}", "predict y, optimize AUCC", *F),
+    C("stream-sentence-unknown-metric", "'AUCC', which is not a known metric", "stream", "{train}", "predict y, optimize AUCC", *F),
     # ---------------------------------------------------------------- fit
     C("fit-task-banana", "binary, multiclass, regression", "fit", "{train}", "predict y", "--task", "banana", *F),
     C("fit-unknown-learner", "unknown learner", "fit", "{train}", "predict y", "--learners", "nosuch", *F),
@@ -113,7 +134,8 @@ CASES = [
     C("fit-header-only-into-project", "header but no rows", "fit", "{header}", "predict y", *P),
     C("fit-no-target-into-project", "cannot tell which column", "fit", "{train}", "predict nothing", *P),
     # ---------------------------------------------------------------- predict
-    C("predict-missing-project", "no model version or alias 'champion'", "predict", "{new}", *F, slow=True),
+    C("predict-missing-project", "no project at", "predict", "{new}", *F, empty=True),
+    C("predict-default-project-missing", "no project at '.lamarck'", "predict", "{new}", empty=True),
     C("predict-unknown-version", "does not exist", "predict", "{new}", "--model", "99", *P),
     C("predict-unknown-alias", "no model version or alias", "predict", "{new}", "--model", "nosuch", *P),
     C("predict-path-as-model", "no model version or alias", "predict", "{new}", "--model", "../../etc", *P),
@@ -129,23 +151,30 @@ CASES = [
     C("predict-project-is-a-file", "is not a folder", "predict", "{new}", "-p", "{afile}"),
     C("predict-bad-settings-file", "not valid TOML", "predict", "{new}", "-p", "{badtoml}"),
     C("predict-bad-setting-value", "invalid setting", "predict", "{new}", "-p", "{badsetting}"),
+    C("predict-unknown-setting-key", "nearest valid key: 'n_jobs'", "predict", "{new}", "-p", "{typosetting}"),
     C("predict-corrupt-registry", "cannot open the model registry", "predict", "{new}", "-p", "{badregistry}"),
     # ---------------------------------------------------------------- status, models, history
-    C("status-missing-project", "no model yet", "status", *F, code=0),
+    C("status-missing-project", "no project at", "status", *F, empty=True),
+    C("status-default-project-missing", "no project at '.lamarck'", "status", "--json", empty=True),
+    C("status-unknown-setting-key", "unknown setting 'n_job'", "status", "-p", "{typosetting}"),
+    C("status-unrelated-setting-key", "no setting has a similar name", "status", "-p", "{bananasetting}"),
+    C("status-setting-outside-table", "outside its [lamarck] table", "status", "-p", "{outsidesetting}"),
     C("status-project-is-a-file", "is not a folder", "status", "-p", "{afile}"),
     C("status-corrupt-registry", "cannot open the model registry", "status", "-p", "{badregistry}"),
     C("models-project-is-a-file", "is not a folder", "models", "-p", "{afile}"),
-    C("models-missing-project", "version", "models", *F, code=0),
+    C("models-missing-project", "no project at", "models", *F, empty=True),
+    C("models-json-missing-project", "no project at", "models", "--json", *F, empty=True),
     C("history-limit-0", "Invalid value for '--limit'", "history", "--limit", "0", *P),
     C("history-corrupt-store", "cannot open the event store", "history", "-p", "{badstore}"),
-    C("history-missing-project", "Decisions", "history", *F, code=0),
+    C("history-missing-project", "no project at", "history", *F, empty=True),
+    C("history-json-missing-project", "no project at", "history", "--json", *F, empty=True),
     # ---------------------------------------------------------------- evolve
     C("evolve-negative-min-new-labels", "out of range", "evolve", "--min-new-labels", "-5", *P),
     C("evolve-nan-max-forgetting", "out of range", "evolve", "--max-forgetting", "nan", *P),
     C("evolve-negative-fresh-budget", "fresh_search_budget_s", "evolve", "--fresh-search-budget", "-1", *P),
     C("evolve-huge-fresh-budget", "fresh_search_budget_s", "evolve", "--fresh-search-budget", "1e12", *P),
     C("evolve-text-min-new-labels", "Invalid value", "evolve", "--min-new-labels", "x", *P),
-    C("evolve-missing-project", "no champion yet", "evolve", *F, code=0, slow=True),
+    C("evolve-missing-project", "no project at", "evolve", *F, empty=True),
     C("evolve-corrupt-store", "cannot open the event store", "evolve", "-p", "{badstore}"),
     C("evolve-project-is-a-file", "is not a folder", "evolve", "-p", "{afile}"),
     # ---------------------------------------------------------------- suggest-labels
@@ -153,7 +182,7 @@ CASES = [
     C("suggest-labels-bad-strategy", "strategy='bogus'", "suggest-labels", "5", "--strategy", "bogus", *P),
     C("suggest-labels-negative", "No such option: -5", "suggest-labels", "-5", *P),
     C("suggest-labels-output-missing-folder", "does not exist", "suggest-labels", "--output", "{dir}/no/x.csv", *P),
-    C("suggest-labels-missing-project", "no unlabelled predictions", "suggest-labels", "3", *F, code=0),
+    C("suggest-labels-missing-project", "no project at", "suggest-labels", "3", *F, empty=True),
     # ---------------------------------------------------------------- feedback
     C("feedback-no-label-column", "a label must be present", "feedback", "{fb_rows}", "--label-column", "nosuch", *P),
     C("feedback-weight-negative", "finite number > 0", "feedback", "{fb_rows}", "--label-column", "y", "--weight", "-1", *P),
@@ -179,6 +208,9 @@ CASES = [
     C("keys-revoke-text-id", "Invalid value", "keys", "revoke", "abc", *P),
     C("keys-project-is-a-file", "is not a folder", "keys", "create", "--role", "admin", "-p", "{afile}"),
     C("keys-corrupt-store", "cannot open the event store", "keys", "list", "-p", "{badstore}"),
+    C("keys-list-missing-project", "no project at", "keys", "list", *F, empty=True),
+    C("keys-revoke-missing-project", "no project at", "keys", "revoke", "1", *F, empty=True),
+    C("keys-unknown-setting-key", "nearest valid key: 'seed'", "keys", "create", "--role", "admin", "-p", "{typosetting}"),
     # ---------------------------------------------------------------- stream
     C("stream-name-traversal", "is not allowed", "stream", "{train}", "predict y", "--name", "../../x", *F),
     C("stream-name-empty", "is not allowed", "stream", "{train}", "predict y", "--name", "", *F),
@@ -217,6 +249,7 @@ CASES = [
     C("serve-port-in-use", "cannot listen on 127.0.0.1", "serve", "--port", "{busy_port}", *P),
     C("serve-project-is-a-file", "is not a folder", "serve", "-p", "{afile}"),
     C("serve-bad-settings-file", "not valid TOML", "serve", "-p", "{badtoml}"),
+    C("serve-unknown-setting-key", "unknown setting 'n_job'", "serve", "-p", "{typosetting}"),
     # ---------------------------------------------------------------- the command line itself
     C("unknown-command", "No such command", "nosuch"),
     C("missing-data-argument", "Missing argument", "fit"),
@@ -249,7 +282,13 @@ def files(tmp_path_factory) -> dict[str, str]:
     (d / "folder").mkdir()
     keyed = d / "keyed"
     Project(keyed).store.create_key("admin")
-    for name, settings in {"badtoml": "this is [not toml\n", "badsetting": 'seed = "abc"\n'}.items():
+    for name, settings in {
+        "badtoml": "this is [not toml\n",
+        "badsetting": 'seed = "abc"\n',
+        "typosetting": "n_job = 2\nsed = 1\n",
+        "bananasetting": "banana = 1\n",
+        "outsidesetting": "seed = 1\n[lamarck]\nn_jobs = 2\n",
+    }.items():
         (d / name).mkdir()
         (d / name / "lamarck.toml").write_text(settings)
     for name, db in {"badregistry": "mlflow.db", "badstore": "events.db"}.items():
@@ -290,7 +329,18 @@ def files(tmp_path_factory) -> dict[str, str]:
         "suite_str": _write(d / "str.yaml", "just a string\n"),
         "suite_short": _write(d / "short.yaml", "cases:\n- {name: x, source: 'sklearn:load_iris'}\n"),
         "project": str(d / "project"),
-        **{name: str(d / name) for name in ("badtoml", "badsetting", "badregistry", "badstore")},
+        **{
+            name: str(d / name)
+            for name in (
+                "badtoml",
+                "badsetting",
+                "typosetting",
+                "bananasetting",
+                "outsidesetting",
+                "badregistry",
+                "badstore",
+            )
+        },
     }
     code = main(
         [
@@ -382,5 +432,7 @@ def test_bad_input_gets_one_clean_message(case: Case, files, busy_port, tmp_path
         assert err.count("╭") == 1, f"not one message:\n{err}"
         assert len(err) < 5000, f"the message is {len(err)} characters long"
     assert _letters(case.says) in _letters(text), f"the message does not say {case.says!r}:\n{text[-3000:]}"
+    if case.empty:
+        assert sorted(p.name for p in tmp_path.iterdir()) == [], "the command made files on disk"
     if case.project:
         check_project(files["project"], capsys)

@@ -54,8 +54,8 @@ def test_the_command_passes_the_policy_of_the_project(tmp_path, monkeypatch, cap
 
     monkeypatch.setenv("LAMARCK_SEED", "5")
     monkeypatch.setattr(Project, "evolve", fake_evolve)
-    assert main(["evolve", "--json", "--project", str(tmp_path / "p")]) == 0
-    assert main(["evolve", "--json", "--max-forgetting", "0.2", "--project", str(tmp_path / "p")]) == 0
+    assert main(["evolve", "--json", "--project", str(tmp_path)]) == 0
+    assert main(["evolve", "--json", "--max-forgetting", "0.2", "--project", str(tmp_path)]) == 0
     assert seen == [EvolutionPolicy(seed=5), EvolutionPolicy(seed=5, max_forgetting=0.2)]
     first = capsys.readouterr().out.splitlines()[0]
     assert json.loads(first) == {"kind": "skip", "reason": "nothing to do", "figures": {}, "version": None}

@@ -20,7 +20,7 @@ def test_a_lamarck_error_is_one_panel_and_its_exit_code(tmp_path, monkeypatch, c
         raise ConfigError("the rule, the value and the fix")
 
     monkeypatch.setattr(Project, "evolve", refuse)
-    assert main(["evolve", "--project", str(tmp_path / "p")]) == ConfigError("x").exit_code != 0
+    assert main(["evolve", "--project", str(tmp_path)]) == ConfigError("x").exit_code != 0
     err = capsys.readouterr().err
     assert "the rule, the value and the fix" in err and "Traceback" not in err
 
@@ -30,7 +30,7 @@ def test_ctrl_c_exits_130(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Project, "evolve", interrupted)
-    assert main(["evolve", "--project", str(tmp_path / "p")]) == 130
+    assert main(["evolve", "--project", str(tmp_path)]) == 130
 
 
 def test_help_exits_0(capsys):

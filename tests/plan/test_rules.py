@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ from lamarck.plan import (
     parse_metric,
     verify,
 )
+from lamarck.plan._rules import asked_metric, check_metric_words, closest_metrics
 
 
 @pytest.fixture
@@ -136,3 +139,69 @@ def test_public_suite_sentences(shared_dir):
         ):
             wrong.append((case.name, got, spec.positive_class))
     assert not wrong
+
+
+@pytest.mark.parametrize(
+    ("sentence", "words", "closest"),
+    [
+        ("predict churn, optimize AUCC", "AUCC", ["roc_auc", "average_precision"]),
+        ("predict churn, optimise banana score", "banana score", []),
+        ("predict churn, maximize recall in 2 minutes", "recall", []),
+        ("predict the price, minimise the MSE, ignore the id", "MSE", ["rmse", "mae"]),
+        ("predict churn; metric: brier", "brier", []),
+        ("predict churn, metric aucc", "aucc", ["roc_auc", "average_precision"]),
+        ("predict churn, rank by precision", "precision", ["average_precision"]),
+        ("predict churn, optimize for speed", "speed", []),
+    ],
+)
+def test_a_sentence_that_asks_for_an_unknown_metric_is_refused(loans, sentence, words, closest):
+    assert asked_metric(sentence) == words
+    assert closest_metrics(words) == closest
+    with pytest.raises(PlanError) as err:
+        check_metric_words(sentence)
+    message = str(err.value)
+    assert f"the metric {words!r}, which is not a known metric" in message  # the rule and the value
+    assert ("closest: " + ", ".join(closest)) in message if closest else "no known metric is close" in message
+    assert "roc_auc, rmse" not in message and "log_loss, mae, mape, r2, rmse, roc_auc" in message  # all known
+    assert "Fix:" in message and "--metric NAME" in message
+    with pytest.raises(PlanError, match="not a known metric"):
+        RulePlanner().plan(loans, sentence.replace("churn", "whether a loan is denied"))
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "predict whether a loan is denied, optimize F1",
+        "predict whether a loan is denied, optimize average_precision",  # a metric by its own name
+        "predict whether a loan is denied and optimize",  # asks for nothing in particular
+        "predict whether a loan is denied, optimize it",
+        "predict whether a loan is denied, maximize performance",
+        "predict the metric tons of income",  # "metric" inside a phrase asks for no metric
+        "predict whether a loan is denied by age",  # a bare "by" is not "rank by"
+        "phishing or legit website? area under roc",
+    ],
+)
+def test_sentences_that_ask_for_no_unknown_metric(sentence):
+    assert asked_metric(sentence) is None
+    check_metric_words(sentence)
+
+
+def test_the_metric_flag_or_the_target_flag_and_an_unknown_metric_word(loans):
+    spec = make_plan(loans, "predict whether a loan is denied, optimize AUCC", metric="f1")
+    assert (spec.metric, spec.reasons["metric"].source) == ("f1", "flag")  # the flag makes the word moot
+    assert RulePlanner().plan(loans, "predict the loan status, optimize AUCC", metric="f1").target
+    with pytest.raises(PlanError, match="'AUCC', which is not a known metric"):
+        make_plan(loans, "optimize AUCC", target="Loan Status")  # the planner's fallback does not hide it
+    assert make_plan(loans, "optimize AUCC", target="Loan Status", metric="f1").metric == "f1"
+
+
+def test_no_public_suite_sentence_asks_for_an_unknown_metric(shared_dir):
+    import yaml
+
+    sentences = [case.instruction for case in load_suite(shared_dir / "bench" / "public_suite.yaml")]
+    paraphrases = Path(__file__).parents[2] / "bench" / "planner_paraphrases.yaml"
+    raw = yaml.safe_load(paraphrases.read_text(encoding="utf-8"))
+    for group in ("paraphrases", "heldout"):
+        sentences += [s for ss in (raw.get(group) or {}).values() for s in ss]
+    assert len(sentences) > 90
+    assert [s for s in sentences if asked_metric(s) is not None] == []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 
 from lamarck.errors import LamarckError
 
@@ -88,14 +89,22 @@ LLMOpt = Annotated[
 ]
 
 
-def open_project(path: Path) -> Project:
+def open_project(path: Path, *, create: bool) -> Project:
     """The project at ``path`` (imported on first use, so ``lamarck --help`` starts fast); a ConfigError
-    when ``path`` is something other than a folder (a project is a folder, made on first use).
+    when ``path`` is something other than a folder (a project is a folder).
 
-    >>> open_project(Path("/dev/null"))
+    ``create``: the command may make the project (fit, stream, feedback, serve, keys create); otherwise
+    (status, models, history, predict, evolve, suggest-labels, keys list / revoke) the folder must exist
+    and nothing is made on disk: a :class:`lamarck.errors.ProjectNotFoundError` says so.
+
+    >>> open_project(Path("/dev/null"), create=True)
     Traceback (most recent call last):
     ...
     lamarck.errors.ConfigError: --project '/dev/null' is not a folder: a project is a folder (made on first use). Fix: --project with a new or an existing project folder, e.g. --project .lamarck.
+    >>> open_project(Path("/no/such/project"), create=False)
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.ProjectNotFoundError: no project at '/no/such/project': the folder does not exist (a command that only reads a project never makes one). Fix: pass the folder of an existing project with --project, or make one first with `lamarck fit DATA "SENTENCE" --project /no/such/project`.
     """
     if path.exists() and not path.is_dir():
         from lamarck.errors import ConfigError
@@ -106,7 +115,7 @@ def open_project(path: Path) -> Project:
         )
     from lamarck.project import Project
 
-    return Project(path)
+    return Project(path) if create else Project.existing(path)
 
 
 def read_data(data: str, query: str | None, table: str | None) -> Any:
@@ -218,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command.main(args=argv, prog_name="lamarck", standalone_mode=True)
     except LamarckError as e:
-        err_console.print(
-            Panel(str(e), title=f"[red]{type(e).__name__}[/red]", expand=False, border_style="red")
+        err_console.print(  # the message as written: "[lamarck]" in it is text, not rich markup
+            Panel(Text(str(e)), title=f"[red]{type(e).__name__}[/red]", expand=False, border_style="red")
         )
         return e.exit_code
     except SystemExit as e:

@@ -53,7 +53,7 @@ def plan(
     Example: lamarck plan loans.csv "predict whether a loan is denied, optimize F1, in 2 minutes"
     """
     frame = read_data(data, query, table)
-    spec = open_project(project).plan(
+    spec = open_project(project, create=True).plan(
         frame,
         sentence,
         target=target,
@@ -116,7 +116,7 @@ def fit(
     """
     started_at = time.monotonic()  # the budget is the whole command's: reading and planning count
     frame = read_data(data, query, table)
-    proj = open_project(project)
+    proj = open_project(project, create=True)
     learner_list = [s.strip() for s in learners.split(",") if s.strip()] if learners else None
     kwargs: dict[str, Any] = dict(
         target=target,
@@ -207,8 +207,9 @@ def predict(
     Example: lamarck predict new_houses.csv --output predictions.csv
     """
     check_output(output)
+    proj = open_project(project, create=False)
     frame = read_data(data, query, table)
-    out, notes = open_project(project).predict(frame, model=model, proba=proba)
+    out, notes = proj.predict(frame, model=model, proba=proba)
     for note in notes:
         err_console.print(f"[yellow]warning:[/yellow] {note}")
     if output is None:

@@ -74,7 +74,7 @@ def evolution_policy(*, seed: int, **flags: float | None) -> EvolutionPolicy:
 
 def status(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> None:
     """Show the project: its champion and its versions."""
-    info = open_project(project).status()
+    info = open_project(project, create=False).status()
     if as_json:
         print(dumps(info, indent=2))
         return
@@ -97,7 +97,7 @@ def status(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> 
 
 def models(as_json: JsonOpt = False, project: ProjectOpt = Path(".lamarck")) -> None:
     """List registered versions with their aliases and scores."""
-    info = open_project(project).status()
+    info = open_project(project, create=False).status()
     if as_json:
         print(dumps(info["versions"], indent=2))
         return
@@ -151,7 +151,7 @@ def evolve(
 
     Example: lamarck evolve --json
     """
-    proj = open_project(project)
+    proj = open_project(project, create=False)
     policy = evolution_policy(
         seed=proj.settings.seed,
         min_new_labels=min_new_labels,
@@ -212,7 +212,7 @@ def history(
 
     Example: lamarck history
     """
-    info = open_project(project).history()
+    info = open_project(project, create=False).history()
     if as_json:
         print(dumps(info))
         return
@@ -261,7 +261,7 @@ def suggest_labels(
     Example: lamarck suggest-labels 10 --output to_label.csv
     """
     check_output(output)
-    table = open_project(project).suggest_labels(n, strategy=strategy)
+    table = open_project(project, create=False).suggest_labels(n, strategy=strategy)
     if output is not None:
         write_csv(table, output)
     if as_json:
@@ -299,7 +299,7 @@ def feedback(
     Example: lamarck feedback labels.csv --label-column churned
     """
     frame = read_data(data, None, None)
-    proj = open_project(project)
+    proj = open_project(project, create=True)
     if id_column:
         items = [
             {"prediction_id": r.get(id_column)} | ({"label": r[label_column]} if label_column in r else {})

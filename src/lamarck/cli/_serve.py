@@ -43,7 +43,7 @@ def serve(
 
     from lamarck.serve import bind_host, create_app
 
-    proj = open_project(project)
+    proj = open_project(project, create=True)
     mode: AuthMode = "keys" if proj.store.has_keys() else "open"
     if bind_host(host, mode=mode) != host:
         err_console.print(
@@ -104,7 +104,7 @@ def keys_create(
 
     Example: lamarck keys create --role feedback --name labelling-team
     """
-    key = open_project(project).store.create_key(role, name=name)
+    key = open_project(project, create=True).store.create_key(role, name=name)
     console.print(f"created a {role!r} key (shown once, store it now):")
     print(key)
 
@@ -115,7 +115,7 @@ def keys_list(project: ProjectOpt = Path(".lamarck")) -> None:
     t = Table()
     for col in ("id", "name", "role", "created", "revoked"):
         t.add_column(col)
-    for k in open_project(project).store.api_keys():
+    for k in open_project(project, create=False).store.api_keys():
         t.add_row(str(k["id"]), k["name"], k["role"], str(k["ts"])[:19], "yes" if k["revoked"] else "no")
     console.print(t)
 
@@ -128,6 +128,6 @@ def keys_revoke(
     """Revoke an API key by its id."""
     from lamarck.errors import ConfigError
 
-    if not open_project(project).store.revoke_key(key_id):
+    if not open_project(project, create=False).store.revoke_key(key_id):
         raise ConfigError(f"no API key with id {key_id}. Fix: see `lamarck keys list`.")
     console.print(f"revoked key {key_id}")

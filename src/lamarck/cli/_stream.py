@@ -70,7 +70,7 @@ def stream(
         label_delay=label_delay, checkpoint_every=checkpoint_every, resume=resume, register=register,
         limit=limit, learner=learner,
     )  # fmt: skip
-    proj = open_project(project)
+    proj = open_project(project, create=True)
     if as_json:
         result = stream_project(proj, data, sentence, **kwargs)
         print(dumps(result.to_dict()))

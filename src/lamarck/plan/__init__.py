@@ -3,7 +3,14 @@
 from lamarck.plan._assist import FEATURE_LANGUAGE, Review, propose_features, review_fit
 from lamarck.plan._client import LLMClient, Reply, Transcript, extract_json
 from lamarck.plan._llm import LLMPlanner, compact_profile, configured_client, llm_client, planner_for
-from lamarck.plan._rules import RulePlanner, infer_task, parse_budget, parse_exclusions, parse_metric
+from lamarck.plan._rules import (
+    RulePlanner,
+    check_metric_words,
+    infer_task,
+    parse_budget,
+    parse_exclusions,
+    parse_metric,
+)
 from lamarck.plan._spec import Reason, ReasonSource, TaskSpec, TaskType
 from lamarck.plan._verify import PlanIssue, apply_overrides, make_plan, verify, verify_all
 
@@ -21,6 +28,7 @@ __all__ = [
     "TaskType",
     "Transcript",
     "apply_overrides",
+    "check_metric_words",
     "compact_profile",
     "configured_client",
     "extract_json",

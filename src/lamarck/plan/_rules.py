@@ -20,7 +20,17 @@ from lamarck.errors import PlanError
 from lamarck.evaluate import DEFAULT_METRIC, METRICS
 from lamarck.plan._spec import Reason, TaskSpec, TaskType
 
-__all__ = ["RulePlanner", "closest_columns", "infer_task", "parse_budget", "parse_exclusions", "parse_metric"]
+__all__ = [
+    "RulePlanner",
+    "asked_metric",
+    "check_metric_words",
+    "closest_columns",
+    "closest_metrics",
+    "infer_task",
+    "parse_budget",
+    "parse_exclusions",
+    "parse_metric",
+]
 
 _METRIC_PATTERNS: list[tuple[str, str]] = [
     (r"\b(pr[ -]?auc|average precision|area under the precision)", "average_precision"),
@@ -35,6 +45,48 @@ _METRIC_PATTERNS: list[tuple[str, str]] = [
     (r"\b(r2|r²|r-squared|r squared|coefficient of determination)\b", "r2"),
     (r"\b(accuracy|accurate)\b", "accuracy"),
 ]
+#: words that ask for a metric: what follows them must name one (``optimize AUCC`` is an error, not the
+#: default metric). ``metric`` counts at the start of a clause or before ``:``/``=``/``is``, so a sentence
+#: such as "predict metric tons" is not read as asking for one.
+_METRIC_ASK = re.compile(
+    r"(?:\b(?:optimi[sz]e|maximi[sz]e|minimi[sz]e)\b(?:\s+for)?"
+    r"|\b(?:rank|ranked|score|scored|judge|judged|measure|measured|evaluate|evaluated)\s+(?:it\s+|them\s+)?by\b"
+    r"|\bmetric\s*(?:[:=]|\bis\b)"
+    r"|(?:^|[,;.!?(])\s*(?:(?:the|with|using|use)\s+(?:the\s+)?)?metric\b)"
+    r"\s*(?P<words>[^,;.!?()]*)",
+    flags=re.IGNORECASE,
+)
+#: where the asked-for words end: a budget, an exclusion or the next clause
+_METRIC_WORDS_END = re.compile(
+    r"\s+(?:in|under|within|while|but|and|using|from|with|without|on|per|ignore|ignoring|exclude|excluding|"
+    r"don'?t|do not|drop|dropping|please|pls)\b.*$|\s+\d.*$",
+    flags=re.IGNORECASE,
+)
+#: words after "optimize" that name no metric on purpose ("optimize it", "maximize performance")
+_VAGUE = {
+    "", "it", "this", "that", "them", "everything", "performance", "the performance", "results",
+    "the results", "quality", "the quality", "the model", "model", "score", "the score", "the metric",
+    "metric", "predictions", "the predictions",
+}  # fmt: skip
+#: how users spell each metric, to suggest the nearest one for an unknown word
+_METRIC_SPELLINGS: dict[str, str] = {
+    **{name: name for name in METRICS},
+    **{name.replace("_", " "): name for name in METRICS},
+    "auc": "roc_auc",
+    "roc": "roc_auc",
+    "roc auc": "roc_auc",
+    "pr auc": "average_precision",
+    "precision": "average_precision",
+    "logloss": "log_loss",
+    "cross entropy": "log_loss",
+    "macro f1": "f1_macro",
+    "f score": "f1",
+    "mean absolute error": "mae",
+    "root mean squared error": "rmse",
+    "mse": "rmse",
+    "r squared": "r2",
+    "mean absolute percentage error": "mape",
+}
 _UNITS = {
     "s": 1,
     "sec": 1,
@@ -191,14 +243,80 @@ def _tokens(text: str) -> list[str]:
     return [w for w in _norm(text).split() if w]
 
 
+#: a metric's own name written as one word ("roc_auc", "log_loss"), read as its words
+_METRIC_NAMES = re.compile(r"\b(" + "|".join(n for n in METRICS if "_" in n) + r")\b")
+
+
 def parse_metric(text: str) -> tuple[str, str] | None:
-    """The metric named in ``text`` and the words that named it."""
-    low = text.lower()
+    """The metric named in ``text`` and the words that named it; a metric's own name counts too.
+
+    >>> parse_metric("predict churn, optimize AUC"), parse_metric("optimize average_precision")
+    (('roc_auc', 'auc'), ('average_precision', 'average precision'))
+    """
+    low = _METRIC_NAMES.sub(lambda m: m.group(0).replace("_", " "), text.lower())
     for pattern, name in _METRIC_PATTERNS:
         m = re.search(pattern, low)
         if m:
             return name, m.group(0)
     return None
+
+
+def asked_metric(text: str) -> str | None:
+    """The words after "optimize", "maximize", "minimize", "metric:", "rank by"... when they name no known
+    metric (``None`` when ``text`` names a known one, or asks for none).
+
+    >>> asked_metric("predict churn, optimize AUCC in 2 minutes"), asked_metric("optimise banana score")
+    ('AUCC', 'banana score')
+    >>> asked_metric("predict churn, optimize AUC"), asked_metric("predict metric tons of steel")
+    (None, None)
+    """
+    if parse_metric(text) is not None:
+        return None
+    for m in _METRIC_ASK.finditer(text):
+        words = _METRIC_WORDS_END.sub("", m.group("words")).strip(" :=-'\"")
+        words = re.sub(r"^(?:the|a|an|our|my|best|highest|lowest|top)\s+", "", words, flags=re.I).strip()
+        if _norm(words) not in _VAGUE and re.search(r"\w", words):
+            return words
+    return None
+
+
+def closest_metrics(words: str, n: int = 3) -> list[str]:
+    """Known metrics whose names or usual spellings are closest to ``words``.
+
+    >>> closest_metrics("AUCC"), closest_metrics("mse"), closest_metrics("banana score")
+    (['roc_auc', 'average_precision'], ['rmse', 'mae'], [])
+    """
+    kept = [w for w in _norm(words).split() if w not in _VAGUE]  # "banana score" is not "f score"
+    keys = [" ".join(kept), *kept]
+    found: list[str] = []
+    for key in keys:
+        for spelling in difflib.get_close_matches(key, list(_METRIC_SPELLINGS), n=n, cutoff=0.6):
+            if _METRIC_SPELLINGS[spelling] not in found:
+                found.append(_METRIC_SPELLINGS[spelling])
+    return found[:n]
+
+
+def check_metric_words(sentence: str) -> None:
+    """A :class:`PlanError` when ``sentence`` asks for a metric ("optimize X") that is not a known one:
+    the default metric would otherwise be used without a word.
+
+    >>> check_metric_words("predict churn, optimize AUC in 2 minutes")
+    >>> check_metric_words("predict churn, optimize AUCC")
+    Traceback (most recent call last):
+    ...
+    lamarck.errors.PlanError: the sentence asks for the metric 'AUCC', which is not a known metric (closest: roc_auc, average_precision). Fix: name one of accuracy, average_precision, balanced_accuracy, f1, f1_macro, log_loss, mae, mape, r2, rmse, roc_auc in the sentence (e.g. "optimize roc_auc"), or pass --metric NAME.
+    """
+    words = asked_metric(sentence)
+    if words is None:
+        return
+    near = closest_metrics(words)
+    closest = f"closest: {', '.join(near)}" if near else "no known metric is close"
+    example = near[0] if near else "roc_auc"
+    raise PlanError(
+        f"the sentence asks for the metric {words[:60]!r}, which is not a known metric ({closest}). Fix: name "
+        f'one of {", ".join(sorted(METRICS))} in the sentence (e.g. "optimize {example}"), or pass '
+        "--metric NAME."
+    )
 
 
 def parse_budget(text: str) -> tuple[float, str] | None:
@@ -284,7 +402,12 @@ class RulePlanner:
     def __init__(self, *, default_time_budget_s: float = 60.0) -> None:
         self.default_time_budget_s = default_time_budget_s
 
-    def plan(self, frame: pd.DataFrame, sentence: str, **_: Any) -> TaskSpec:
+    def plan(self, frame: pd.DataFrame, sentence: str, *, metric: str | None = None, **_: Any) -> TaskSpec:
+        """The spec of ``sentence`` on ``frame``. ``metric``: a metric the caller sets (the ``--metric``
+        flag, applied after planning); without it, a sentence that asks for an unknown metric is a
+        :class:`PlanError` (see :func:`check_metric_words`)."""
+        if metric is None:
+            check_metric_words(sentence)
         columns = [str(c) for c in frame.columns]
         reasons: dict[str, Reason] = {}
         exclusions = parse_exclusions(sentence, columns)

@@ -17,7 +17,13 @@ import pandas as pd
 
 from lamarck.errors import BudgetError, ConfigError, PlanError
 from lamarck.evaluate import DEFAULT_METRIC, METRICS, metrics_for
-from lamarck.plan._rules import RulePlanner, closest_columns, infer_task, positive_class_of
+from lamarck.plan._rules import (
+    RulePlanner,
+    check_metric_words,
+    closest_columns,
+    infer_task,
+    positive_class_of,
+)
 from lamarck.plan._spec import Reason, TaskSpec, TaskType
 
 __all__ = [
@@ -255,10 +261,12 @@ def make_plan(
 
         flags["metric"] = get_metric(flags["metric"]).name
     try:
-        spec = planner.plan(frame, sentence)
+        spec = planner.plan(frame, sentence, metric=flags.get("metric"))
     except PlanError:
         if target is None:
             raise
+        if flags.get("metric") is None:
+            check_metric_words(sentence)  # --target does not excuse a metric nobody knows
         spec = TaskSpec(
             target=str(target),
             task="regression",
