@@ -32,3 +32,10 @@ def test_a_budget_outside_one_second_to_seven_days_is_refused(budget):
 @pytest.mark.parametrize("budget", [1, 60, MAX_TIME_BUDGET_S])
 def test_budgets_inside_the_range_pass(budget):
     assert make_plan(FRAME, "predict y", time_budget_s=budget).time_budget_s == budget
+
+
+def test_a_target_flag_keeps_the_sentence_s_metric_budget_and_exclusions():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 10, "b": [0, 1] * 20, "y": [0, 1, 1, 0] * 10})
+    spec = make_plan(frame, "optimize f1 in 2 minutes, ignore b", target="y")
+    assert (spec.target, spec.metric, spec.time_budget_s, spec.exclude_columns) == ("y", "f1", 120, ["b"])
+    assert spec.reasons["target"].source == "flag"

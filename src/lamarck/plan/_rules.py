@@ -402,10 +402,19 @@ class RulePlanner:
     def __init__(self, *, default_time_budget_s: float = 60.0) -> None:
         self.default_time_budget_s = default_time_budget_s
 
-    def plan(self, frame: pd.DataFrame, sentence: str, *, metric: str | None = None, **_: Any) -> TaskSpec:
+    def plan(
+        self,
+        frame: pd.DataFrame,
+        sentence: str,
+        *,
+        metric: str | None = None,
+        target: str | None = None,
+        **_: Any,
+    ) -> TaskSpec:
         """The spec of ``sentence`` on ``frame``. ``metric``: a metric the caller sets (the ``--metric``
         flag, applied after planning); without it, a sentence that asks for an unknown metric is a
-        :class:`PlanError` (see :func:`check_metric_words`)."""
+        :class:`PlanError` (see :func:`check_metric_words`). ``target``: the column the caller names (the
+        ``--target`` flag): the sentence need not name it, and its metric, budget and exclusions still count."""
         if metric is None:
             check_metric_words(sentence)
         columns = [str(c) for c in frame.columns]
@@ -413,9 +422,12 @@ class RulePlanner:
         exclusions = parse_exclusions(sentence, columns)
         excluded = list(dict.fromkeys(c for c, _ in exclusions))
         metric_found = parse_metric(sentence)
-        target, why = self._target(
-            frame, sentence, columns, excluded, metric_found[0] if metric_found else None
-        )
+        if target is not None and target in columns:
+            why = Reason(source="flag", text="--target")
+        else:
+            target, why = self._target(
+                frame, sentence, columns, excluded, metric_found[0] if metric_found else None
+            )
         reasons["target"] = why
         task, task_why = infer_task(frame[target])
         low = sentence.lower()

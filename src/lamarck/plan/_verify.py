@@ -261,7 +261,9 @@ def make_plan(
 
         flags["metric"] = get_metric(flags["metric"]).name
     try:
-        spec = planner.plan(frame, sentence, metric=flags.get("metric"))
+        spec = planner.plan(
+            frame, sentence, metric=flags.get("metric"), target=None if target is None else str(target)
+        )
     except PlanError:
         if target is None:
             raise
