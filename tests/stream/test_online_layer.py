@@ -123,3 +123,16 @@ def test_delayed_labels_score_the_guard_on_the_combination_as_it_is_now():
     # every answer of the last week was the base model's (wrong); the combination learned the flip as the
     # labels came in, and the guard measured it on each label before learning it: it serves next week
     assert layer.serving_combined and layer.better_ > 30
+
+
+def test_a_serving_combination_keeps_serving_through_ties_until_the_base_model_is_ahead():
+    for sticky in (True, False):
+        layer = OnlineLayer(n_classes=2, learner=_small(), window=50, sticky=sticky)
+        for _ in range(20):
+            layer._pair(1.0, 0.0)  # the combination right where the base model erred
+        assert layer.serving_combined
+        for _ in range(50):
+            layer._pair(0.0, 0.0)  # both right: the wins leave the window
+        assert layer.better_ == 0 and layer.serving_combined == sticky
+        layer._pair(0.0, 1.0)  # the base model ahead: back to it
+        assert not layer.serving_combined

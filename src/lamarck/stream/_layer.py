@@ -10,8 +10,11 @@ as inputs (``_champ=<k>``, ``_champ``); off by default: on SEA and Agrawal with 
 
 The guard: what is served is the base model's answer until the combined answer has been *measurably*
 better on the recent labels: a one-sided sign test (McNemar's exact test for classes) over the last
-``window`` labelled rows where the two disagree, at level ``level``. When it stops being better, the
-layer falls back to the base model's answer by itself.
+``window`` labelled rows where the two disagree, at level ``level``. Once serving, the combination keeps
+serving while it stays at least level with the base model on those rows, and the layer falls back to the
+base model's answer by itself as soon as the base model is ahead (``sticky``; without it, as soon as the
+combination is no longer *significantly* better: after a drift that both first miss, a tie would hand the
+answers back to the base model just as the members adapt; on SEA with weekly labels that cost 0.7 points).
 
 Label latency: :meth:`answer` takes a snapshot of what the layer saw for each row (its inputs, the context
 of the labels that had arrived *then*, every member's output); :meth:`learn` learns a label with the
@@ -123,6 +126,7 @@ class OnlineLayer:
         keep: int = 50_000,
         max_features: int = 64,
         base_features: bool = False,
+        sticky: bool = True,
     ) -> None:
         if n_classes is not None and n_classes < 2:
             raise ConfigError(f"OnlineLayer n_classes={n_classes}: a classifier has at least 2 classes.")
@@ -135,6 +139,7 @@ class OnlineLayer:
             )
         self.window, self.level, self.keep, self.max_features = window, level, keep, max_features
         self.base_features = base_features
+        self.sticky = sticky
         self.pairs_: deque[tuple[float, float]] = deque(maxlen=window)  # (base loss, combined loss)
         self.better_ = self.worse_ = 0
         self.p_value_ = 1.0
@@ -349,7 +354,10 @@ class OnlineLayer:
         self.better_ += combined < base
         self.worse_ += combined > base
         self.p_value_ = sign_test(self.better_, self.worse_)
-        self.serving_combined = self.p_value_ < self.level
+        if self.serving_combined and getattr(self, "sticky", False):
+            self.serving_combined = self.better_ >= self.worse_
+        else:
+            self.serving_combined = self.p_value_ < self.level
 
     # ------------------------------------------------------------------ figures
 
