@@ -115,3 +115,11 @@ def test_quarantined_feedback_ids_are_read_back_by_source(store):
     assert store.quarantined_feedback_ids(source="evolve") == {3, 7}
     assert store.quarantined_feedback_ids(source="api") == {9}
     assert store.quarantined_feedback_ids(source="cli") == set()
+
+
+def test_labelled_reads_a_range_of_feedback_ids_and_the_newest_rows(store):
+    store.add_feedback([{"inputs": {"x": float(i)}, "label": str(i)} for i in range(10)])
+    ids = store.labelled()["feedback_id"].tolist()
+    assert store.labelled(upto_id=ids[3])["x"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert store.labelled(upto_id=ids[6], last=2)["x"].tolist() == [5.0, 6.0]  # in arrival order
+    assert store.labelled(after_id=ids[7], last=5)["x"].tolist() == [8.0, 9.0]

@@ -330,20 +330,26 @@ class Evolver:
     def _train(self, champion: Any, champ_version: str) -> Decision:
         p = self.policy
         from_cursor = cursor(self.store)
-        everything = batch_labels(self.store)
+        # only the labels since the cursor, and the newest before it that the drift check compares with:
+        # a pass that trains nothing (most of them) does not read the whole history
+        new_rows = batch_labels(self.store, after_id=from_cursor)
         reference = read_reference(self.registry.info(champ_version))
         outputs = read_prediction_drift(champion, champ_version, reference, self.store)
-        if everything.empty:
+        if new_rows.empty and from_cursor == 0:
             quiet = {"labels": 0, "prediction_drift": None if outputs is None else outputs.to_dict()}
             if outputs is not None and outputs.severity != "none":
                 record_label_free_signal(self.store, outputs, quiet, champ_version)
             return Decision("skip", "no labelled feedback yet", quiet, champ_version)
-        new_rows = everything[everything["feedback_id"] > from_cursor]
-        old_rows = everything[everything["feedback_id"] <= from_cursor]
+        if new_rows.empty:
+            window = LabelWindow(new_labels=0, cursor=from_cursor, from_cursor=from_cursor, unusable_labels=0)
+            return Decision.of(
+                "skip", "no new usable labels since the last decision", window, version=champ_version
+            )
+        old_tail = batch_labels(self.store, upto_id=from_cursor, last=max(len(new_rows), 200))
         new = labelled(champion, new_rows, quarantine_to=self.store)
         window = LabelWindow(
             new_labels=len(new.X),
-            cursor=int(everything["feedback_id"].max()),
+            cursor=int(new_rows["feedback_id"].max()),
             from_cursor=from_cursor,
             unusable_labels=int(len(new_rows) - len(new.X)),
         )
@@ -355,7 +361,7 @@ class Evolver:
             p,
             champion,
             new,
-            old_rows,
+            old_tail,
             reference,
             store=self.store,
             prediction_drift=outputs,
@@ -378,6 +384,7 @@ class Evolver:
                 figures,
                 champ_version,
             )
+        old_rows = batch_labels(self.store, upto_id=from_cursor)  # the memory: read only to train
         return self._challenge(champion, champ_version, new, old_rows, reference, n_test, window, triggers)
 
     def _challenge(

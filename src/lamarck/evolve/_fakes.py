@@ -140,8 +140,16 @@ class FakeStore:
             self.feedback.append({"feedback_id": len(self.feedback) + 1, "source": "explicit", **item})
         return len(items)
 
-    def labelled(self, *, after_id: int | None = None) -> pd.DataFrame:
-        rows = [r for r in self.feedback if after_id is None or r["feedback_id"] > after_id]
+    def labelled(
+        self, *, after_id: int | None = None, upto_id: int | None = None, last: int | None = None
+    ) -> pd.DataFrame:
+        rows = [
+            r
+            for r in self.feedback
+            if (after_id is None or r["feedback_id"] > after_id)
+            and (upto_id is None or r["feedback_id"] <= upto_id)
+        ]
+        rows = rows[-last:] if last else ([] if last == 0 else rows)
         return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
 
     def max_feedback_id(self) -> int:

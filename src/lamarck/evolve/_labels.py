@@ -156,9 +156,20 @@ def _quarantine_once(
     store.quarantine(records, reasons, source="evolve")
 
 
-def batch_labels(store: Any, *, after_id: int | None = None) -> pd.DataFrame:
-    """Labelled rows for the batch champion: the served stream learner's feedback is its own."""
-    rows = store.labelled(after_id=after_id)
+def batch_labels(
+    store: Any, *, after_id: int | None = None, upto_id: int | None = None, last: int | None = None
+) -> pd.DataFrame:
+    """Labelled rows for the batch champion: the served stream learner's feedback is its own.
+
+    ``after_id`` / ``upto_id``: after or up to a feedback id; ``last``: the newest rows only."""
+    if upto_id is None and last is None:
+        rows = store.labelled(after_id=after_id)
+    else:
+        rows = store.labelled(after_id=after_id, upto_id=upto_id, last=last)
+    if rows.empty and "label" not in rows.columns:  # none: the columns a labelled frame has
+        return pd.DataFrame(
+            columns=["feedback_id", "label", "weight", "source", "model_version", "prediction", "ts"]
+        )
     return rows[rows["source"] != "stream"] if "source" in rows.columns else rows
 
 

@@ -271,10 +271,18 @@ class EventStore:
 
     # ------------------------------------------------------------------ reads
 
-    def labelled(self, *, since: datetime | None = None, after_id: int | None = None) -> pd.DataFrame:
+    def labelled(
+        self,
+        *,
+        since: datetime | None = None,
+        after_id: int | None = None,
+        upto_id: int | None = None,
+        last: int | None = None,
+    ) -> pd.DataFrame:
         """Labelled rows in arrival order: feedback joined to its prediction (inputs, version, prediction).
 
-        ``feedback_id`` increases with arrival, so ``after_id`` reads only what came after a cursor.
+        ``feedback_id`` increases with arrival, so ``after_id`` reads only what came after a cursor and
+        ``upto_id`` what came up to it; ``last``: only the newest rows of those (still in arrival order).
         """
         j = FEEDBACK.outerjoin(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
         q = (
@@ -291,14 +299,20 @@ class EventStore:
                 PREDICTIONS.c.prediction,
             )
             .select_from(j)
-            .order_by(FEEDBACK.c.id)
+            .order_by(FEEDBACK.c.id.desc() if last is not None else FEEDBACK.c.id)
         )
         if since is not None:
             q = q.where(FEEDBACK.c.ts >= since)
         if after_id is not None:
             q = q.where(FEEDBACK.c.id > after_id)
+        if upto_id is not None:
+            q = q.where(FEEDBACK.c.id <= upto_id)
+        if last is not None:
+            q = q.limit(max(int(last), 0))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
+        if last is not None:
+            rows = rows[::-1]
         records = []
         for r in rows:
             inputs = r["inputs"] or r["fb_inputs"] or {}
