@@ -11,7 +11,15 @@ from lamarck._fit._types import Assembled, FitOptions, Prepared, Processed
 if TYPE_CHECKING:
     from lamarck.project import Project
 
-__all__ = ["FIXED_OVERHEAD_S", "MIN_SEARCH_SHARE", "OVERHEAD_SHARE", "assemble", "search", "search_budget"]
+__all__ = [
+    "FIXED_OVERHEAD_S",
+    "MIN_SEARCH_SHARE",
+    "OVERHEAD_SHARE",
+    "assemble",
+    "processor_notes",
+    "search",
+    "search_budget",
+]
 
 #: seconds kept aside from the budget for evaluation, the report and registration
 FIXED_OVERHEAD_S = 6.0
@@ -105,8 +113,14 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
     return Assembled(
         model=model,
         leaderboard=[final, *trials, *failed_rows(result.failures, spec.metric)],
-        notes=[*spec.notes, *result.notes],
+        notes=[*spec.notes, *processor_notes(processed.processor), *result.notes],
     )
+
+
+def processor_notes(processor: Any) -> list[str]:
+    """What the feature processor chose to say (e.g. text columns beyond its TF-IDF limit); older pickled
+    processors have no notes."""
+    return list(getattr(processor, "notes_", None) or [])
 
 
 def failed_rows(failures: list[Any], metric: str) -> list[dict[str, Any]]:

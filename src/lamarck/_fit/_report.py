@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from lamarck._fit._evaluate import finding_dict
+from lamarck._fit._model import processor_notes
 from lamarck._fit._types import ReportInputs
 
 __all__ = ["report_data", "write_report"]
@@ -61,7 +62,11 @@ def report_data(inputs: ReportInputs) -> Any:
         task=spec.task,
         history=result.history,
         champion_version=inputs.version,
-        notes=[*result.notes, f"validation: {result.validation.describe()}"],
+        notes=[
+            *processor_notes(inputs.assembled.model.processor),
+            *result.notes,
+            f"validation: {result.validation.describe()}",
+        ],
         llm_features=inputs.llm_features or [],
         review=inputs.evaluation.review,
     )

@@ -1,7 +1,9 @@
 """``FeatureProcessor``: raw columns → the numeric + ``category`` frame every learner takes.
 
 Categories are fixed at fit time (unseen values become missing, rare levels beyond ``max_categories``
-become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF + SVD components.
+become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF + SVD components, for
+the first ``max_text_columns`` text columns: any further one enters as its length in characters (a table
+of 2,000 text columns would otherwise make 32,000 features; ``notes_`` says so).
 The output columns have names every learner accepts (:func:`lamarck.data._names.safe_names`: a name
 with quotes, JSON characters or accents is sanitised); ``origins_`` maps each to its input column.
 
@@ -40,12 +42,14 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         kinds: Mapping[str, str] | None = None,
         max_categories: int = 200,
         text_components: int = 16,
+        max_text_columns: int = 20,
         seed: int = 0,
     ) -> None:
         self.columns = columns
         self.kinds = kinds
         self.max_categories = max_categories
         self.text_components = text_components
+        self.max_text_columns = max_text_columns
         self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> FeatureProcessor:
@@ -62,10 +66,24 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         self.categories_: dict[str, list[Any]] = {}
         self.text_: dict[str, Any] = {}
         self.datetime_parts_: dict[str, list[str]] = {}
+        text_columns = [c for c in cols if self.kinds_[c] == "text"]
+        # text columns beyond the limit: their length in characters, measured all at once
+        self.text_lengths_: list[str] = text_columns[self.max_text_columns :]
+        self.notes_: list[str] = []
+        if self.text_lengths_:
+            self.notes_.append(
+                f"{len(text_columns):,} text columns: TF-IDF + SVD on the first {self.max_text_columns} "
+                f"({text_columns[0]!r} … {text_columns[self.max_text_columns - 1]!r}); "
+                f"the other {len(self.text_lengths_):,} "
+                "enter as their length in characters only (max_text_columns)"
+            )
+        skip = set(self.text_lengths_)
         for c in cols:
+            if c in skip:
+                continue
             kind = self.kinds_[c]
             if kind in ("categorical", "boolean"):
-                counts = X[c].dropna().astype(str).value_counts()
+                counts = _value_counts(X[c])
                 keep = counts.index[: self.max_categories].tolist()
                 if len(counts) > self.max_categories:
                     keep.append("__other__")
@@ -121,17 +139,35 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         ]
         block = X[ready].to_numpy(dtype=np.float64) if ready else np.empty((len(X), 0))
         position = {c: j for j, c in enumerate(ready)}
+        long_text = getattr(self, "text_lengths_", [])  # pickles made before the limit have none
+        lengths = _text_lengths(X, long_text) if long_text else None
+        skip = {c: j for j, c in enumerate(long_text)}
+        # the category columns are read as one matrix of objects (column by column, pandas costs more
+        # than the lookups on a wide table)
+        grouped = [
+            c for c in self.feature_names_in_ if self.kinds_[c] in ("categorical", "boolean") and c in dtypes
+        ]
+        objects = X[grouped].to_numpy(dtype=object) if grouped else np.empty((len(X), 0), dtype=object)
+        present = ~pd.isna(objects)
+        where = {c: j for j, c in enumerate(grouped)}
         parts: list[tuple[str, str, Any]] = []
         for c in self.feature_names_in_:
             kind = self.kinds_[c]
             if kind == "numeric" and c in position:
                 parts.append((c, c, block[:, position[c]]))
                 continue
+            if c in skip and lengths is not None:
+                parts.append((c, f"{c}__chars", lengths[:, skip[c]]))
+                continue
+            if c in where:
+                j = where[c]
+                parts.append((c, c, self._categorical(c, objects[:, j], present[:, j])))
+                continue
             col = X[c] if c in X.columns else pd.Series(np.nan, index=X.index)
             if kind == "numeric":
                 parts.append((c, c, pd.to_numeric(col, errors="coerce").astype("float64").to_numpy()))
-            elif kind in ("categorical", "boolean"):
-                parts.append((c, c, self._categorical(c, col)))
+            elif kind in ("categorical", "boolean"):  # a column the frame does not have: all missing
+                parts.append((c, c, self._categorical(c, np.full(len(X), None), np.zeros(len(X), bool))))
             elif kind == "datetime":
                 d = _to_datetime(col)
                 for p in self.datetime_parts_[c]:
@@ -147,9 +183,10 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
                     parts.append((c, f"{c}__svd{j}", comps[:, j]))
         return parts
 
-    def _categorical(self, c: str, col: pd.Series) -> pd.Categorical:
-        """``col`` as the fitted categories of ``c``: values compared as ``str``, missing and unseen values
-        missing, or ``__other__`` when the column has that level."""
+    def _categorical(self, c: str, values: np.ndarray, present: np.ndarray) -> pd.Categorical:
+        """A column's ``values`` (objects; ``present``: not missing) as the fitted categories of ``c``:
+        values compared as ``str``, missing and unseen values missing, or ``__other__`` when the column
+        has that level."""
         cats = self.categories_[c]
         maps: dict[str, tuple[list[Any], dict[Any, int], int, pd.CategoricalDtype]] = (
             self.__dict__.setdefault("_category_maps", {})
@@ -160,8 +197,6 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
             entry = (cats, lookup, lookup.get("__other__", -1), pd.CategoricalDtype(cats))
             maps[c] = entry
         _, lookup, unseen, dtype = entry
-        present = col.notna().to_numpy()
-        values = col.to_numpy(dtype=object)
         codes = np.fromiter(
             (lookup.get(str(v), unseen) if ok else -1 for v, ok in zip(values, present, strict=True)),
             dtype=np.int64,
@@ -195,6 +230,39 @@ def _as_frame(names: Sequence[str], values: Sequence[Any], index: pd.Index) -> p
     taken = set(dense)
     rest = pd.DataFrame({names[j]: v for j, v in enumerate(values) if j not in taken}, index=index)
     return pd.concat([block, rest], axis=1)[list(names)]
+
+
+def _value_counts(col: pd.Series) -> pd.Series:
+    """``col.dropna().astype(str).value_counts()`` (the same levels in the same order), counted from one
+    factorisation of the values: on 2,000 columns the pandas chain cost a second.
+
+    >>> _value_counts(pd.Series(["b", None, "a", "b", 1, "1"], dtype=object)).to_dict()
+    {'b': 2, '1': 2, 'a': 1}
+    """
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    keys = [v if isinstance(v, str) else str(v) for v in uniques]
+    if len(set(keys)) < len(keys):  # values equal only as str (1 and "1"): the pandas chain merges them
+        return col.dropna().astype(str).value_counts()
+    counts = np.bincount(codes[codes >= 0], minlength=len(keys))
+    # what value_counts does with the counts of the levels in order of first appearance
+    return pd.Series(counts, index=pd.Index(keys, dtype=object), name="count").sort_values(ascending=False)
+
+
+def _text_lengths(X: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The length in characters of every value of the columns ``names`` (rows x columns, float64; missing
+    values and absent columns NaN), in one pass over all the values at once.
+
+    >>> _text_lengths(pd.DataFrame({"a": ["one two", None], "b": ["x", " y  z "]}), ["a", "b", "c"]).tolist()
+    [[7.0, 1.0, nan], [nan, 6.0, nan]]
+    """
+    values = np.empty((len(X), len(names)), dtype=object)
+    for j, c in enumerate(names):
+        values[:, j] = X[c].to_numpy(dtype=object) if c in X.columns else None
+    flat = values.ravel()
+    # len() over the objects: pandas' str.len would first copy them all into an arrow array (7x slower)
+    lengths = np.fromiter((len(v if isinstance(v, str) else str(v)) for v in flat), np.float64, len(flat))
+    lengths[pd.isna(flat)] = np.nan
+    return lengths.reshape(values.shape)
 
 
 def _to_datetime(col: pd.Series) -> pd.Series:

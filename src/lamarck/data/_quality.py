@@ -215,11 +215,25 @@ def _column_matrix(sample: pd.DataFrame, names: list[str], numeric: set[str]) ->
     M = np.empty((len(sample), len(names)), dtype=np.float64, order="F")
     by_number = [j for j, n in enumerate(names) if n in numeric]
     M[:, by_number] = _numbers(sample, [names[j] for j in by_number])
-    for j, name in enumerate(names):
-        if name not in numeric:
-            M[:, j] = sample[name].astype("category").cat.codes.to_numpy(dtype=np.float64)
+    others = [j for j, n in enumerate(names) if n not in numeric]
+    if others:
+        values = sample[[names[j] for j in others]].to_numpy(dtype=object)
+        for k, j in enumerate(others):
+            M[:, j] = _category_codes(values[:, k], sample[names[j]])
     M[np.isnan(M)] = -1e9
     return M
+
+
+def _category_codes(values: np.ndarray, col: pd.Series) -> np.ndarray:
+    """``col.astype("category").cat.codes`` as float64 (the rank of each value among the sorted distinct
+    values, missing -1), from ``values`` (``col`` as objects) by one sorted factorisation; ``col`` itself
+    when its values do not sort together (mixed types) or it has categories of its own."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        try:
+            return pd.factorize(values, sort=True, use_na_sentinel=True)[0].astype(np.float64)
+        except TypeError:
+            pass
+    return col.astype("category").cat.codes.to_numpy(dtype=np.float64)
 
 
 def _screen(M: np.ndarray, y: pd.Series, task: str) -> np.ndarray:

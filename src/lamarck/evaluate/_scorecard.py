@@ -74,7 +74,8 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
     of the other columns' values swapped for random values of the column, column by column in order.
 
     A run of number columns draws its noise in one call (the same draws, in the same order, as one call
-    per column) and the noisy numbers are put back as blocks: a wide table has thousands of them.
+    per column) and the noisy numbers are put back as blocks; the other columns are read as arrays and
+    the frame is built once at the end (a wide table has thousands of columns of either).
     """
     columns = list(X.columns)
     if not columns:
@@ -82,9 +83,8 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
     plain = [isinstance(t, np.dtype) and t.kind in "iuf" for t in X.dtypes]
     if len(set(columns)) != len(columns):  # a repeated name: column by column, by position
         plain = [False] * len(columns)
-    everything_plain = all(plain)
-    others = X if everything_plain else X.copy()  # the other columns are replaced in this copy
     blocks: list[pd.DataFrame] = []
+    rest: dict[int, Any] = {}  # position → the values of a column that is not in a block
     j = 0
     while j < len(columns):
         if plain[j]:
@@ -100,34 +100,37 @@ def _noisy(X: pd.DataFrame, noise: float, rng: np.random.Generator) -> pd.DataFr
             j = end
             continue
         col = X.iloc[:, j]
+        rest[j] = col
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             sd1 = float(np.nanstd(col.to_numpy(dtype=float)))
-            others.isetitem(
-                j,
-                col.to_numpy(dtype=float) + rng.normal(scale=noise * sd1 if sd1 > 0 else 0.0, size=len(col)),
+            rest[j] = col.to_numpy(dtype=float) + rng.normal(
+                scale=noise * sd1 if sd1 > 0 else 0.0, size=len(col)
             )
         else:
-            values_c = col.dropna().unique()
+            new = col.to_numpy(dtype=object)
+            values_c = pd.unique(new[~pd.isna(new)])  # col.dropna().unique(), in order of appearance
             if len(values_c) > 1:
                 swap = rng.random(len(col)) < noise
-                new = col.astype(object).to_numpy().copy()
+                new = new.copy()
                 new[swap] = rng.choice(values_c, size=int(swap.sum()))
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    others.isetitem(j, pd.Categorical(new, dtype=col.dtype))
-                else:
-                    others.isetitem(j, new)
+                rest[j] = (
+                    pd.Categorical(new, dtype=col.dtype)
+                    if isinstance(col.dtype, pd.CategoricalDtype)
+                    else new
+                )
         j += 1
-    if everything_plain:
+    if not rest:
         return pd.concat(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+    others = pd.DataFrame(dict(rest), index=X.index)  # keyed by position: names may repeat
+    others.columns = [columns[k] for k in rest]
     if not blocks:
         return others
-    rest = others.iloc[:, [k for k, p in enumerate(plain) if not p]]
-    return pd.concat([*blocks, rest], axis=1)[columns]
+    return pd.concat([*blocks, others], axis=1)[columns]
 
 
 #: a latency is measured by repeating a call up to this long (at least once): a model whose predict
 #: is slow (a table of thousands of columns) is not timed ten times over
-LATENCY_SECONDS = 1.0
+LATENCY_SECONDS = 0.5
 
 
 def _median_seconds(

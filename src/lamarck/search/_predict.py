@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lamarck.search._learners import _CatBoostModel, _codes, _ForestModel
+from lamarck.search._learners import _BinnedLightGBM, _CatBoostModel, _codes, _ForestModel
 from lamarck.search._search import as_matrix, predict_matrix
 
 __all__ = ["SharedInputs", "fold_matrix"]
@@ -98,6 +98,8 @@ def _lightgbm_matrix(frame: pd.DataFrame, pandas_categorical: list[list[Any]] | 
 
 
 def _is_lightgbm(model: Any) -> bool:
+    if isinstance(model, _BinnedLightGBM):
+        return True
     if not type(model).__module__.startswith("lightgbm"):
         return False
     import lightgbm as lgb
@@ -121,6 +123,8 @@ def _lightgbm_output(model: Any, inputs: SharedInputs, task: str) -> np.ndarray 
         return None
     # as LGBMModel.predict: no start iteration, the best iteration when early stopping found one
     out = np.asarray(booster.predict(matrix, num_threads=_threads(model, len(inputs))))
+    if isinstance(model, _BinnedLightGBM):
+        return out if task == "regression" else model.as_proba(out)
     if task == "regression" or not isinstance(model, lgb.LGBMClassifier):
         return out
     if out.ndim == 1:  # binary: LGBMClassifier.predict_proba stacks (1 - p, p)

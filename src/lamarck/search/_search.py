@@ -35,7 +35,7 @@ import pandas as pd
 from lamarck.errors import ConfigError, DataError, LamarckError
 from lamarck.evaluate import get_metric, score, signed
 from lamarck.search._ensemble import caruana_weights
-from lamarck.search._learners import LEARNERS, FitContext, Learner
+from lamarck.search._learners import LEARNERS, FitContext, FoldData, Learner
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
 __all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord", "failure_notes", "fit_threads"]
@@ -281,6 +281,9 @@ class AutoSearch:
     # ------------------------------------------------------------------ the search
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> SearchResult:
+        # predict_matrix's figures from conversions made once per frame (a module that imports this one)
+        from lamarck.search._predict import SharedInputs, fold_matrix
+
         learners = self._check()
         start = time.monotonic()
         deadline = start + self.time_budget_s
@@ -314,6 +317,7 @@ class AutoSearch:
         history: list[tuple[float, float]] = []
         seconds_by_learner: dict[str, float] = {}
         best_signed = -math.inf
+        prepared: dict[str, Any] = {}  # what learners make of the whole table once (FoldData.cache)
 
         def objective(trial: optuna.Trial) -> float:
             nonlocal best_signed
@@ -350,10 +354,11 @@ class AutoSearch:
                         seed=self.seed,
                         n_jobs=fit_threads(n_rows, self.n_jobs),
                         deadline=fold_deadline,
+                        fold=FoldData(X, y, tr, va, prepared),
                     )
                     Xtr, Xva = X.iloc[tr], X.iloc[va]
                     model = learner.fit(params, Xtr, y[tr], ctx, Xva, y[va])
-                    pred = predict_matrix(model, Xva, self.task, n_classes)
+                    pred = fold_matrix(model, SharedInputs(Xva), self.task, n_classes)
                     oof[va] = pred
                     models.append(model)
                     fold_scores.append(score(self.metric, y[va], pred))
