@@ -293,8 +293,9 @@ SYSTEMS = (
 DEFAULT_PEERS = ("batch-loop", "retrain-all", "retrain-recent", "stream")
 UNGUARDED = "loop-unguarded"
 DISTILL = "loop-distill"
+LAYER_ONLY = "layer-only"
 #: the systems served with the online layer (the label delay changes what they serve)
-ONLINE = frozenset({"lamarck-loop", DISTILL})
+ONLINE = frozenset({"lamarck-loop", DISTILL, LAYER_ONLY})
 #: systems whose served model changes only when they retrain (every batch at most): the label delay inside
 #: a batch does not change what they serve, so they run once per stream and count for every delay
 DELAY_FREE = frozenset({"batch-loop", "retrain-all", "retrain-recent", UNGUARDED})
@@ -494,7 +495,7 @@ def _run_system(
             batch=case.batch,
             # the loop looks after every batch (a pass that finds no trigger is cheap and trains nothing),
             # as ``serve --auto-evolve`` does; retraining from scratch runs every ``case.every`` labels
-            evolve_every=case.batch if loop else case.every,
+            evolve_every=len(case.frame) + 1 if system == LAYER_ONLY else case.batch if loop else case.every,
             fit_budget_s=fit_budget,
             client=client,
             probes=case.probes,

@@ -25,7 +25,8 @@ def bench(
         typer.Option(
             help="Comma-separated peers. Batch: histgb (default), flaml, autogluon, search-tpe, "
             "search-random, search-grid, search-evolutionary. "
-            "--part evolution: batch-loop, retrain-all, retrain-recent, stream (default), loop-unguarded."
+            "--part evolution: batch-loop, retrain-all, retrain-recent, stream (the default set), and the "
+            "ablations loop-unguarded, loop-distill, layer-only."
         ),
     ] = None,
     cases: Annotated[str | None, typer.Option(help="Comma-separated subset of case names.")] = None,
