@@ -72,7 +72,7 @@ def test_drift_against_the_reference_fires_unless_the_traffic_was_already_there(
 
 
 def test_a_rejected_challenger_holds_decay_back_for_cooldown_labels():
-    policy = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000)
+    policy = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000, online=True)
     decaying = labels(900, seed=9, noise=lambda i: 0.05 if i < 450 else 0.6)
     store = FakeStore()
     assert triggers(decaying, store=store, policy=policy).held is None  # nothing tried yet
@@ -92,8 +92,10 @@ def test_a_rejected_challenger_holds_decay_back_for_cooldown_labels():
         ).held
         is None
     )
-    capped = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000, cooldown_max_labels=1500)
+    capped = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000, cooldown_max_labels=1500, online=True)
     assert triggers(decaying, store=store, policy=capped).wait_labels == 1500
+    alone = EvolutionPolicy(min_new_labels=5000, cooldown_labels=1000)  # no layer: the evolver must adapt
+    assert triggers(decaying, store=store, policy=alone).wait_labels == 1000
     store.record_decision("promote", "a later challenger won")
     assert triggers(decaying, store=store, policy=policy).held is None  # a promotion ends the streak
     store.record_decision("reject", "failed the gate")
