@@ -82,6 +82,7 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
         members=result.members,
         classes_=prepared.classes,
         feature_names=list(processed.X.columns),
+        rule=result.rule,
     )
     trials = [
         {
@@ -106,7 +107,10 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
         "metric": spec.metric,
         "fit_seconds": None,
         "source": "final",
-        "params": {"members": model.describe()},
+        "params": {
+            "members": model.describe(),
+            **({"decision": result.rule.describe()} if result.rule else {}),
+        },
         "status": "complete",
         "error": "",
     }

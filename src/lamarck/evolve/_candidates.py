@@ -57,7 +57,7 @@ class Candidate:
 
 def warm_start(policy: EvolutionPolicy, champion: Any, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> Any:
     """Same processor and configuration; boosting members continue from the champion's trees."""
-    from lamarck.search import LEARNERS, FitContext
+    from lamarck.search import LEARNERS, FitContext, fit_learner, warm_start_learner
 
     challenger = copy.copy(champion)
     Xp = champion.processor.transform(X[champion.input_columns])
@@ -70,9 +70,9 @@ def warm_start(policy: EvolutionPolicy, champion: Any, X: pd.DataFrame, y: np.nd
         models = []
         for fold_model in m.models[: policy.max_fold_models]:
             try:
-                models.append(learner.warm_start(fold_model, Xp, y_fit, ctx, sample_weight=w))
+                models.append(warm_start_learner(learner, fold_model, Xp, y_fit, ctx, sample_weight=w))
             except NotImplementedError:
-                models.append(learner.fit(m.params, Xp, y_fit, ctx))
+                models.append(fit_learner(learner, m.params, Xp, y_fit, ctx))
         members.append(replace(m, models=models))
     challenger.members = members
     challenger.version = None

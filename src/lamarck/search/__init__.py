@@ -1,8 +1,17 @@
-"""Search: the model zoo, validation by data size, the Optuna-driven search and the greedy ensemble."""
+"""Search: the model zoo, the objectives and decision rules that follow the metric, validation by data
+size, the Optuna-driven search and the greedy ensemble."""
 
+from lamarck.search._decision import DecisionRule, choose_rule
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, FitContext, Learner
 from lamarck.search._model import LamarckModel
+from lamarck.search._objective import (
+    TargetShape,
+    fit_learner,
+    objectives_for,
+    target_shape,
+    warm_start_learner,
+)
 from lamarck.search._search import SAMPLERS, AutoSearch, Member, SearchResult, TrialRecord, fit_threads
 from lamarck.search._select import FeatureTrial, select_features
 from lamarck.search._validation import ValidationScheme, choose_scheme
@@ -11,16 +20,23 @@ __all__ = [
     "LEARNERS",
     "SAMPLERS",
     "AutoSearch",
+    "DecisionRule",
     "FeatureTrial",
     "FitContext",
     "LamarckModel",
     "Learner",
     "Member",
     "SearchResult",
+    "TargetShape",
     "TrialRecord",
     "ValidationScheme",
     "caruana_weights",
+    "choose_rule",
     "choose_scheme",
+    "fit_learner",
     "fit_threads",
+    "objectives_for",
     "select_features",
+    "target_shape",
+    "warm_start_learner",
 ]

@@ -1,6 +1,6 @@
 """The model zoo. Each learner owns its search space, its known-good configurations and its cost.
 
-Why one file of ~680 lines: the zoo is a table of small classes that share one contract and its helpers
+Why one file of ~850 lines: the zoo is a table of small classes that share one contract and its helpers
 (category codes, deadline callbacks); one place shows every learner side by side.
 
 A learner turns the feature frame made by :class:`lamarck.data.FeatureProcessor` (numeric columns and
@@ -80,11 +80,16 @@ class Learner(ABC):
       classification) ``predict_proba`` giving an (n, K) matrix over encoded classes ``0..K-1``; in a
       search ``ctx.fold`` also gives the whole table and the fold's rows (to prepare the table once);
     - ``cost`` is the relative cost per row x feature against LightGBM (1.0); ``max_rows`` bounds where it
-      is worth trying at all.
+      is worth trying at all;
+    - ``objectives`` names the native training objectives besides the default that ``fit`` trains when
+      ``params["objective"]`` asks for one (``l1``, ``huber``, ``poisson``; see
+      :mod:`lamarck.search._objective`); ``balanced`` means honouring ``ctx.class_weight`` (encoded class
+      → weight) in a classification fit.
     """
 
     name: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = ("binary", "multiclass", "regression")
+    objectives: ClassVar[tuple[str, ...]] = ()
     cost: ClassVar[float] = 1.0
     max_rows: ClassVar[int] = 10**9
 
@@ -155,6 +160,26 @@ def _codes(X: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def huber_delta(y: np.ndarray) -> float:
+    """The Huber loss's threshold for a target: its median absolute deviation (a robust scale), so that
+    residuals beyond a typical distance count linearly.
+
+    >>> huber_delta(np.array([1.0, 2.0, 3.0, 4.0, 100.0]))
+    1.0
+    """
+    v = np.asarray(y, dtype=float)
+    mad = float(np.median(np.abs(v - np.median(v)))) if len(v) else 0.0
+    return mad if mad > 0 else max(float(np.std(v)), 1e-6)
+
+
+def sample_weights(y: np.ndarray, class_weight: dict[int, float] | None) -> np.ndarray | None:
+    """Per-row weights from ``ctx.class_weight`` (None without class weights)."""
+    if not class_weight:
+        return None
+    table = np.array([class_weight.get(c, 1.0) for c in range(int(np.max(y)) + 1)])
+    return np.asarray(table[np.asarray(y, dtype=int)], dtype=float)
+
+
 # --------------------------------------------------------------------------------------------- LightGBM
 
 
@@ -197,6 +222,7 @@ class _BinnedLightGBM:
 class LightGBMLearner(Learner):
     name = "lightgbm"
     cost = 1.0
+    objectives = ("l1", "huber", "poisson", "balanced")
     #: from this many columns or values (rows x columns) on, a search bins the whole table once and every
     #: fold trains on its rows of those bins (binning 2,000 columns took about 0.8 s per fold, more than
     #: the first trees); a smaller table is binned per fold, on the fold's own training rows, as before
@@ -258,7 +284,7 @@ class LightGBMLearner(Learner):
             for mcs in (5, 30)
         ]
 
-    def _params(self, params: dict[str, Any], ctx: FitContext) -> dict[str, Any]:
+    def _params(self, params: dict[str, Any], ctx: FitContext, y: np.ndarray) -> dict[str, Any]:
         p = {
             "n_estimators": 3000,
             "random_state": ctx.seed,
@@ -273,13 +299,17 @@ class LightGBMLearner(Learner):
         p["reg_lambda"] = p.pop("lambda_l2", 0.0)
         if ctx.task == "multiclass":
             p["objective"] = "multiclass"
+        elif p.get("objective") == "huber":
+            p["alpha"] = huber_delta(y)
+        if ctx.is_classification and ctx.class_weight:
+            p["class_weight"] = dict(ctx.class_weight)
         return p
 
     def fit(self, params, X, y, ctx, X_val=None, y_val=None):
         import lightgbm as lgb
 
         est_cls = lgb.LGBMClassifier if ctx.is_classification else lgb.LGBMRegressor
-        p = self._params(params, ctx)
+        p = self._params(params, ctx, y)
         # LightGBM otherwise times row-wise against column-wise histograms on each fit and keeps the
         # faster: on a busy machine that choice flips, and so do the trees (same seed, other scores)
         n_rows, n_cols = X.shape
@@ -318,18 +348,34 @@ class LightGBMLearner(Learner):
                 warnings.simplefilter("ignore")
                 full.construct()
             fold.cache["lightgbm"] = full
-        train_params = {k: v for k, v in p.items() if k != "n_estimators"}
+        train_params = {k: v for k, v in p.items() if k not in ("n_estimators", "class_weight")}
         if ctx.task == "multiclass":
             train_params["num_class"] = ctx.n_classes
+        elif ctx.is_classification:
+            train_params["objective"] = "binary"
         else:
-            train_params["objective"] = "binary" if ctx.is_classification else "regression"
+            train_params["objective"] = p.get("objective", "regression")
+        train_set = full.subset(fold.train.tolist())
+        valid_set = full.subset(fold.valid.tolist())
+        # the bins are shared; a transformed target (other labels) or class weights are set on the fold's
+        # subsets once they are made
+        weights = sample_weights(fold.y[fold.train], ctx.class_weight) if ctx.is_classification else None
+        relabel = not np.array_equal(np.asarray(full.get_label()), np.asarray(fold.y, dtype=np.float32))
+        if weights is not None or relabel:
+            train_set.construct()
+            valid_set.construct()
+            if relabel:
+                train_set.set_label(fold.y[fold.train])
+                valid_set.set_label(fold.y[fold.valid])
+            if weights is not None:
+                train_set.set_weight(weights)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             booster = lgb.train(
                 train_params,
-                full.subset(fold.train.tolist()),
+                train_set,
                 num_boost_round=int(p["n_estimators"]),
-                valid_sets=[full.subset(fold.valid.tolist())],
+                valid_sets=[valid_set],
                 callbacks=[_stop_at(ctx.deadline), lgb.early_stopping(50, verbose=False)],
             )
         booster.free_dataset()
@@ -387,6 +433,12 @@ def _stop_at(deadline: float) -> Callable[[Any], None]:
 class XGBoostLearner(Learner):
     name = "xgboost"
     cost = 1.5
+    objectives = ("l1", "huber", "poisson", "balanced")
+    native: ClassVar[dict[str, str]] = {
+        "l1": "reg:absoluteerror",
+        "huber": "reg:pseudohubererror",
+        "poisson": "count:poisson",
+    }
 
     def search_space(self, trial: optuna.Trial, task: str, n_rows: int) -> dict[str, Any]:
         return {
@@ -434,8 +486,15 @@ class XGBoostLearner(Learner):
             "verbosity": 0,
             **params,
         }
+        objective = p.pop("objective", None)
+        if objective is not None and not ctx.is_classification:
+            p["objective"] = self.native[objective]
+            if objective == "huber":
+                p["huber_slope"] = huber_delta(y)
         callbacks: list[Any] = [StopAtDeadline()]
         fit_kwargs: dict[str, Any] = {"verbose": False}
+        if ctx.is_classification and ctx.class_weight:
+            fit_kwargs["sample_weight"] = sample_weights(y, ctx.class_weight)
         if X_val is not None and y_val is not None:
             p["early_stopping_rounds"] = 50
             fit_kwargs["eval_set"] = [(X_val, y_val)]
@@ -498,6 +557,7 @@ class _CatBoostModel:
 class CatBoostLearner(Learner):
     name = "catboost"
     cost = 4.0
+    objectives = ("l1", "huber", "poisson", "balanced")
 
     def search_space(self, trial: optuna.Trial, task: str, n_rows: int) -> dict[str, Any]:
         return {
@@ -534,8 +594,17 @@ class CatBoostLearner(Learner):
             "cat_features": cats,
             **params,
         }
+        objective = p.pop("objective", None)
         if ctx.task == "multiclass":
             p["loss_function"] = "MultiClass"
+        elif objective is not None and not ctx.is_classification:
+            p["loss_function"] = {
+                "l1": "MAE",
+                "huber": f"Huber:delta={huber_delta(y):.6g}",
+                "poisson": "Poisson",
+            }[objective]
+        if ctx.is_classification and ctx.class_weight:
+            p["class_weights"] = [ctx.class_weight.get(c, 1.0) for c in range(ctx.n_classes)]
         fit_kwargs: dict[str, Any] = {"callbacks": [StopAtDeadline()]}
         if X_val is not None and y_val is not None:
             p["early_stopping_rounds"] = 50
@@ -582,6 +651,7 @@ class _ForestModel:
 class _ForestLearner(Learner):
     cost = 3.0
     max_rows = 2_000_000
+    objectives = ("balanced",)
     extra: ClassVar[bool]
 
     def search_space(self, trial: optuna.Trial, task: str, n_rows: int) -> dict[str, Any]:
@@ -626,7 +696,11 @@ class _ForestLearner(Learner):
         rows, cols = np.where(np.isnan(M))
         M[rows, cols] = fill[cols]
         n_total = int(params.get("n_estimators", 200))
+        weighted = (
+            {"class_weight": dict(ctx.class_weight)} if ctx.is_classification and ctx.class_weight else {}
+        )
         est = getattr(ensemble, name)(
+            **weighted,
             n_estimators=0,
             warm_start=True,
             random_state=ctx.seed,
@@ -749,6 +823,7 @@ class _ToObject:
 class LinearLearner(Learner):
     name = "linear"
     cost = 0.5
+    objectives = ("balanced",)
 
     def search_space(self, trial: optuna.Trial, task: str, n_rows: int) -> dict[str, Any]:
         return {"C": self._p(trial, "float", "C", 1e-3, 100.0, log=True)}
@@ -763,7 +838,8 @@ class LinearLearner(Learner):
         from sklearn.linear_model import LogisticRegression, Ridge
 
         if ctx.is_classification:
-            est: Any = LogisticRegression(C=params["C"], max_iter=300)
+            weights = dict(ctx.class_weight) if ctx.class_weight else None
+            est: Any = LogisticRegression(C=params["C"], max_iter=300, class_weight=weights)
         else:
             est = Ridge(alpha=1.0 / params["C"], random_state=ctx.seed)
         pipe = _dense_pipeline(X, est)

@@ -1,7 +1,10 @@
 """``LamarckModel``: the fitted artefact — feature processing, the ensemble of fold models, the labels.
 
 It takes the raw table (the columns it was trained on; extra columns are ignored) and returns labels,
-probabilities or values. It is what the registry stores and what ``predict`` and the server load.
+probabilities or values. It is what the registry stores and what ``predict`` and the server load. Its
+``rule`` (:class:`~lamarck.search._decision.DecisionRule`, tuned out of fold by the search for the metric)
+weighs the classes before the label is taken, tempers the probabilities or combines regression members by
+their weighted median; a model pickled before rules existed reads as having none.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lamarck.search._decision import DecisionRule, weighted_median
 from lamarck.search._predict import SharedInputs, fold_matrix
 from lamarck.search._search import Member
 
@@ -31,6 +35,14 @@ class LamarckModel:
     classes_: np.ndarray | None = None
     feature_names: list[str] = field(default_factory=list)
     version: str | None = None
+    rule: DecisionRule | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a model without a rule pickles as before rules existed (the class default reads it back as None)
+        state = dict(self.__dict__)
+        if state.get("rule") is None:
+            state.pop("rule", None)
+        return state
 
     @property
     def input_columns(self) -> list[str]:
@@ -43,10 +55,16 @@ class LamarckModel:
         # the features are made once and every fold model reads the same converted matrix (_predict)
         inputs = SharedInputs(self._features(X))
         n_classes = 0 if self.classes_ is None else len(self.classes_)
+        means = [
+            np.mean([fold_matrix(mod, inputs, self.task, n_classes) for mod in m.models], axis=0)
+            for m in self.members
+        ]
+        weights = np.array([m.weight for m in self.members])
+        if self.rule is not None and self.rule.combine == "median" and self.task == "regression":
+            return weighted_median(np.stack(means), weights)
         total: np.ndarray | None = None
-        for m in self.members:
-            fold_mean = np.mean([fold_matrix(mod, inputs, self.task, n_classes) for mod in m.models], axis=0)
-            total = m.weight * fold_mean if total is None else total + m.weight * fold_mean
+        for w, fold_mean in zip(weights, means, strict=True):
+            total = w * fold_mean if total is None else total + w * fold_mean
         assert total is not None  # a model always has at least one member
         return total
 
@@ -55,7 +73,8 @@ class LamarckModel:
         if self.task == "regression":
             raise AttributeError("a regression model has no predict_proba")
         proba = self._raw(X)
-        return proba / proba.sum(axis=1, keepdims=True)
+        proba = proba / proba.sum(axis=1, keepdims=True)
+        return proba if self.rule is None else self.rule.proba(proba)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Labels (classification) or values (regression)."""
@@ -63,8 +82,16 @@ class LamarckModel:
         if self.task == "regression":
             return raw
         assert self.classes_ is not None
+        if self.rule is not None:
+            return self.classes_[self.rule.label_index(raw)]
         return self.classes_[raw.argmax(axis=1)]
 
     def describe(self) -> str:
-        parts = [f"{m.learner} x{len(m.models)} ({m.weight:.2f})" for m in self.members]
+        parts = [f"{m.learner}{_objective(m.params)} x{len(m.models)} ({m.weight:.2f})" for m in self.members]
         return " + ".join(parts)
+
+
+def _objective(params: dict[str, Any]) -> str:
+    """`` [l1]`` when a member trained another objective than its learner's default."""
+    objective = params.get("objective", "default")
+    return "" if objective == "default" else f" [{objective}]"

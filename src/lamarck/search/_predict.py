@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lamarck.search._learners import _BinnedLightGBM, _CatBoostModel, _codes, _ForestModel
+from lamarck.search._objective import TransformedModel
 from lamarck.search._search import as_matrix, predict_matrix
 
 __all__ = ["SharedInputs", "fold_matrix"]
@@ -135,6 +136,8 @@ def _lightgbm_output(model: Any, inputs: SharedInputs, task: str) -> np.ndarray 
 def fold_matrix(model: Any, inputs: SharedInputs, task: str, n_classes: int) -> np.ndarray:
     """``predict_matrix(model, inputs.frame, task, n_classes)``, from the shared conversions."""
     n = len(inputs)
+    if isinstance(model, TransformedModel):  # fitted on log1p(y): the inner model's figures, back
+        return TransformedModel.back(fold_matrix(model.inner, inputs, task, n_classes))
     if _is_lightgbm(model):
         out = _lightgbm_output(model, inputs, task)
         if out is not None:

@@ -34,8 +34,10 @@ import pandas as pd
 
 from lamarck.errors import ConfigError, DataError, LamarckError
 from lamarck.evaluate import get_metric, score, signed
+from lamarck.search._decision import DecisionRule, choose_rule, weighted_median
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, FitContext, FoldData, Learner
+from lamarck.search._objective import DEFAULT, fit_learner, learner_objectives, target_shape
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
 __all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord", "failure_notes", "fit_threads"]
@@ -106,6 +108,8 @@ class SearchResult:
     seconds: float
     sampler: str
     notes: list[str] = field(default_factory=list)
+    #: what the final model does with its members' outputs (tuned out of fold), None for the plain rule
+    rule: DecisionRule | None = None
 
     @property
     def leaderboard(self) -> list[TrialRecord]:
@@ -261,10 +265,22 @@ class AutoSearch:
             return optuna.samplers.NSGAIISampler(seed=self.seed, population_size=12)
         return optuna.samplers.RandomSampler(seed=self.seed)
 
-    def _initial_configs(self, learners: list[Learner]) -> list[tuple[str, dict[str, Any], str]]:
-        """Configurations enqueued before sampling: the grid (grid sampler) or the portfolio."""
+    def _initial_configs(
+        self, learners: list[Learner], objectives: dict[str, tuple[str, ...]] | None = None
+    ) -> list[tuple[str, dict[str, Any], str]]:
+        """Configurations enqueued before sampling: the grid (grid sampler) or the portfolio.
+
+        ``objectives`` gives each learner's choices of objective for this metric (none: the search is as
+        before); the default configurations then name the default objective, and the first learner that
+        has other objectives (LightGBM, when it is searched) tries its first configuration with each of
+        them right after its default one."""
+        objectives = objectives or {}
+
+        def named(name: str, params: dict[str, Any]) -> dict[str, Any]:
+            return {"objective": DEFAULT, **params} if objectives.get(name) else params
+
         if self.sampler == "grid":
-            grids = [[(ln.name, g, "grid") for g in ln.grid(self.task)] for ln in learners]
+            grids = [[(ln.name, named(ln.name, g), "grid") for g in ln.grid(self.task)] for ln in learners]
             out: list[tuple[str, dict[str, Any], str]] = []
             for i in range(max(len(g) for g in grids)):  # interleave learners, cheapest first
                 for g in sorted(grids, key=lambda g: LEARNERS[g[0][0]].cost):
@@ -273,9 +289,15 @@ class AutoSearch:
             return out
         if not self.portfolio:
             return []
-        first = [(ln.name, ln.portfolio(self.task)[0], "portfolio") for ln in learners]
+        first = [(ln.name, named(ln.name, ln.portfolio(self.task)[0]), "portfolio") for ln in learners]
         first.sort(key=lambda c: (c[0] != "lightgbm", LEARNERS[c[0]].cost))  # LightGBM sets the time scale
-        rest = [(ln.name, p, "portfolio") for ln in learners for p in ln.portfolio(self.task)[1:]]
+        rest = [
+            (ln.name, named(ln.name, p), "portfolio") for ln in learners for p in ln.portfolio(self.task)[1:]
+        ]
+        for i, (name, params, src) in enumerate(first):
+            if objectives.get(name):
+                variants = [(name, {**params, "objective": o}, src) for o in objectives[name] if o != DEFAULT]
+                return first[: i + 1] + variants + first[i + 1 :] + rest
         return first + rest
 
     # ------------------------------------------------------------------ the search
@@ -294,6 +316,8 @@ class AutoSearch:
         oof_rows = np.concatenate([va for _, va in folds])
         n_rows = len(X)
         names = [ln.name for ln in learners if n_rows <= ln.max_rows] or [learners[0].name]
+        shape = target_shape(y, self.task)
+        objectives = {n: learner_objectives(LEARNERS[n], self.metric, self.task, shape) for n in names}
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(
@@ -305,7 +329,7 @@ class AutoSearch:
             study_name=self.study_name,
             load_if_exists=bool(self.storage),
         )
-        queue = [c for c in self._initial_configs(learners) if c[0] in names]
+        queue = [c for c in self._initial_configs(learners, objectives) if c[0] in names]
         for name, params, _ in queue:
             study.enqueue_trial(
                 {"learner": name, **{f"{name}.{k}": v for k, v in params.items()}}, skip_if_exists=True
@@ -325,6 +349,11 @@ class AutoSearch:
             name = trial.suggest_categorical("learner", names)
             learner = LEARNERS[name]
             params = learner.search_space(trial, self.task, n_rows)
+            if objectives[name]:  # the objective is one more choice of the configuration
+                params = {
+                    "objective": trial.suggest_categorical(f"{name}.objective", objectives[name]),
+                    **params,
+                }
             source = sources[trial.number] if trial.number < len(sources) else self.sampler
             time_left = deadline - t0
             estimate = seconds_by_learner.get(name)
@@ -357,7 +386,7 @@ class AutoSearch:
                         fold=FoldData(X, y, tr, va, prepared),
                     )
                     Xtr, Xva = X.iloc[tr], X.iloc[va]
-                    model = learner.fit(params, Xtr, y[tr], ctx, Xva, y[va])
+                    model = fit_learner(learner, params, Xtr, y[tr], ctx, Xva, y[va])
                     pred = fold_matrix(model, SharedInputs(Xva), self.task, n_classes)
                     oof[va] = pred
                     models.append(model)
@@ -466,13 +495,14 @@ class AutoSearch:
                 notes.append(
                     "greedy ensemble did not beat the best single trial; the best trial is used alone"
                 )
-        notes.extend(failure_notes(trials))
         members = [
             Member(by_number[k].learner, by_number[k].params, kept[k][0], wi, k, by_number[k].score)
             for k, wi in zip(order, weights, strict=True)
             if wi > 0
         ]
-        oof = sum(m.weight * kept[m.trial][1] for m in members)
+        oof = np.asarray(sum(m.weight * kept[m.trial][1] for m in members))
+        rule, oof, ens_signed = self._decision_rule(members, kept, y, oof, oof_rows, ens_signed, notes)
+        notes.extend(failure_notes(trials))
         return SearchResult(
             task=self.task,
             metric=self.metric,
@@ -489,4 +519,38 @@ class AutoSearch:
             seconds=time.monotonic() - start,
             sampler=self.sampler,
             notes=notes,
+            rule=rule,
         )
+
+    def _decision_rule(
+        self,
+        members: list[Member],
+        kept: dict[int, tuple[list[Any], np.ndarray, float]],
+        y: np.ndarray,
+        oof: np.ndarray,
+        oof_rows: np.ndarray,
+        ens_signed: float,
+        notes: list[str],
+    ) -> tuple[DecisionRule | None, np.ndarray, float]:
+        """The rule the final model applies to its members' outputs, when it improves the metric out of
+        fold (:mod:`lamarck.search._decision`); the out-of-fold predictions and signed score with it."""
+        yv = y[oof_rows]
+        if self.task == "regression":
+            if self.metric not in ("mae", "mape") or len(members) < 2:
+                return None, oof, ens_signed
+            stacked = np.stack([kept[m.trial][1] for m in members])
+            median = weighted_median(stacked, np.array([m.weight for m in members]))
+            median_signed = signed(self.metric, score(self.metric, yv, median[oof_rows]))
+            if median_signed <= ens_signed + 1e-12:
+                return None, oof, ens_signed
+            notes.append(
+                f"the weighted median of the members beats their weighted mean out of fold "
+                f"({signed(self.metric, median_signed):.5g} vs {signed(self.metric, ens_signed):.5g})"
+            )
+            return DecisionRule(combine="median"), median, median_signed
+        choice = choose_rule(self.metric, yv, oof[oof_rows], seed=self.seed)
+        if choice.note:
+            notes.append(choice.note)
+        if choice.rule is None:
+            return None, oof, ens_signed
+        return choice.rule, choice.rule.proba(oof), signed(self.metric, choice.score)
