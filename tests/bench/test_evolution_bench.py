@@ -98,6 +98,7 @@ def test_run_loop_goes_through_the_servers_routes(tmp_path):
     )
     versions = [b["version"] for b in out.batches]
     assert versions[0] == "1" and versions[2] == "2"  # the refit after 600 labels serves the next batch
+    assert out.online_cpu == 0.0 and client.app.state.server.layer.status() == {"enabled": False}  # bare
 
 
 def test_stream_system_learns_each_label_after_its_delay():

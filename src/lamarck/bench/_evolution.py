@@ -247,7 +247,7 @@ class RetrainClient(InProcessClient):
         budget_s: float,
         window: int | None = None,
     ) -> None:
-        super().__init__(project)
+        super().__init__(project, online_layer=False)  # plain retraining: the bare champion serves
         self.head, self.target, self.budget_s, self.window = head, target, budget_s, window
 
     def evolve(self) -> dict[str, Any]:
