@@ -16,6 +16,7 @@ UPWARD = {
     "stream": {"evolve", "project", "serve", "cli", "bench"},
     "evolve": {"project", "serve", "cli", "bench"},
     "search": {"evolve", "stream", "project", "serve", "cli", "bench"},
+    "meta": {"search", "evolve", "stream", "project", "serve", "cli", "bench", "_fit"},
     "serve": {"cli", "bench"},
     "bench": {"cli"},
 }

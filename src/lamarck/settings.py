@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     optuna_storage: str = Field(
         default="", description="Optuna RDB storage URL; empty keeps studies in memory."
     )
+    knowledge_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the user-level knowledge base that every project on the machine "
+        "shares (meta-features and trials of past fits); default SQLite at "
+        "$XDG_DATA_HOME/lamarck/knowledge.db, else ~/.local/share/lamarck/knowledge.db.",
+    )
+    knowledge_base: bool = Field(
+        default=True,
+        description="Record each fit in the user-level knowledge base and start from it (the project's "
+        "own knowledge.db is written either way). A failing write is logged and never fails a fit.",
+    )
+    warm_start: bool = Field(
+        default=True,
+        description="Seed each search with the configurations of the nearest earlier tasks (the knowledge "
+        "base first, then the portfolio shipped with Lamarck).",
+    )
     seed: int = Field(default=0, description="Seed of every random choice.")
     n_jobs: int = Field(default=2, ge=1, le=512, description="Threads a learner may use.")
     default_time_budget_s: float = Field(

@@ -38,6 +38,7 @@ def bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(lamarck.search, "AutoSearch", Bounded)
     monkeypatch.setenv("LAMARCK_N_JOBS", "1")
+    monkeypatch.setenv("LAMARCK_WARM_START", "false")  # the first trials are the portfolio's, one per learner
 
 
 def test_hostile_names_fit_every_learner_and_stay_the_users(tmp_path, bounded, monkeypatch):

@@ -37,6 +37,7 @@ def broken_lightgbm(monkeypatch: pytest.MonkeyPatch) -> None:
             super().__init__(**{**kwargs, "max_trials": 4})
 
     monkeypatch.setattr(lamarck.search, "AutoSearch", Bounded)
+    monkeypatch.setenv("LAMARCK_WARM_START", "false")  # the first trials are the portfolio's, LightGBM first
 
 
 def test_a_failed_learner_is_listed_with_its_error(tmp_path, broken_lightgbm, monkeypatch):

@@ -45,9 +45,16 @@ def search_budget(time_budget_s: float, elapsed_s: float) -> float:
 
 
 def search(
-    project: Project, prepared: Prepared, processed: Processed, options: FitOptions, t_start: float
+    project: Project,
+    prepared: Prepared,
+    processed: Processed,
+    options: FitOptions,
+    t_start: float,
+    *,
+    first: list[tuple[str, dict[str, Any], str]] | None = None,
 ) -> Any:
-    """The :class:`lamarck.search.SearchResult` of the search over the processed rows."""
+    """The :class:`lamarck.search.SearchResult` of the search over the processed rows; ``first``: the
+    configurations tried before the portfolio (the warm start)."""
     from lamarck.search import AutoSearch
 
     spec = prepared.spec
@@ -64,6 +71,7 @@ def search(
         portfolio=options.portfolio,
         on_trial=options.on_trial,
         storage=project.settings.optuna_storage or None,
+        first=first,
     ).fit(processed.X, prepared.y)
 
 

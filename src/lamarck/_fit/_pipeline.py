@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lamarck._fit._evaluate import evaluate, finding_dict
 from lamarck._fit._features import process_features
+from lamarck._fit._meta import learn, remember
 from lamarck._fit._model import assemble, search
 from lamarck._fit._prepare import prepare
 from lamarck._fit._register import register
@@ -40,10 +41,14 @@ def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
 
     prepared = prepare(project, data, options, seed)
     processed = process_features(project, prepared, options, t_start)
-    result = search(project, prepared, processed, options, t_start)
+    learned = learn(project, prepared, options)
+    result = search(project, prepared, processed, options, t_start, first=learned.first)
+    if learned.warm is not None:
+        result.notes.append(learned.warm.note())
     assembled = assemble(prepared, processed, result)
     options.stage("evaluating")
     evaluation = evaluate(project, prepared, processed, result, assembled, options)
+    remember(project, prepared, learned, result)
 
     version = None
     if options.register:
@@ -76,6 +81,8 @@ def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
         notes=assembled.notes,
         llm_features=processed.llm_features,
         review=evaluation.review,
+        meta_features=learned.meta.to_dict() if learned.meta is not None else None,
+        warm_start=learned.warm.to_dict() if learned.warm is not None else None,
         model=assembled.model,
     )
 

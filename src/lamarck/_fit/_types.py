@@ -152,6 +152,9 @@ class FitResult:
     notes: list[str] = field(default_factory=list)
     llm_features: list[dict[str, Any]] = field(default_factory=list)
     review: dict[str, Any] | None = None
+    #: the task's meta-features and where the warm start came from (None when it was off)
+    meta_features: dict[str, Any] | None = None
+    warm_start: dict[str, Any] | None = None
     model: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +175,8 @@ class FitResult:
             "notes": self.notes,
             "llm_features": self.llm_features,
             "review": self.review,
+            "meta_features": self.meta_features,
+            "warm_start": self.warm_start,
         }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lamarck.bench._batch import FIELDS, run_batch, shared_score, split_case, summarize
+from lamarck.bench._metabuild import CORPUS, CorpusCase, build_portfolio, excluded_names
 from lamarck.bench._paths import SharedFileMissingError, elec2_csv, public_suite, shared_file
 from lamarck.bench._peers import PEERS, PeerInstallError, ensure_peer, install_peers, peers_dir
 from lamarck.bench._suite import Case, load_case, load_suite
@@ -92,18 +93,22 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CORPUS",
     "FIELDS",
     "PARTS",
     "PEERS",
     "BenchArgs",
     "Case",
+    "CorpusCase",
     "HttpClient",
     "InProcessClient",
     "PeerInstallError",
     "RetrainClient",
     "SharedFileMissingError",
+    "build_portfolio",
     "elec2_csv",
     "ensure_peer",
+    "excluded_names",
     "install_peers",
     "load_case",
     "load_suite",

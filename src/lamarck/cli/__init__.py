@@ -7,7 +7,7 @@ exits non-zero.
 
 Modules: ``_app`` (the typer app, :func:`main`, shared options), ``_fit`` (plan, fit, predict),
 ``_loop`` (status, models, evolve, history, suggest-labels, feedback), ``_serve`` (serve, keys),
-``_stream``, ``_bench`` and ``_tables`` (rich tables and formatting). The commands are registered here,
+``_stream``, ``_bench``, ``_meta`` (meta build) and ``_tables`` (rich tables and formatting). The commands are registered here,
 in the order ``lamarck --help`` lists them.
 """
 
@@ -15,6 +15,7 @@ from lamarck.cli._app import app, main
 from lamarck.cli._bench import bench
 from lamarck.cli._fit import fit, plan, predict
 from lamarck.cli._loop import evolve, feedback, history, models, status, suggest_labels
+from lamarck.cli._meta import meta_app
 from lamarck.cli._serve import keys_app, serve
 from lamarck.cli._stream import stream
 
@@ -33,3 +34,4 @@ app.add_typer(keys_app, name="keys")
 app.command()(feedback)
 app.command()(stream)
 app.command()(bench)
+app.add_typer(meta_app, name="meta")

@@ -29,7 +29,7 @@ from lamarck.cli._app import (
     read_data,
     write_csv,
 )
-from lamarck.cli._tables import fmt, print_fit, print_plan_notes, spec_table
+from lamarck.cli._tables import explain_table, fmt, print_fit, print_plan_notes, spec_table
 
 __all__ = ["fit", "plan", "predict"]
 
@@ -108,6 +108,14 @@ def fit(
             help="Let the LLM review the scorecard and data findings in the report (changes nothing).",
         ),
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also show the task's meta-features and the earlier tasks (your knowledge base, then the "
+            "portfolio shipped with Lamarck) whose configurations the search tried first.",
+        ),
+    ] = False,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Plan, check the data, search models within the budget, register the champion, write a report.
@@ -157,6 +165,8 @@ def fit(
     console.print(spec_table(spec))
     result = _fit_with_progress(proj, frame, sentence, spec, {**kwargs, "spec": spec})  # plan once
     print_fit(result)
+    if explain:
+        console.print(explain_table(result))
 
 
 def _fit_with_progress(proj: Any, frame: Any, sentence: str, spec: Any, kwargs: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ from rich.table import Table
 from lamarck.cli._app import console, err_console
 
 __all__ = [
+    "explain_table",
     "fmt",
     "leaderboard_table",
     "print_fit",
@@ -124,6 +125,30 @@ def print_fit(result: Any) -> None:
     if result.report_path:
         lines.append(f"report: [link=file://{Path(result.report_path).resolve()}]{result.report_path}[/link]")
     console.print(Panel("\n".join(lines), title="Result", expand=False))
+
+
+def explain_table(result: Any) -> Table:
+    """``lamarck fit --explain``: the task's meta-features and the earlier tasks the warm start came from
+    (the configurations tried first, in the leaderboard with source ``warm start``)."""
+    t = Table(title="Where the search started")
+    for col in ("earlier task", "from", "distance", "metric", "when"):
+        t.add_column(col)
+    warm = getattr(result, "warm_start", None)
+    if warm is None:
+        t.caption = "warm start off (setting warm_start, --sampler grid or no portfolio)"
+    elif not warm["neighbours"]:
+        t.caption = "no earlier task of this kind is known: a cold start"
+    else:
+        for n in warm["neighbours"]:
+            t.add_row(n["name"], n["origin"], fmt(n["distance"]), n["metric"], n.get("when") or "")
+        t.caption = f"{len(warm['configs'])} configuration(s) tried first"
+    meta = getattr(result, "meta_features", None) or {}
+    if meta:
+        shown = {k: v for k, v in meta.items() if k not in ("task", "seconds")}
+        t.caption = (
+            (t.caption or "") + "\nmeta-features: " + ", ".join(f"{k} {fmt(v)}" for k, v in shown.items())
+        )
+    return t
 
 
 def leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) -> Table:

@@ -51,6 +51,8 @@ KEEP_TOP = 12  # trials whose fold models and out-of-fold predictions are kept f
 #: of LightGBM (OpenMP) wait on each other at every tree, and on a busy machine a fit of 400 rows took
 #: 0.1-0.8 s on two threads against 0.02-0.04 s on one (the same trees)
 ONE_THREAD_ROWS = 50_000
+#: sources of trials that run all their folds (known-good configurations are never pruned)
+UNPRUNED = ("portfolio", "warm start")
 
 
 def fit_threads(n_rows: int, n_jobs: int) -> int:
@@ -185,6 +187,32 @@ def _nothing_completed(trials: list[TrialRecord], budget_s: float) -> LamarckErr
     )
 
 
+def seeded(
+    first: Sequence[tuple[str, dict[str, Any], str]] | None,
+    objectives: dict[str, tuple[str, ...]],
+    names: Sequence[str],
+) -> list[tuple[str, dict[str, Any], str]]:
+    """The configurations to try first that this search can run: learners it searches, each named once,
+    an ``objective`` this metric offers (else the default; none when the learner has no choice).
+
+    >>> seeded([("lightgbm", {"objective": "l1", "num_leaves": 8}, "warm start"), ("knn", {}, "x")],
+    ...        {"lightgbm": ("default", "poisson")}, ["lightgbm"])
+    [('lightgbm', {'objective': 'default', 'num_leaves': 8}, 'warm start')]
+    """
+    out: list[tuple[str, dict[str, Any], str]] = []
+    for name, params, source in first or ():
+        if name not in names:
+            continue
+        choices = objectives.get(name) or ()
+        p = {k: v for k, v in params.items() if k != "objective"}
+        if choices:
+            wanted = params.get("objective", DEFAULT)
+            p = {"objective": wanted if wanted in choices else DEFAULT, **p}
+        if all((name, p) != (n, q) for n, q, _ in out):
+            out.append((name, p, source))
+    return out
+
+
 class _BudgetReached(Exception):
     """Raised inside a trial when the search's time budget has passed before the next fold starts."""
 
@@ -196,6 +224,8 @@ class AutoSearch:
     classification) and returns a :class:`SearchResult`. ``on_trial`` is called after every trial with
     ``(record, best_score, elapsed_s)``; the CLI uses it for its progress display. Learners fit with
     ``n_jobs`` threads from :data:`ONE_THREAD_ROWS` rows on, with one below (:func:`fit_threads`).
+    ``first``: configurations ``(learner, params, source)`` tried before the portfolio (the warm start of
+    :mod:`lamarck.meta`); like the portfolio's, they are never pruned.
     """
 
     def __init__(
@@ -215,6 +245,7 @@ class AutoSearch:
         on_trial: Callable[[TrialRecord, float, float], None] | None = None,
         storage: str | None = None,
         study_name: str | None = None,
+        first: Sequence[tuple[str, dict[str, Any], str]] | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -230,6 +261,7 @@ class AutoSearch:
         self.on_trial = on_trial
         self.storage = storage
         self.study_name = study_name
+        self.first = first
 
     # ------------------------------------------------------------------ set-up
 
@@ -329,7 +361,11 @@ class AutoSearch:
             study_name=self.study_name,
             load_if_exists=bool(self.storage),
         )
-        queue = [c for c in self._initial_configs(learners, objectives) if c[0] in names]
+        queue = seeded(self.first, objectives, names)
+        tried = [(n, p) for n, p, _ in queue]
+        queue += [
+            c for c in self._initial_configs(learners, objectives) if c[0] in names and c[:2] not in tried
+        ]
         for name, params, _ in queue:
             study.enqueue_trial(
                 {"learner": name, **{f"{name}.{k}": v for k, v in params.items()}}, skip_if_exists=True
@@ -391,7 +427,7 @@ class AutoSearch:
                     oof[va] = pred
                     models.append(model)
                     fold_scores.append(score(self.metric, y[va], pred))
-                    if len(folds) > 1 and i < len(folds) - 1 and source != "portfolio":
+                    if len(folds) > 1 and i < len(folds) - 1 and source not in UNPRUNED:
                         trial.report(float(np.mean([signed(self.metric, s) for s in fold_scores])), i)
                         if trial.should_prune():
                             status = "pruned"
