@@ -60,7 +60,14 @@ def bench(
     """Lamarck against its peers on a suite of real data, one row per case and system (resumable).
 
     Example: lamarck bench --budget 60 --output bench/results/batch-60s
+
+    A benchmark never reads or writes your user-level knowledge base (``LAMARCK_KNOWLEDGE_BASE=false``
+    unless you set it): a case fitted in one run would seed its own fit in the next. The shipped portfolio,
+    built without the suite's datasets, still seeds Lamarck's fits.
     """
+    import os
+
+    os.environ.setdefault("LAMARCK_KNOWLEDGE_BASE", "false")
     from lamarck.bench import PARTS, PEERS, BenchArgs
     from lamarck.bench import install_peers as install
 
