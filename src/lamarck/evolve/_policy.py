@@ -74,8 +74,8 @@ class EvolutionPolicy:
     cooldown_s: float = 0.0
     #: after a rejected challenger, decay or drift retrains only once this many new labels arrived
     #: (``min_new_labels`` still does on its own); with ``online``, twice as many after each further reject
-    #: in a row, up to ``cooldown_max_labels`` (a severe drift waits only ``cooldown_labels``): a signal
-    #: that lost the gate again and again is mostly noise the online layer absorbs, and each try costs a fit
+    #: in a row, up to ``cooldown_max_labels``: a signal that lost the gate again and again (a severe
+    #: drift too) is mostly change the online layer absorbs, and each try costs a fit
     cooldown_labels: int = 1000
     cooldown_max_labels: int = 16_000
     fresh_search: bool = True
