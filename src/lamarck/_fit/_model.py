@@ -48,7 +48,7 @@ def search(
     project: Project, prepared: Prepared, processed: Processed, options: FitOptions, t_start: float
 ) -> Any:
     """The :class:`lamarck.search.SearchResult` of the search over the processed rows."""
-    from lamarck.search import AutoSearch
+    from lamarck.search import AutoSearch, EarlyStop
 
     spec = prepared.spec
     budget = search_budget(spec.time_budget_s, time.monotonic() - t_start)
@@ -64,6 +64,7 @@ def search(
         portfolio=options.portfolio,
         on_trial=options.on_trial,
         storage=project.settings.optuna_storage or None,
+        early_stop=EarlyStop() if project.settings.early_stop else None,
     ).fit(processed.X, prepared.y)
 
 
@@ -94,8 +95,8 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
             "fit_seconds": round(t.seconds, 3),
             "source": t.source,
             "params": t.params,
-            "status": "complete",
-            "error": "",
+            "status": t.status,
+            "error": t.error,
         }
         for i, t in enumerate(result.leaderboard)
     ]
