@@ -62,7 +62,8 @@ def _plain(value: Any) -> Any:
 
 
 def _card(card: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in card.items() if k != "latency"}  # measured times
+    measured = ("latency", "time_to_quality_s", "search_seconds")  # measured times
+    return {k: v for k, v in card.items() if k not in measured}
 
 
 def _board(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ The public names are imported on first use, so ``lamarck --help`` starts without
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from lamarck.stream import StreamLearner
 
 __version__ = "0.1.0"
+
+# OpenMP threads that wait sleep instead of spinning: on a machine whose other cores are busy, spinning
+# made a two-thread LightGBM fit 4-16 times slower (lamarck.search._threads has the figures). Read by the
+# OpenMP runtimes when they load, so it is set before any learner is imported; a user's value is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = [
     "AutoClassifier",

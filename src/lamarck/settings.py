@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     default_time_budget_s: float = Field(
         default=60.0, gt=0, description="Budget when the sentence names none."
     )
+    early_stop: bool = Field(
+        default=True,
+        description="Stop the search before its budget when the best out-of-fold score has not improved "
+        "by 0.1 % over the last 15 trials and a quarter of the budget is spent (false: use the whole budget).",
+    )
     llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint for the LLM planner.")
     llm_api_key: str = Field(default="", repr=False, description="API key of that endpoint (never stored).")
     llm_model: str = Field(default="", description="Model name at that endpoint.")

@@ -34,7 +34,7 @@ def bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     class Bounded(real):  # type: ignore[misc, valid-type]
         def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**{**kwargs, "max_trials": 4})
+            super().__init__(**{**kwargs, "max_trials": 5})  # the baseline, then one per learner
 
     monkeypatch.setattr(lamarck.search, "AutoSearch", Bounded)
     monkeypatch.setenv("LAMARCK_N_JOBS", "1")

@@ -61,7 +61,7 @@ def test_a_failed_learner_is_listed_with_its_error(tmp_path, broken_lightgbm, mo
     assert row["learner"] == "lightgbm"
     assert row["rank"] is None and row["score"] is None
     assert "ValueError: Do not support special JSON characters" in row["error"]
-    assert row["source"] == "portfolio" and row["trial"] == 0
+    assert row["source"] == "baseline" and row["trial"] == 0  # the first failed trial: LightGBM's baseline
     assert result.leaderboard[-1] is row  # after the ranked rows
     assert all(r["status"] == "complete" and r["error"] == "" for r in result.leaderboard if r is not row)
     assert any(n.startswith("lightgbm failed on") and "JSON characters" in n for n in result.notes), (

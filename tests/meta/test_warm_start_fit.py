@@ -51,8 +51,9 @@ def test_seeded_configurations_run_first_and_the_fit_is_recorded(tmp_path):
     trials = [r for r in second.leaderboard if r["source"] != "final"]
     warm = [r for r in trials if r["source"] == "warm start"]
     assert {"C": 0.123} in [r["params"] for r in warm]
-    assert min(r["trial"] for r in warm) == 0  # the warm start is tried first
-    others = [r["trial"] for r in trials if r["source"] != "warm start"]
+    assert min(r["trial"] for r in warm) == 1  # the warm start is tried first, after the cheap baseline
+    assert [r["source"] for r in trials if r["trial"] == 0] == ["baseline"]
+    others = [r["trial"] for r in trials if r["source"] not in ("warm start", "baseline")]
     assert not others or max(r["trial"] for r in warm) < min(others)
     names = [n["name"] for n in second.warm_start["neighbours"]]
     assert (

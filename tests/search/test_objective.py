@@ -98,8 +98,10 @@ def test_a_default_metric_searches_as_before_and_mae_tries_the_objectives_first(
     kwargs = {"task": "regression", "time_budget_s": 30, "learners": ["lightgbm", "linear"], "n_jobs": 1}
     rmse = AutoSearch(metric="rmse", max_trials=4, **kwargs).fit(X, y)
     assert all("objective" not in t.params for t in rmse.trials)
-    mae = AutoSearch(metric="mae", max_trials=6, **kwargs).fit(X, y)
-    first = [(t.learner, t.params.get("objective")) for t in mae.trials[:6]]
+    mae = AutoSearch(metric="mae", max_trials=7, **kwargs).fit(X, y)
+    # the cheap baseline (the default objective) comes first, then the portfolio
+    assert (mae.trials[0].source, mae.trials[0].params.get("objective")) == ("baseline", "default")
+    first = [(t.learner, t.params.get("objective")) for t in mae.trials[1:7]]
     assert first == [
         ("lightgbm", "default"),
         ("lightgbm", "l1"),

@@ -75,6 +75,10 @@ def scorecard(model: Any, prepared: Prepared, result: Any) -> dict[str, Any]:
         card["calibration"] = calibration(y, oof)
     card["score"] = result.best_score
     card["evaluated_on"] = f"out-of-fold predictions ({result.validation.describe()})"
+    # when the search was done: seconds to come within 1 % of the final score, and why it stopped early
+    card["time_to_quality_s"] = round(float(result.time_to_quality_s), 3)
+    card["search_seconds"] = round(float(result.seconds), 3)
+    card["stopped_early"] = result.stopped
     return card
 
 

@@ -55,7 +55,7 @@ def search(
 ) -> Any:
     """The :class:`lamarck.search.SearchResult` of the search over the processed rows; ``first``: the
     configurations tried before the portfolio (the warm start)."""
-    from lamarck.search import AutoSearch
+    from lamarck.search import AutoSearch, EarlyStop
 
     spec = prepared.spec
     budget = search_budget(spec.time_budget_s, time.monotonic() - t_start)
@@ -72,6 +72,7 @@ def search(
         on_trial=options.on_trial,
         storage=project.settings.optuna_storage or None,
         first=first,
+        early_stop=EarlyStop() if project.settings.early_stop else None,
     ).fit(processed.X, prepared.y)
 
 
@@ -102,8 +103,8 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
             "fit_seconds": round(t.seconds, 3),
             "source": t.source,
             "params": t.params,
-            "status": "complete",
-            "error": "",
+            "status": t.status,
+            "error": t.error,
         }
         for i, t in enumerate(result.leaderboard)
     ]

@@ -1,7 +1,8 @@
 """Reproducible comparisons against peers on suites of real data (``lamarck bench``).
 
 Every comparison registers itself in ``PARTS`` (name -> ``run(args: BenchArgs, console)``) and runs with
-``lamarck bench --part NAME``; ``batch`` (Lamarck against AutoML peers) is the default. Each part writes
+``lamarck bench --part NAME``; ``batch`` (Lamarck against AutoML peers) is the default; ``busy`` runs
+Lamarck against a default HistGradientBoosting under a CPU burner. Each part writes
 ``results.csv``, ``results.md`` (and plots where useful) into ``args.output``. Shared material (the public
 suite, elec2) is found by :func:`public_suite` / :func:`shared_file`; peers' environments by
 :func:`ensure_peer` / :func:`install_peers`.
@@ -72,6 +73,7 @@ PARTS.update(
         "evolution": _lazy("_evolution", "run_evolution_bench"),
         "serving": _lazy("_serving"),
         "hostile": _lazy("_hostile"),
+        "busy": _lazy("_busy"),
     }
 )
 

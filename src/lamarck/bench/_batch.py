@@ -25,7 +25,17 @@ from lamarck.bench._peers import PEERS, PeerInstallError, ensure_peer, peer_pyth
 from lamarck.bench._suite import Case, load_case
 from lamarck.evaluate import score, signed
 
-__all__ = ["FIELDS", "SYSTEMS", "run", "run_batch", "shared_score", "split_case", "summarize"]
+__all__ = [
+    "FIELDS",
+    "SYSTEMS",
+    "fit_lamarck",
+    "run",
+    "run_batch",
+    "score_lamarck",
+    "shared_score",
+    "split_case",
+    "summarize",
+]
 
 FIELDS = ["case", "system", "metric", "score", "seconds", "error"]
 
@@ -65,6 +75,15 @@ def _run_lamarck(
     **search: Any,
 ) -> float:
     """Lamarck as a user runs it; ``search`` (``sampler=``, ``portfolio=``) goes to ``Project.fit``."""
+    result = fit_lamarck(case, Xtr, ytr, budget, seed, **search)
+    return score_lamarck(case, result.model, Xte, ytr, yte)
+
+
+def fit_lamarck(
+    case: Case, Xtr: pd.DataFrame, ytr: pd.Series, budget: float, seed: int, **search: Any
+) -> Any:
+    """``Project.fit`` on the case's training rows with its sentence (no registration, no report); the
+    :class:`lamarck.project.FitResult`, its target checked against the case's."""
     from lamarck.project import Project
 
     frame = Xtr.copy()
@@ -73,9 +92,13 @@ def _run_lamarck(
         result = Project(tmp).fit(
             frame, case.instruction, time_budget_s=budget, seed=seed, register=False, report=False, **search
         )
-    model = result.model
     if result.spec.target != case.target:
         raise RuntimeError(f"planner chose target {result.spec.target!r}, the case says {case.target!r}")
+    return result
+
+
+def score_lamarck(case: Case, model: Any, Xte: pd.DataFrame, ytr: pd.Series, yte: pd.Series) -> float:
+    """The case metric of a Lamarck model on the test rows."""
     if case.task == "regression":
         return shared_score(case, yte, model.predict(Xte))
     proba = pd.DataFrame(model.predict_proba(Xte), columns=[str(c) for c in model.classes_])

@@ -45,7 +45,8 @@ def bench(
         str,
         typer.Option(
             help="Which comparison: batch (AutoML peers), or another registered part "
-            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving, hostile)."
+            "(see lamarck.bench.PARTS: e.g. stream, planner, evolution, serving, hostile, busy: against "
+            "HistGradientBoosting with a CPU burner on the other cores, e.g. --budget 30)."
         ),
     ] = "batch",
     install_peers: Annotated[

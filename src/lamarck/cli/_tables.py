@@ -106,6 +106,12 @@ def print_fit(result: Any) -> None:
     lat = card.get("latency") or {}
     if lat:
         lines.append("latency: " + ", ".join(f"{k} {fmt(v)}" for k, v in lat.items()))
+    if card.get("time_to_quality_s") is not None:
+        lines.append(
+            f"time to quality: {fmt(card['time_to_quality_s'])} s to come within 1 % of the final score "
+            f"(search {fmt(card.get('search_seconds'))} s"
+            + ("; stopped early, see the notes)" if card.get("stopped_early") else ")")
+        )
     if result.quarantined_rows:
         lines.append(
             f"[yellow]{result.quarantined_rows} row(s) quarantined[/yellow] → {result.quarantine_path}"
@@ -165,11 +171,12 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, limit: int = 10) 
     for row in ranked[: limit + 1]:
         params = row.get("params") or {}
         text = ", ".join(f"{k}={fmt(v)}" for k, v in params.items())
-        style = "bold green" if row["rank"] == 0 else ""
+        style = "bold green" if row["rank"] == 0 else ("yellow" if row.get("status") == "truncated" else "")
+        cut = " (cut)" if row.get("status") == "truncated" else ""  # the deadline cut its fits short
         t.add_row(
             "★" if row["rank"] == 0 else str(row["rank"]),
             row["learner"],
-            fmt(row["score"]),
+            fmt(row["score"]) + cut,
             fmt(row["fit_seconds"]) if row["fit_seconds"] is not None else "",
             row["source"],
             text,

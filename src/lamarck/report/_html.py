@@ -205,7 +205,7 @@ code{background:#eef2f7;padding:1px 5px;border-radius:4px}
 <section id="leaderboard"><h2>Leaderboard</h2><table><tr><th>#</th><th>model</th><th>{{ d.spec.metric }}</th><th>fit s</th><th>from</th><th>parameters</th></tr>
 {% for row in board %}{% if row.status == "failed" %}<tr class="failed"><td>✗</td><td>{{ row.learner }}</td>
 <td>failed</td><td>{{ fmt(row.fit_seconds) }}</td><td>{{ row.source }}</td><td class="sev-error">{{ row.error }}</td></tr>{% else %}<tr class="{{ 'champ' if row.rank == 0 else '' }}"><td>{{ '★' if row.rank == 0 else row.rank }}</td><td>{{ row.learner }}</td>
-<td>{{ fmt(row.score) }}</td><td>{{ fmt(row.fit_seconds) }}</td><td>{{ row.source }}</td><td class="src">{{ fmt(row.params) }}</td></tr>{% endif %}{% endfor %}
+<td>{{ fmt(row.score) }}{% if row.status == "truncated" %} <span class="sev-warning" title="{{ row.error }}">(cut)</span>{% endif %}</td><td>{{ fmt(row.fit_seconds) }}</td><td>{{ row.source }}</td><td class="src">{{ fmt(row.params) }}</td></tr>{% endif %}{% endfor %}
 </table></section>
 <section id="scorecard"><h2>Scorecard</h2><table><tr><th>measure</th><th>value</th></tr>
 {% for k, v in d.scorecard.get("secondary", {}).items() %}<tr><td>{{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}
@@ -213,6 +213,7 @@ code{background:#eef2f7;padding:1px 5px;border-radius:4px}
 <tr><td>expected calibration error</td><td>{{ fmt(d.scorecard.calibration.ece) }}</td></tr>{% endif %}
 <tr><td>robustness (score with 10% input noise / clean)</td><td>{{ fmt(d.scorecard.robustness) }}</td></tr>
 {% for k, v in (d.scorecard.latency or {}).items() %}<tr><td>latency {{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}
+{% if d.scorecard.get("time_to_quality_s") is not none %}<tr><td>time to quality (within 1% of the final score)</td><td>{{ fmt(d.scorecard.time_to_quality_s) }} s of {{ fmt(d.scorecard.search_seconds) }} s{% if d.scorecard.get("stopped_early") %} (stopped early){% endif %}</td></tr>{% endif %}
 <tr><td>size on disk</td><td>{{ "{:,}".format(d.scorecard.size_bytes or 0) }} bytes</td></tr></table>
 {% if d.scorecard.evaluated_on %}<p class="src">metrics from {{ d.scorecard.evaluated_on }}</p>{% endif %}</section>
 <section id="plots"><h2>Plots</h2><div class="plots">{% for title, svg in plots %}<figure><figcaption>{{ title }}</figcaption>{{ svg }}</figure>{% endfor %}</div></section>

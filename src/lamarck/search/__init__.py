@@ -1,5 +1,5 @@
 """Search: the model zoo, the objectives and decision rules that follow the metric, validation by data
-size, the Optuna-driven search and the greedy ensemble."""
+size, the Optuna-driven search, when it stops (plateau rule, time-to-quality) and the greedy ensemble."""
 
 from lamarck.search._decision import DecisionRule, choose_rule
 from lamarck.search._ensemble import caruana_weights
@@ -14,6 +14,7 @@ from lamarck.search._objective import (
 )
 from lamarck.search._search import SAMPLERS, AutoSearch, Member, SearchResult, TrialRecord, fit_threads
 from lamarck.search._select import FeatureTrial, select_features
+from lamarck.search._stopping import EarlyStop, time_to_quality
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "SAMPLERS",
     "AutoSearch",
     "DecisionRule",
+    "EarlyStop",
     "FeatureTrial",
     "FitContext",
     "LamarckModel",
@@ -38,5 +40,6 @@ __all__ = [
     "objectives_for",
     "select_features",
     "target_shape",
+    "time_to_quality",
     "warm_start_learner",
 ]

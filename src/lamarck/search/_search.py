@@ -1,11 +1,15 @@
 """The search: Optuna drives trials over the model zoo within a time budget.
 
-A portfolio of known-good configurations is tried first, cheapest first; then the chosen sampler
-(TPE by default; ``random``, ``grid`` or ``evolutionary``) proposes a learner and its parameters.
-Every trial is scored by the validation scheme; hopeless trials are pruned after their first folds
-(median rule). The fold models of the best trials are kept, so the final model is a bag of fold models
-and needs no refit; a greedy (Caruana) ensemble over the best trials' out-of-fold predictions is used when
-it beats the best single trial.
+With the portfolio, a cheap baseline that completes even on a busy machine comes first (the learner's
+``baseline``: LightGBM with HistGradientBoosting's defaults and at most 200 trees), then a portfolio of
+known-good configurations, cheapest first; then the chosen sampler (TPE by default; ``random``, ``grid``
+or ``evolutionary``) proposes a learner and its parameters. Every trial is scored by the validation
+scheme; hopeless trials are pruned after their first folds (median rule). A trial whose fits the deadline
+cut short is ``truncated``: kept and shown, but ranked after every complete trial and left out of the
+ensemble while one completed. The search stops early on a plateau (:class:`EarlyStop`). The fold models of
+the best trials are kept, so the final model is a bag of fold models and needs no refit; a greedy
+(Caruana) ensemble over the best trials' out-of-fold predictions is used when it beats the best single
+trial.
 
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
@@ -38,6 +42,8 @@ from lamarck.search._decision import DecisionRule, choose_rule, weighted_median
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, FitContext, FoldData, Learner
 from lamarck.search._objective import DEFAULT, fit_learner, learner_objectives, target_shape
+from lamarck.search._stopping import EarlyStop, time_to_quality
+from lamarck.search._threads import search_threads
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
 __all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord", "failure_notes", "fit_threads"]
@@ -52,7 +58,7 @@ KEEP_TOP = 12  # trials whose fold models and out-of-fold predictions are kept f
 #: 0.1-0.8 s on two threads against 0.02-0.04 s on one (the same trees)
 ONE_THREAD_ROWS = 50_000
 #: sources of trials that run all their folds (known-good configurations are never pruned)
-UNPRUNED = ("portfolio", "warm start")
+UNPRUNED = ("portfolio", "warm start", "baseline")
 
 
 def fit_threads(n_rows: int, n_jobs: int) -> int:
@@ -73,7 +79,7 @@ class TrialRecord:
     params: dict[str, Any]
     score: float
     seconds: float
-    status: Literal["complete", "pruned", "failed", "skipped"]
+    status: Literal["complete", "truncated", "pruned", "failed", "skipped"]
     source: str = "sampler"
     error: str = ""
     fold_scores: tuple[float, ...] = ()
@@ -112,12 +118,19 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     #: what the final model does with its members' outputs (tuned out of fold), None for the plain rule
     rule: DecisionRule | None = None
+    #: seconds until the best score first came within 1 % of the final one (:func:`time_to_quality`)
+    time_to_quality_s: float = math.nan
+    #: why the search stopped before its budget ("" when it did not)
+    stopped: str = ""
 
     @property
     def leaderboard(self) -> list[TrialRecord]:
-        """Completed trials, best first."""
-        done = [t for t in self.trials if t.status == "complete" and math.isfinite(t.score)]
-        return sorted(done, key=lambda t: signed(self.metric, t.score), reverse=True)
+        """Completed trials, best first, then the trials the deadline cut short (``truncated``), best first:
+        a truncated score never ranks above a complete one."""
+        done = [t for t in self.trials if t.status in ("complete", "truncated") and math.isfinite(t.score)]
+        return sorted(
+            done, key=lambda t: (t.status == "complete", signed(self.metric, t.score)), reverse=True
+        )
 
     @property
     def failures(self) -> list[TrialRecord]:
@@ -223,7 +236,9 @@ class AutoSearch:
     ``fit(X, y)`` takes the processed feature frame and the encoded target (integers ``0..K-1`` for
     classification) and returns a :class:`SearchResult`. ``on_trial`` is called after every trial with
     ``(record, best_score, elapsed_s)``; the CLI uses it for its progress display. Learners fit with
-    ``n_jobs`` threads from :data:`ONE_THREAD_ROWS` rows on, with one below (:func:`fit_threads`).
+    ``n_jobs`` threads from :data:`ONE_THREAD_ROWS` rows on (no more than the cores other processes leave
+    free, :func:`lamarck.search._threads.search_threads`), with one below (:func:`fit_threads`).
+    ``early_stop`` ends the search on a plateau (None: search to the budget).
     ``first``: configurations ``(learner, params, source)`` tried before the portfolio (the warm start of
     :mod:`lamarck.meta`); like the portfolio's, they are never pruned.
     """
@@ -246,6 +261,7 @@ class AutoSearch:
         storage: str | None = None,
         study_name: str | None = None,
         first: Sequence[tuple[str, dict[str, Any], str]] | None = None,
+        early_stop: EarlyStop | None = EarlyStop(),
     ) -> None:
         self.task = task
         self.metric = metric
@@ -262,6 +278,7 @@ class AutoSearch:
         self.storage = storage
         self.study_name = study_name
         self.first = first
+        self.early_stop = early_stop
 
     # ------------------------------------------------------------------ set-up
 
@@ -366,14 +383,28 @@ class AutoSearch:
         queue += [
             c for c in self._initial_configs(learners, objectives) if c[0] in names and c[:2] not in tried
         ]
+        if self.portfolio and self.sampler != "grid":
+            queue = self._baseline(names, objectives) + queue
         for name, params, _ in queue:
             study.enqueue_trial(
                 {"learner": name, **{f"{name}.{k}": v for k, v in params.items()}}, skip_if_exists=True
             )
         sources = [src for _, _, src in queue]
+        notes: list[str] = []
+        n_jobs = self.n_jobs
+        if fit_threads(n_rows, self.n_jobs) > 1:  # on small data one thread anyway: nothing to measure
+            n_jobs = search_threads(self.n_jobs)
+            if n_jobs < self.n_jobs:
+                notes.append(
+                    f"learners fit on {n_jobs} thread(s) of the {self.n_jobs} allowed: other processes keep "
+                    "the machine's other cores busy"
+                )
 
         trials: list[TrialRecord] = []
         kept: dict[int, tuple[list[Any], np.ndarray, float]] = {}  # trial → (fold models, oof, signed score)
+        cut: set[int] = set()  # kept trials whose fits the deadline cut short
+        ran: list[float] = []  # each trial's signed score when it completed, -inf otherwise (early stop)
+        stopped: list[str] = []
         history: list[tuple[float, float]] = []
         seconds_by_learner: dict[str, float] = {}
         best_signed = -math.inf
@@ -385,6 +416,9 @@ class AutoSearch:
             name = trial.suggest_categorical("learner", names)
             learner = LEARNERS[name]
             params = learner.search_space(trial, self.task, n_rows)
+            if trial.number < len(queue) and queue[trial.number][0] == name:
+                # settings outside the search space that a queued configuration fixes (the baseline's trees)
+                params.update({k: v for k, v in queue[trial.number][1].items() if k not in params})
             if objectives[name]:  # the objective is one more choice of the configuration
                 params = {
                     "objective": trial.suggest_categorical(f"{name}.objective", objectives[name]),
@@ -405,6 +439,7 @@ class AutoSearch:
             fold_scores: list[float] = []
             status: Literal["complete", "pruned", "failed"] = "complete"
             error = ""
+            n_cut = 0  # folds whose fit ended at its deadline
             # the first trial may use all the time (there must be a model); later ones at most half of it
             trial_deadline = deadline if not kept else t0 + 0.5 * time_left
             try:
@@ -417,12 +452,14 @@ class AutoSearch:
                         task=self.task,
                         n_classes=n_classes,
                         seed=self.seed,
-                        n_jobs=fit_threads(n_rows, self.n_jobs),
+                        n_jobs=fit_threads(n_rows, n_jobs),
                         deadline=fold_deadline,
                         fold=FoldData(X, y, tr, va, prepared),
                     )
                     Xtr, Xva = X.iloc[tr], X.iloc[va]
                     model = fit_learner(learner, params, Xtr, y[tr], ctx, Xva, y[va])
+                    if learner.stops_at_deadline and time.monotonic() > fold_deadline:
+                        n_cut += 1
                     pred = fold_matrix(model, SharedInputs(Xva), self.task, n_classes)
                     oof[va] = pred
                     models.append(model)
@@ -445,11 +482,16 @@ class AutoSearch:
                 value = score(self.metric, y[oof_rows], oof[oof_rows])
                 s = signed(self.metric, value)
                 kept[trial.number] = (models, oof, s)
-                if len(kept) > KEEP_TOP:
-                    worst = min(kept, key=lambda k: kept[k][2])
+                if n_cut:
+                    cut.add(trial.number)
+                if len(kept) > KEEP_TOP:  # truncated trials go first, then the worst
+                    worst = min(kept, key=lambda k: (k not in cut, kept[k][2]))
                     del kept[worst]
-                best_signed = max(best_signed, s)
-                history.append((time.monotonic() - start, signed(self.metric, best_signed)))
+                    cut.discard(worst)
+                if not n_cut:
+                    best_signed = max(best_signed, s)
+                    history.append((time.monotonic() - start, signed(self.metric, best_signed)))
+                ran.append(-math.inf if n_cut else s)
                 trials.append(
                     TrialRecord(
                         trial.number,
@@ -457,12 +499,14 @@ class AutoSearch:
                         params,
                         value,
                         seconds,
-                        "complete",
+                        "truncated" if n_cut else "complete",
                         source,
+                        error=f"cut by the time budget on {n_cut} of {len(folds)} folds" if n_cut else "",
                         fold_scores=tuple(fold_scores),
                     )
                 )
                 return s
+            ran.append(-math.inf)
             partial = float(np.mean(fold_scores)) if fold_scores else math.nan
             trials.append(
                 TrialRecord(
@@ -477,6 +521,18 @@ class AutoSearch:
             if time.monotonic() >= deadline:
                 study.stop()
             if self.sampler == "grid" and len(study.trials) >= len(queue):
+                study.stop()
+            elapsed = time.monotonic() - start
+            why = (
+                self.early_stop.reason(ran, elapsed_s=elapsed, budget_s=self.time_budget_s)
+                if self.early_stop is not None and self.sampler != "grid" and not stopped
+                else None
+            )
+            if why:
+                stopped.append(
+                    f"search stopped early after {len(ran)} trials, at {elapsed:.0f}s of its "
+                    f"{self.time_budget_s:.0f}s: {why}"
+                )
                 study.stop()
 
         def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
@@ -494,25 +550,48 @@ class AutoSearch:
         )
         if not kept:
             raise _nothing_completed(trials, self.time_budget_s)
-        return self._finish(trials, kept, y, oof_rows, n_classes, scheme, history, start)
+        notes.extend(stopped)
+        result = self._finish(trials, kept, cut, y, oof_rows, n_classes, scheme, history, start, notes)
+        result.stopped = stopped[0] if stopped else ""
+        return result
+
+    def _baseline(
+        self, names: list[str], objectives: dict[str, tuple[str, ...]]
+    ) -> list[tuple[str, dict[str, Any], str]]:
+        """The cheap configuration tried first: LightGBM's baseline when it is searched, else the cheapest
+        learner's that has one (none when no learner has one)."""
+        order = sorted(names, key=lambda n: (n != "lightgbm", LEARNERS[n].cost))
+        for name in order:
+            params = LEARNERS[name].baseline(self.task)
+            if params is not None:
+                named = {"objective": DEFAULT, **params} if objectives.get(name) else dict(params)
+                return [(name, named, "baseline")]
+        return []
 
     def _finish(
         self,
         trials: list[TrialRecord],
         kept: dict[int, tuple[list[Any], np.ndarray, float]],
+        cut: set[int],
         y: np.ndarray,
         oof_rows: np.ndarray,
         n_classes: int,
         scheme: ValidationScheme,
         history: list[tuple[float, float]],
         start: float,
+        notes: list[str],
     ) -> SearchResult:
         by_number = {t.number: t for t in trials}
-        order = sorted(kept, key=lambda k: kept[k][2], reverse=True)
+        # a truncated trial never beats a complete one: it is a candidate only when none completed
+        order = sorted([k for k in kept if k not in cut] or kept, key=lambda k: kept[k][2], reverse=True)
         best = order[0]
+        if best in cut:
+            notes.append(
+                f"no trial completed within the budget: the final model is trial {best}, which the deadline "
+                "cut short (a larger budget or a less busy machine gives a complete one)"
+            )
         single_best = kept[best][2]
         weights = [1.0] + [0.0] * (len(order) - 1)
-        notes: list[str] = []
         ens_signed = single_best
         if self.ensemble and len(order) > 1:
             preds = [kept[k][1][oof_rows] for k in order]
@@ -539,6 +618,8 @@ class AutoSearch:
         oof = np.asarray(sum(m.weight * kept[m.trial][1] for m in members))
         rule, oof, ens_signed = self._decision_rule(members, kept, y, oof, oof_rows, ens_signed, notes)
         notes.extend(failure_notes(trials))
+        seconds = time.monotonic() - start
+        final = signed(self.metric, ens_signed)
         return SearchResult(
             task=self.task,
             metric=self.metric,
@@ -552,10 +633,11 @@ class AutoSearch:
             oof_rows=oof_rows,
             validation=scheme,
             history=history,
-            seconds=time.monotonic() - start,
+            seconds=seconds,
             sampler=self.sampler,
             notes=notes,
             rule=rule,
+            time_to_quality_s=time_to_quality(history, final=final, metric=self.metric, end_s=seconds),
         )
 
     def _decision_rule(
