@@ -279,7 +279,8 @@ class RetrainClient(InProcessClient):
 #: the loop (champion + online layer + the batch evolver as its slow half), the batch loop alone (the
 #: loop before the online layer), retraining from scratch on every label or on the recent ones, Lamarck's
 #: stream learner alone, the batch loop without its anti-forgetting limit (an ablation), and the loop whose
-#: challengers distil the champion where the traffic has left instead of replaying labels (retention)
+#: challengers distil the champion where the traffic has left instead of replaying labels (retention), and
+#: the first champion with its online layer but no evolver (what the slow half adds)
 SYSTEMS = (
     "lamarck-loop",
     "batch-loop",
@@ -288,6 +289,7 @@ SYSTEMS = (
     "stream",
     "loop-unguarded",
     "loop-distill",
+    "layer-only",
 )
 #: compared by default (the ablation only on request)
 DEFAULT_PEERS = ("batch-loop", "retrain-all", "retrain-recent", "stream")
