@@ -328,8 +328,8 @@ def _summary(
     ]
     if key != "frozen" and result.online_cpu:  # of which answering and learning one label at a time
         rows.append({**base, "metric": "cpu_online", "score": round(result.online_cpu, 1)})
-    if key != "frozen" and result.decisions:  # the bar: at most 1 promotion in 10 rolled back
-        kinds = [d["kind"] for d in result.decisions]
+    kinds = [d["kind"] for d in result.decisions]
+    if key != "frozen" and {"challenger", "promote", "reject", "retire"} & set(kinds):  # bar: <= 1 in 10 back
         rows += [
             {**base, "metric": m, "score": kinds.count(k)}
             for m, k in (("promotions", "promote"), ("rollbacks", "rollback"))
@@ -615,7 +615,7 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
             after = mine["score"].get("cpu_after_fit", float("nan"))
             online = mine["score"].get("cpu_online", float("nan"))
             shown = f"**{acc:.4f}**" if acc == best else f"{acc:.4f}"
-            ratio = after / retrain if retrain > 0 else float("nan")
+            ratio = after / retrain if retrain > 0 and system != "frozen" else float("nan")
             lines.append(
                 f"| {case} | {system} | {shown} | {mine['seconds'].iloc[0]} | {cpu:.1f} | {after:.1f} | "
                 + ("" if online != online else f"{online:.1f}")
