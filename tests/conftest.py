@@ -42,3 +42,26 @@ def live_server():
     for server, thread in running:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def postgres_url():
+    """A URL to a fresh schema of the local PostgreSQL (``LAMARCK_TEST_POSTGRES_URL``, default
+    127.0.0.1:5432/test); the test skips, saying why, where no server answers."""
+    import os
+    import uuid
+
+    import sqlalchemy as sa
+
+    url = os.environ.get("LAMARCK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        with sa.create_engine(url, connect_args={"connect_timeout": 3}).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as e:  # no server on this machine
+        pytest.skip(
+            f"no PostgreSQL at {url.split('@')[-1]} ({type(e).__name__}); set LAMARCK_TEST_POSTGRES_URL"
+        )
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with sa.create_engine(url).begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    return f"{url}?options=-csearch_path%3D{schema}"

@@ -2,29 +2,11 @@
 
 import math
 import os
-import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from lamarck.errors import DataError
 from lamarck.meta import KnowledgeBase, MetaFeatures, TaskRecord, Trial, default_knowledge_url
-
-PG_URL = os.environ.get("LAMARCK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_or_skip() -> str:
-    try:
-        with sa.create_engine(PG_URL, connect_args={"connect_timeout": 3}).connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as e:  # no server on this machine
-        pytest.skip(
-            f"no PostgreSQL at {PG_URL.split('@')[-1]} ({type(e).__name__}); set LAMARCK_TEST_POSTGRES_URL"
-        )
-    schema = f"kb_{uuid.uuid4().hex[:10]}"
-    with sa.create_engine(PG_URL).begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    return f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -32,7 +14,7 @@ def kb(request, tmp_path):
     url = (
         f"sqlite:///{tmp_path / 'deep' / 'knowledge.db'}"
         if request.param == "sqlite"
-        else _postgres_or_skip()
+        else request.getfixturevalue("postgres_url")
     )
     base = KnowledgeBase(url)
     yield base

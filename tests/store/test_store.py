@@ -1,8 +1,6 @@
 """The same store tests on SQLite (embedded default) and PostgreSQL (scale-out), for real."""
 
-import os
 import threading
-import uuid
 
 import pandas as pd
 import pytest
@@ -11,26 +9,14 @@ import sqlalchemy as sa
 from lamarck.errors import DataError
 from lamarck.store import EventStore, create_store_engine
 
-PG_URL = os.environ.get("LAMARCK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_or_skip() -> str:
-    try:
-        with sa.create_engine(PG_URL, connect_args={"connect_timeout": 3}).connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as e:  # no server on this machine
-        pytest.skip(
-            f"no PostgreSQL at {PG_URL.split('@')[-1]} ({type(e).__name__}); set LAMARCK_TEST_POSTGRES_URL"
-        )
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    with sa.create_engine(PG_URL).begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    return f"{PG_URL}?options=-csearch_path%3D{schema}"
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'events.db'}" if request.param == "sqlite" else _postgres_or_skip()
+    url = (
+        f"sqlite:///{tmp_path / 'events.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     s = EventStore(url)
     yield s
     s.engine.dispose()

@@ -12,7 +12,8 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,28 @@ def _done(path: Path) -> set[tuple[str, str]]:
         return {(r["case"], r["system"]) for r in csv.DictReader(fh)}
 
 
+@contextmanager
+def appending(
+    output: Path, fields: Sequence[str]
+) -> Iterator[tuple[set[tuple[str, str]], Callable[[dict[str, Any]], None]]]:
+    """The results file of a resumable run (``output/results.csv``): the (case, system) pairs it holds
+    already, and a function that appends one row and flushes it (a killed run resumes after it)."""
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / "results.csv"
+    done = _done(path)
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(fields))
+        if new:
+            writer.writeheader()
+
+        def write(row: dict[str, Any]) -> None:
+            writer.writerow(row)
+            fh.flush()
+
+        yield done, write
+
+
 def run_batch(
     cases: Sequence[Case],
     *,
@@ -222,14 +245,7 @@ def run_batch(
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
     """Run every (case, system) not yet in ``output/results.csv`` and append its row."""
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / "results.csv"
-    done = _done(path)
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
+    with appending(output, FIELDS) as (done, write):
         for case in cases:
             todo = [s for s in systems if (case.name, s) not in done]
             if not todo:
@@ -250,11 +266,10 @@ def run_batch(
                     row["error"] = f"{type(e).__name__}: {e}"[:300]
                     traceback.print_exc()
                 row["seconds"] = round(time.monotonic() - t0 if own_seconds is None else own_seconds, 2)
-                writer.writerow(row)
-                fh.flush()
+                write(row)
                 if on_result:
                     on_result(row)
-    return path
+    return output / "results.csv"
 
 
 def summarize(results: Path, baseline: str = "histgb") -> str:

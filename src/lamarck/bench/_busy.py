@@ -20,7 +20,6 @@ worse) and the issue's bar (no case worse than HGB by more than 1 %)::
 
 from __future__ import annotations
 
-import csv
 import math
 import multiprocessing as mp
 import os
@@ -34,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from lamarck.bench._batch import FIELDS, _done, _run_histgb, fit_lamarck, score_lamarck, split_case
+from lamarck.bench._batch import FIELDS, _run_histgb, appending, fit_lamarck, score_lamarck, split_case
 from lamarck.bench._suite import Case
 from lamarck.evaluate import signed
 
@@ -120,14 +119,7 @@ def run_busy(
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
     """Each case not yet in ``output/results.csv``: Lamarck and HGB fitted under a :class:`Burner`."""
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / "results.csv"
-    done = _done(path)
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=BUSY_FIELDS)
-        if new:
-            writer.writeheader()
+    with appending(output, BUSY_FIELDS) as (done, write):
         for case in cases:
             todo = [s for s in ("lamarck", "histgb") if (case.name, s) not in done]
             if not todo:
@@ -137,11 +129,10 @@ def run_busy(
                 time.sleep(warm_up_s)  # the burner's interpreter starts
                 for system in todo:
                     row = _run_one(system, case, Xtr, Xte, ytr, yte, budget, seed)
-                    writer.writerow(row)
-                    fh.flush()
+                    write(row)
                     if on_result:
                         on_result(row)
-    return path
+    return output / "results.csv"
 
 
 def _run_one(
