@@ -12,9 +12,9 @@ worse) and the issue's bar (no case worse than HGB by more than 1 %)::
     lamarck bench --part busy --budget 30 --output bench/results/busy            # every public case
     lamarck bench --part busy --budget 30 --cases ontario_hourly_wage,galton_child_height
 
-    >>> relative_gap("rmse", lamarck=101.0, histgb=100.0)
+    >>> round(relative_gap("rmse", lamarck=101.0, histgb=100.0), 6)
     -0.01
-    >>> relative_gap("roc_auc", lamarck=0.90, histgb=0.80)
+    >>> round(relative_gap("roc_auc", lamarck=0.90, histgb=0.80), 6)
     0.125
 """
 
