@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -66,9 +69,6 @@ def bench(
     unless you set it): a case fitted in one run would seed its own fit in the next. The shipped portfolio,
     built without the suite's datasets, still seeds Lamarck's fits.
     """
-    import os
-
-    os.environ.setdefault("LAMARCK_KNOWLEDGE_BASE", "false")
     from lamarck.bench import PARTS, PEERS, BenchArgs
     from lamarck.bench import install_peers as install
 
@@ -81,8 +81,8 @@ def bench(
         from lamarck.errors import ConfigError
 
         raise ConfigError(f"unknown bench part {part!r}. Fix: --part with one of {sorted(PARTS)}.")
-    PARTS[part](
-        BenchArgs(
+    with _without_user_knowledge():
+        args = BenchArgs(
             suite=suite,
             output=output,
             against=against or "",
@@ -90,6 +90,18 @@ def bench(
             budget=budget,
             seed=seed,
             delays=delays,
-        ),
-        console,
-    )
+        )
+        PARTS[part](args, console)
+
+
+@contextmanager
+def _without_user_knowledge() -> Iterator[None]:
+    """``LAMARCK_KNOWLEDGE_BASE=false`` while a benchmark runs (unless the user set it), restored after."""
+    if "LAMARCK_KNOWLEDGE_BASE" in os.environ:
+        yield
+        return
+    os.environ["LAMARCK_KNOWLEDGE_BASE"] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop("LAMARCK_KNOWLEDGE_BASE", None)
