@@ -149,7 +149,8 @@ class FakeStore:
             if (after_id is None or r["feedback_id"] > after_id)
             and (upto_id is None or r["feedback_id"] <= upto_id)
         ]
-        rows = rows[-last:] if last else ([] if last == 0 else rows)
+        if last is not None:
+            rows = rows[max(len(rows) - last, 0) :]
         return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
 
     def max_feedback_id(self) -> int:

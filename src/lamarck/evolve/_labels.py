@@ -162,10 +162,7 @@ def batch_labels(
     """Labelled rows for the batch champion: the served stream learner's feedback is its own.
 
     ``after_id`` / ``upto_id``: after or up to a feedback id; ``last``: the newest rows only."""
-    if upto_id is None and last is None:
-        rows = store.labelled(after_id=after_id)
-    else:
-        rows = store.labelled(after_id=after_id, upto_id=upto_id, last=last)
+    rows = store.labelled(after_id=after_id, upto_id=upto_id, last=last)
     if rows.empty and "label" not in rows.columns:  # none: the columns a labelled frame has
         return pd.DataFrame(
             columns=["feedback_id", "label", "weight", "source", "model_version", "prediction", "ts"]
