@@ -40,12 +40,14 @@ def champion_project(tmp_path) -> Project:
     return project
 
 
-def send(project: Project, frame: pd.DataFrame) -> list[str]:
-    """Predict with the champion (logged, as the server does), then send the true labels back."""
+def send(project: Project, frame: pd.DataFrame, *, served: pd.Series | None = None) -> list[str]:
+    """Predict with the champion (logged, as the server does), then send the true labels back;
+    ``served``: the answers logged as served instead of the bare champion's (an online layer's)."""
     model = project.load_model("champion")
     rows = frame.drop(columns=["label"])
+    answers = list(model.predict(rows)) if served is None else list(served)
     ids = project.store.log_predictions(
-        rows.to_dict("records"), predictions=list(model.predict(rows)), model_version=model.version
+        rows.to_dict("records"), predictions=answers, model_version=model.version
     )
     project.store.add_feedback(
         [{"prediction_id": i, "label": y} for i, y in zip(ids, frame["label"], strict=True)]
@@ -303,3 +305,19 @@ def test_evolve_passes_quarantine_the_same_bad_labels_once(tmp_path):
     for _ in range(3):
         assert project.evolve(EvolutionPolicy(**FAST)).kind == "skip"
     assert project.store.counts()["quarantine"] == once
+
+
+@pytest.mark.slow
+def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
+    """Served with its online layer, the champion's answers are not what users got: a challenger that
+    beats the bare champion but not the served answers would be promoted for nothing, and is rejected."""
+    policy = EvolutionPolicy(**FAST, shadow_labels=0, online=True)
+    new = make(900, seed=2, region=4.0, rule="new")
+    layered = champion_project(tmp_path / "layered")
+    send(layered, new, served=new["label"])  # the layer had already learned the new region
+    refused = layered.evolve(policy)
+    assert refused.kind == "reject" and "than the served answers" in refused.reason, refused.reason
+    assert "drift" in refused.figures["triggers"]  # severe drift trained it, the gate refused it
+    bare = champion_project(tmp_path / "bare")
+    send(bare, new)  # the bare champion's answers were served
+    assert bare.evolve(policy).kind == "promote"

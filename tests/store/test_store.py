@@ -109,3 +109,12 @@ def test_labelled_reads_a_range_of_feedback_ids_and_the_newest_rows(store):
     assert store.labelled(upto_id=ids[3])["x"].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert store.labelled(upto_id=ids[6], last=2)["x"].tolist() == [5.0, 6.0]  # in arrival order
     assert store.labelled(after_id=ids[7], last=5)["x"].tolist() == [8.0, 9.0]
+    assert store.labelled(after_id=ids[2], first=2)["x"].tolist() == [3.0, 4.0]  # the oldest after a cursor
+
+
+def test_feedback_is_counted_after_a_cursor_without_reading_it(store):
+    store.add_feedback([{"inputs": {"x": 1.0}, "label": "a"}] * 5)
+    store.add_feedback([{"inputs": {"x": 1.0}, "label": "a", "source": "stream"}] * 3)
+    first = int(store.labelled()["feedback_id"].min())
+    assert store.count_feedback() == 8 and store.count_feedback(exclude_source="stream") == 5
+    assert store.count_feedback(after_id=first, exclude_source="stream") == 4

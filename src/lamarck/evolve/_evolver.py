@@ -66,11 +66,22 @@ from lamarck.evolve._candidates import (
 from lamarck.evolve._decision import Decision, merge
 from lamarck.evolve._drift import DecayDetector
 from lamarck.evolve._gate import GateResult, holdout_size, judge
-from lamarck.evolve._labels import LabelWindow, Rows, batch_labels, cursor, encode, labelled, served_errors
+from lamarck.evolve._labels import (
+    LabelWindow,
+    Rows,
+    batch_labels,
+    count_batch_labels,
+    cursor,
+    encode,
+    labelled,
+    served_answers,
+    served_errors,
+    usable,
+)
 from lamarck.evolve._ledger import ALIAS_KINDS, ChampionLedger
 from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._reference import read_reference
-from lamarck.evolve._scoring import errors, one_sided_test, predict
+from lamarck.evolve._scoring import PerModel, errors, one_sided_test, predict
 from lamarck.evolve._split import split
 from lamarck.evolve._triggers import (
     Triggers,
@@ -83,6 +94,10 @@ from lamarck.evolve._triggers import (
 __all__ = ["Evolver", "ShadowFigures", "WatchFigures"]
 
 log = logging.getLogger(__name__)
+
+#: per served champion (the registry keeps one object per version), the watch it last passed: the version
+#: it replaced and the newest label judged; a pass that would judge the same labels again skips the work
+_WATCHED: PerModel[tuple[str, int]] = PerModel()
 
 
 @dataclass(frozen=True)
@@ -220,10 +235,14 @@ class Evolver:
         previous = last.previous
         if not previous or last.figures.get("origin") == "fit":
             return None  # a fresh fit is the user's explicit choice; nothing earlier to compare against
-        after = batch_labels(self.store, after_id=int(last.figures.get("feedback_cursor") or 0))
+        after = batch_labels(
+            self.store, after_id=int(last.figures.get("feedback_cursor") or 0), first=p.grace_labels
+        )
         X, y, _ = labelled(champion, after)
-        X, y = X.iloc[: p.grace_labels], y[: p.grace_labels]
         if len(X) < p.rollback_min_labels:
+            return None
+        judged = (str(previous), int(after["feedback_id"].max()))
+        if _WATCHED.get(champion) == judged:  # an earlier pass judged these very labels and kept it
             return None
         try:
             old = self.registry.load(str(previous))
@@ -258,6 +277,7 @@ class Evolver:
                 f"({old_err.mean():.4g} vs {new_err.mean():.4g})"
             )
         else:
+            _WATCHED.put(champion, judged)
             return None
         return self._move("rollback", reason, figures.to_dict(), str(previous))
 
@@ -286,6 +306,12 @@ class Evolver:
         # (the served answer may come from an earlier champion)
         X = rows.reindex(columns=champion.input_columns)
         champ_pred = predict(champion, X)
+        rival = f"v{champ_version}"
+        if p.online and "served_prediction" in rows.columns:
+            rival = f"what was served (v{champ_version} and its online layer)"
+            # with the online layer, the challenger must beat what was served (the champion and its
+            # layer), not the bare champion: the layer carries over to whichever model serves
+            champ_pred = served_answers(champion, rows["served_prediction"], champ_pred)
         chal_pred = predict(challenger, X)
         test = one_sided_test(champion, y, champ_pred, chal_pred, alpha=p.alpha, seed=p.seed)
         figures = ShadowFigures(
@@ -301,7 +327,7 @@ class Evolver:
         if test.better:
             return self._move(
                 "promote",
-                f"challenger v{chal_version} beat v{champ_version} in the shadow on {len(rows)} live labels "
+                f"challenger v{chal_version} beat {rival} in the shadow on {len(rows)} live labels "
                 f"(p={test.p_value:.3g}, delta={test.delta:+.4f})",
                 merge(figures, {"from": champ_version, "origin": "evolve"}),
                 chal_version,
@@ -330,9 +356,11 @@ class Evolver:
     def _train(self, champion: Any, champ_version: str) -> Decision:
         p = self.policy
         from_cursor = cursor(self.store)
-        # only the labels since the cursor, and the newest before it that the drift check compares with:
-        # a pass that trains nothing (most of them) does not read the whole history
-        new_rows = batch_labels(self.store, after_id=from_cursor)
+        # only the labels since the cursor (online: the newest ``trigger_window`` of them), and the newest
+        # before it that the drift check compares with: a pass that trains nothing (most of them) does not
+        # read the whole history
+        since = count_batch_labels(self.store, after_id=from_cursor) if p.online else None
+        new_rows = batch_labels(self.store, after_id=from_cursor, last=p.trigger_window if p.online else None)
         reference = read_reference(self.registry.info(champ_version))
         outputs = read_prediction_drift(champion, champ_version, reference, self.store)
         if new_rows.empty and from_cursor == 0:
@@ -346,13 +374,7 @@ class Evolver:
                 "skip", "no new usable labels since the last decision", window, version=champ_version
             )
         old_tail = batch_labels(self.store, upto_id=from_cursor, last=max(len(new_rows), 200))
-        new = labelled(champion, new_rows, quarantine_to=self.store)
-        window = LabelWindow(
-            new_labels=len(new.X),
-            cursor=int(new_rows["feedback_id"].max()),
-            from_cursor=from_cursor,
-            unusable_labels=int(len(new_rows) - len(new.X)),
-        )
+        new, window = self._window(champion, new_rows, from_cursor)
         if window.new_labels == 0:
             return Decision.of(
                 "skip", "no new usable labels since the last decision", window, version=champ_version
@@ -367,6 +389,7 @@ class Evolver:
             prediction_drift=outputs,
             clock=self.clock,
             served=served_errors(champion, new_rows) if p.online else None,
+            since_cursor=since,
         )
         figures = merge(window, triggers)
         held = triggers.hold_reason(p)
@@ -374,6 +397,9 @@ class Evolver:
             if triggers.held == "rejected":
                 record_signal(self.store, triggers, window, figures, champ_version)
             return Decision("skip", held, figures, champ_version)
+        if since is not None and since > len(new_rows):  # training: every label since the cursor
+            new_rows = batch_labels(self.store, after_id=from_cursor)
+            new, window = self._window(champion, new_rows, from_cursor)
         n_test, enough = holdout_size(p, window.new_labels)
         if not enough:
             record_signal(self.store, triggers, window, figures, champ_version)
@@ -385,7 +411,29 @@ class Evolver:
                 champ_version,
             )
         old_rows = batch_labels(self.store, upto_id=from_cursor)  # the memory: read only to train
-        return self._challenge(champion, champ_version, new, old_rows, reference, n_test, window, triggers)
+        served = None
+        if p.online:  # what was served for each usable new label (the champion and its layer)
+            _, known, has_inputs = usable(champion, new_rows)
+            logged = (
+                new_rows["prediction"]
+                if "prediction" in new_rows.columns
+                else pd.Series([None] * len(new_rows))
+            )
+            served = logged[known & has_inputs].reset_index(drop=True)
+        return self._challenge(
+            champion, champ_version, new, old_rows, reference, n_test, window, triggers, served=served
+        )
+
+    def _window(self, champion: Any, new_rows: pd.DataFrame, from_cursor: int) -> tuple[Rows, LabelWindow]:
+        """The usable rows of ``new_rows`` (the unusable ones quarantined once) and their window."""
+        new = labelled(champion, new_rows, quarantine_to=self.store)
+        window = LabelWindow(
+            new_labels=len(new.X),
+            cursor=int(new_rows["feedback_id"].max()),
+            from_cursor=from_cursor,
+            unusable_labels=int(len(new_rows) - len(new.X)),
+        )
+        return new, window
 
     def _challenge(
         self,
@@ -397,12 +445,22 @@ class Evolver:
         n_test: int,
         window: LabelWindow,
         triggers: Triggers,
+        *,
+        served: pd.Series | None = None,
     ) -> Decision:
-        """Split, make the candidates, gate each, then register the best that passed (or reject)."""
+        """Split, make the candidates, gate each, then register the best that passed (or reject).
+
+        ``served``: the answers logged as served for the new labels (with the online layer on): the
+        recent test then asks whether a candidate beats *them*, not the bare champion; a challenger that
+        only catches up with what the layer already serves would be promoted for nothing."""
         p = self.policy
         rows = split(p, champion, new, old_rows, reference, n_test=n_test)
         train = rows.train
         champ_test = predict(champion, rows.X_test)
+        against = "the champion"
+        if served is not None and len(served) == len(new.X):
+            champ_test = served_answers(champion, served.iloc[-n_test:].reset_index(drop=True), champ_test)
+            against = "the served answers"
 
         def gate(candidate: Candidate) -> GateResult:
             return judge(
@@ -414,6 +472,7 @@ class Evolver:
                 y_test=rows.y_test,
                 champion_test=champ_test,
                 replay=rows.replay,
+                against=against,
             )
 
         candidates = [

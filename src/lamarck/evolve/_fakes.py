@@ -141,7 +141,12 @@ class FakeStore:
         return len(items)
 
     def labelled(
-        self, *, after_id: int | None = None, upto_id: int | None = None, last: int | None = None
+        self,
+        *,
+        after_id: int | None = None,
+        upto_id: int | None = None,
+        last: int | None = None,
+        first: int | None = None,
     ) -> pd.DataFrame:
         rows = [
             r
@@ -151,7 +156,14 @@ class FakeStore:
         ]
         if last is not None:
             rows = rows[max(len(rows) - last, 0) :]
+        elif first is not None:
+            rows = rows[:first]
         return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+
+    def count_feedback(self, *, after_id: int = 0, exclude_source: str | None = None) -> int:
+        return sum(
+            1 for r in self.feedback if r["feedback_id"] > after_id and r.get("source") != exclude_source
+        )
 
     def max_feedback_id(self) -> int:
         return len(self.feedback)

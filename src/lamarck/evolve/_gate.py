@@ -120,8 +120,12 @@ def judge(
     y_test: np.ndarray,
     champion_test: np.ndarray,
     replay: Replay,
+    against: str = "the champion",
 ) -> GateResult:
-    """The gate's verdict on ``model`` against ``champion`` (whose predictions on the test are given)."""
+    """The gate's verdict on ``model`` against ``champion`` (whose predictions on the test are given).
+
+    ``champion_test`` may be other answers than the bare champion's, e.g. the answers that were served
+    (with the online layer on): ``against`` names them in the verdict."""
     p = policy
     chal_test = predict(model, X_test)
     test = one_sided_test(champion, y_test, champion_test, chal_test, alpha=p.alpha, seed=p.seed)
@@ -142,7 +146,7 @@ def judge(
     if not test.better:
         passed, why = (
             False,
-            f"{how}: not significantly better on {len(X_test)} recent labels "
+            f"{how}: not significantly better than {against} on {len(X_test)} recent labels "
             f"(p={test.p_value:.3g}, delta={test.delta:+.4f})",
         )
     elif check is not None and check.loss > p.max_forgetting and check.significant:

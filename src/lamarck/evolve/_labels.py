@@ -22,10 +22,12 @@ __all__ = [
     "LabelWindow",
     "Rows",
     "batch_labels",
+    "count_batch_labels",
     "cursor",
     "encode",
     "label_text",
     "labelled",
+    "served_answers",
     "served_errors",
     "usable",
 ]
@@ -136,6 +138,26 @@ def served_errors(model: Any, rows: pd.DataFrame) -> np.ndarray:
     return out[ok]
 
 
+def served_answers(model: Any, served: pd.Series, fallback: np.ndarray) -> np.ndarray:
+    """The logged served answers in :func:`~lamarck.evolve._scoring.predict`'s shape (one-hot rows over
+    ``model``'s classes, or values), ``fallback``'s row where none was logged or the class is unknown.
+
+        >>> class M: classes_ = np.array(["no", "yes"])
+        >>> served_answers(M(), pd.Series(["yes", None]), np.array([[0.7, 0.3], [0.6, 0.4]]))
+        array([[0. , 1. ],
+               [0.6, 0.4]])
+    """
+    out = np.array(fallback, dtype=float, copy=True)
+    if model.classes_ is None:
+        values = pd.to_numeric(served, errors="coerce").to_numpy(dtype=float)
+        return np.where(np.isnan(values), out, values)
+    codes, known = encode(served.where(served.notna(), None), model.classes_)
+    rows = np.flatnonzero(known & served.notna().to_numpy())
+    out[rows] = 0.0
+    out[rows, codes[rows]] = 1.0
+    return out
+
+
 def _quarantine_once(
     model: Any, rows: pd.DataFrame, bad: np.ndarray, has_inputs: np.ndarray, store: Any
 ) -> None:
@@ -157,17 +179,28 @@ def _quarantine_once(
 
 
 def batch_labels(
-    store: Any, *, after_id: int | None = None, upto_id: int | None = None, last: int | None = None
+    store: Any,
+    *,
+    after_id: int | None = None,
+    upto_id: int | None = None,
+    last: int | None = None,
+    first: int | None = None,
 ) -> pd.DataFrame:
     """Labelled rows for the batch champion: the served stream learner's feedback is its own.
 
-    ``after_id`` / ``upto_id``: after or up to a feedback id; ``last``: the newest rows only."""
-    rows = store.labelled(after_id=after_id, upto_id=upto_id, last=last)
+    ``after_id`` / ``upto_id``: after or up to a feedback id; ``last`` / ``first``: the newest or the
+    oldest rows only."""
+    rows = store.labelled(after_id=after_id, upto_id=upto_id, last=last, first=first)
     if rows.empty and "label" not in rows.columns:  # none: the columns a labelled frame has
         return pd.DataFrame(
             columns=["feedback_id", "label", "weight", "source", "model_version", "prediction", "ts"]
         )
     return rows[rows["source"] != "stream"] if "source" in rows.columns else rows
+
+
+def count_batch_labels(store: Any, *, after_id: int = 0) -> int:
+    """How many labels for the batch champion came after the cursor ``after_id`` (usable or not)."""
+    return int(store.count_feedback(after_id=after_id, exclude_source="stream"))
 
 
 def cursor(store: Any) -> int:

@@ -40,6 +40,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "cooldown_labels": (">= 0", lambda v: v >= 0),
     "retention": ("replay, distill or both", lambda v: v in ("replay", "distill", "both")),
     "cooldown_max_labels": (">= 0", lambda v: v >= 0),
+    "trigger_window": (">= 1", lambda v: v >= 1),
 }
 
 
@@ -95,6 +96,10 @@ class EvolutionPolicy:
     gain_growth: float = 0.03
     #: online: served decay counts when the newest answers still err this much more than before it began
     absorb_margin: float = 0.02
+    #: online: a pass reads at most the newest this many labels since the cursor for its triggers (most
+    #: passes train nothing, and the cursor moves only when one does: without a bound each pass would read
+    #: and score every label since the last training decision); a pass that trains reads them all
+    trigger_window: int = 2000
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -5,7 +5,8 @@ shadow: probabilities or values, errors, hardness, the metric (signed: higher is
 from __future__ import annotations
 
 import math
-from typing import Any
+import weakref
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,31 @@ import pandas as pd
 from lamarck.evaluate import mcnemar, paired_bootstrap, score, signed
 from lamarck.evolve._memory import hardness
 
-__all__ = ["errors", "hard", "metric_value", "one_sided_test", "predict"]
+__all__ = ["PerModel", "errors", "hard", "metric_value", "one_sided_test", "predict"]
+
+V = TypeVar("V")
+
+
+class PerModel(Generic[V]):
+    """A value remembered per model object for as long as it lives (the registry keeps one object per
+    version, so passes of one process share it); models need not be hashable.
+
+    >>> memo: PerModel[int] = PerModel()
+    >>> class M: ...
+    >>> m = M(); memo.put(m, 3); memo.get(m), memo.get(M())
+    (3, None)
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[int, tuple[weakref.ref[Any], V]] = {}
+
+    def get(self, model: Any) -> V | None:
+        held = self._values.get(id(model))
+        return held[1] if held is not None and held[0]() is model else None
+
+    def put(self, model: Any, value: V) -> None:
+        key = id(model)
+        self._values[key] = (weakref.ref(model, lambda _: self._values.pop(key, None)), value)
 
 
 def predict(model: Any, X: pd.DataFrame) -> np.ndarray:

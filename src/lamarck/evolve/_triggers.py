@@ -40,7 +40,7 @@ import pandas as pd
 from lamarck.evolve._drift import DecayDetector, DriftReport, feature_drift, prediction_drift
 from lamarck.evolve._labels import CURSOR_KINDS, LabelWindow, Rows, labelled
 from lamarck.evolve._policy import EvolutionPolicy
-from lamarck.evolve._scoring import errors, metric_value, predict
+from lamarck.evolve._scoring import PerModel, errors, metric_value, predict
 
 __all__ = [
     "PredictionDrift",
@@ -52,6 +52,9 @@ __all__ = [
 ]
 
 Hold = Literal["rejected", "cooldown"]
+
+#: per champion object (the registry keeps one per version): its outputs on its own reference inputs
+_REFERENCE_OUTPUTS: PerModel[tuple[str, np.ndarray]] = PerModel()
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,11 @@ def read_prediction_drift(
         current = np.asarray(probas, dtype=float).reshape(len(probas), width)
     if len(current) < 100:
         return None
-    before = predict(champion, reference.reindex(columns=champion.input_columns).head(5000))
+    cached = _REFERENCE_OUTPUTS.get(champion)
+    if cached is None or cached[0] != version:  # the same model, the same reference: computed once
+        cached = (version, predict(champion, reference.reindex(columns=champion.input_columns).head(5000)))
+        _REFERENCE_OUTPUTS.put(champion, cached)
+    before = cached[1]
     classes = None if champion.classes_ is None else list(champion.classes_)
     report = prediction_drift(before, current, classes)
     return PredictionDrift(
@@ -191,15 +198,18 @@ def read_triggers(
     prediction_drift: PredictionDrift | None = None,
     clock: Callable[[], float] = time.time,
     served: np.ndarray | None = None,
+    since_cursor: int | None = None,
 ) -> Triggers:
     """The triggers of ``new`` (usable new labels) for ``champion``.
 
     ``old_rows`` are the labelled rows up to the cursor (the window before it is what drift must differ
     from too); ``store`` gives the last challenger decision, for the cooldowns. ``served``: the errors of
     the answers served for the new labels (:func:`~lamarck.evolve._labels.served_errors`), read with
-    ``policy.online``.
+    ``policy.online``. ``since_cursor``: how many labels came after the cursor when ``new`` holds only
+    the newest of them (what a reject makes the next try wait for); ``len(new.X)`` by default.
     """
     X_new, y_new = new.X, new.y
+    n_since = len(X_new) if since_cursor is None else max(int(since_cursor), len(X_new))
     pred = predict(champion, X_new)
     errs = errors(champion, pred, y_new)
     online = policy.online and served is not None and len(served) == len(errs)
@@ -256,12 +266,12 @@ def read_triggers(
             wait = policy.cooldown_labels * 2 ** (streak - 1 if policy.online else 0)
             wait = max(min(wait, policy.cooldown_max_labels), policy.cooldown_labels)
         last_try = next((t for t in tries if t["kind"] != "promote"), None)
-        if streak and "labels" not in fired and len(X_new) < wait:
+        if streak and "labels" not in fired and n_since < wait:
             held = "rejected"
         elif last_try is not None and clock() - _ts(last_try["ts"]) < policy.cooldown_s:
             held = "cooldown"
     return Triggers(
-        new_labels=len(X_new),
+        new_labels=n_since,
         metric=champion.metric,
         score_new=metric_value(champion, y_new, pred),
         error=float(errs.mean()),

@@ -278,11 +278,13 @@ class EventStore:
         after_id: int | None = None,
         upto_id: int | None = None,
         last: int | None = None,
+        first: int | None = None,
     ) -> pd.DataFrame:
         """Labelled rows in arrival order: feedback joined to its prediction (inputs, version, prediction).
 
         ``feedback_id`` increases with arrival, so ``after_id`` reads only what came after a cursor and
-        ``upto_id`` what came up to it; ``last``: only the newest rows of those (still in arrival order).
+        ``upto_id`` what came up to it; ``last``: only the newest rows of those, ``first`` only the oldest
+        (still in arrival order).
         """
         j = FEEDBACK.outerjoin(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
         q = (
@@ -309,6 +311,8 @@ class EventStore:
             q = q.where(FEEDBACK.c.id <= upto_id)
         if last is not None:
             q = q.limit(max(int(last), 0))
+        elif first is not None:
+            q = q.limit(max(int(first), 0))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         if last is not None:
@@ -379,6 +383,14 @@ class EventStore:
             }
             for r in rows
         ]
+
+    def count_feedback(self, *, after_id: int = 0, exclude_source: str | None = None) -> int:
+        """How many feedback rows came after the cursor ``after_id`` (all but ``exclude_source``'s)."""
+        q = sa.select(sa.func.count()).select_from(FEEDBACK).where(FEEDBACK.c.id > after_id)
+        if exclude_source is not None:
+            q = q.where(FEEDBACK.c.source != exclude_source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one() or 0)
 
     def max_feedback_id(self) -> int:
         """The id of the newest feedback (0 when there is none): a cursor for "labels after this"."""

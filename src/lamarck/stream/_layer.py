@@ -40,6 +40,7 @@ float for a regressor.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import OrderedDict, deque
@@ -92,6 +93,7 @@ class _Base:
         """The base model does not learn here (it is retrained by the batch evolver)."""
 
 
+@functools.lru_cache(maxsize=65_536)  # the guard asks it once per label, mostly the same few counts
 def sign_test(better: int, worse: int) -> float:
     """One-sided exact sign test: P(at least ``better`` wins out of ``better + worse`` fair coin flips)
     (McNemar's exact test on the discordant pairs).
@@ -128,6 +130,7 @@ class OnlineLayer:
         max_features: int = 64,
         base_features: bool = False,
         sticky: bool = True,
+        stale_after: int | None = None,
     ) -> None:
         if n_classes is not None and n_classes < 2:
             raise ConfigError(f"OnlineLayer n_classes={n_classes}: a classifier has at least 2 classes.")
@@ -141,6 +144,10 @@ class OnlineLayer:
         self.window, self.level, self.keep, self.max_features = window, level, keep, max_features
         self.base_features = base_features
         self.sticky = sticky
+        #: a delayed label is scored on the combination's answer *now* once more than this many labels
+        #: were learned since its row was answered (default ``window // 10``); a fresher snapshot's answer
+        #: stands (it is nearly today's, and answering again costs a pass over every member)
+        self.stale_after = max(1, window // 10) if stale_after is None else stale_after
         self.pairs_: deque[tuple[float, float]] = deque(maxlen=window)  # (base loss, combined loss)
         self.better_ = self.worse_ = 0
         self.p_value_ = 1.0
@@ -302,14 +309,15 @@ class OnlineLayer:
         """Score the combination for the guard, then let the members learn the label.
 
         The guard asks whether the combination *as it is now* beats the base model, so a label that arrives
-        after others were learned (a delayed one) is scored on the combination's answer now, from the
+        after more than ``stale_after`` others were learned (a delayed one) is scored on the combination's answer now, from the
         snapshot's event and context: still prequential (the label is not learned yet), without the lag of
         a delay (with weekly labels, the answer given a week ago says little of what serves today). The
         members' own scores keep the answer they gave then, as the stream learner's do."""
         y = float(y) if self.regression else int(y)
         pending = Pending(seen.x, seen.z, seen.members, seen.combined)
         combined = seen.combined
-        if seen.base is not None and 0 <= seen.learned < self.n_learned_ + self.n_warm_:
+        stale = self.n_learned_ + self.n_warm_ - seen.learned
+        if seen.base is not None and seen.learned >= 0 and stale > getattr(self, "stale_after", 0):
             self.base_.current = seen.base
             combined = self.learner.reanswer(pending)
             self.base_.current = None
