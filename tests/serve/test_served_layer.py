@@ -2,11 +2,14 @@
 once it is significantly better, keeps snapshots for late labels, survives a restart without losing or
 repeating a label, and starts or restores deliberately when the champion changes."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+import lamarck.serve._layer as served_layer
 from lamarck import Project
 from lamarck.serve import create_app
 
@@ -92,7 +95,7 @@ def test_a_restart_learns_every_acknowledged_label_once(project):
     assert restored and restored[0]["figures"]["version"] == "1"
 
 
-def test_promotion_and_rollback_carry_the_members_over(project):
+def test_promotion_and_rollback_carry_the_members_over(project, monkeypatch):
     app = create_app(project)
     client = TestClient(app)
     _serve(client, _concept(200, 6, True), batch=50)
@@ -112,7 +115,15 @@ def test_promotion_and_rollback_carry_the_members_over(project):
     assert kinds[:3] == ["carried", "carried", "fresh"]  # newest first
     # a restart finds the checkpoint that learned the most: v1's own, saved at shutdown
     app.state.server.layer.shutdown()
+    cursors = {
+        p.parent.name: json.loads(p.read_text()) for p in (project.path / "layers").glob("*/cursor.json")
+    }
+    assert set(cursors) == {"1", "2"} and cursors["1"]["cursor"] > cursors["2"]["cursor"]
+    opened: list[object] = []
+    real = served_layer.load_state
+    monkeypatch.setattr(served_layer, "load_state", lambda path: opened.append(path) or real(path))
     again = create_app(project)
     assert TestClient(again).post("/v1/predict", json={"rows": [{"a": 0.1, "b": 0.2}]}).status_code == 200
     assert again.state.server.layer.status()["started"] == "restored"
     assert again.state.server.layer.status()["labels_learned"] == 260
+    assert len(opened) == 1  # the cursors beside the checkpoints chose it: only that one was unpickled

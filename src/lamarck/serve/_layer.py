@@ -30,6 +30,7 @@ every label that reaches the store, checkpointed and replayed.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -47,6 +48,9 @@ from lamarck.stream import OnlineLayer, Seen, load_state, save_state
 __all__ = ["LayerService", "LayerState"]
 
 log = logging.getLogger(__name__)
+
+#: beside each checkpoint: its version and cursor, read at a restart without unpickling every layer
+CURSOR_FILE = "cursor.json"
 
 #: feedback the layer never learns: the served stream learner's own
 SKIP_SOURCES = frozenset({"stream"})
@@ -178,11 +182,24 @@ class LayerService:
         return state
 
     def _newest(self) -> LayerState | None:
-        """The checkpoint that learned the most feedback, of any version (after a restart)."""
-        found = [
-            self._open(path.parent.name) for path in (Path(self.project.path) / "layers").glob("*/layer.pkl")
-        ]
-        return max((s for s in found if s is not None), key=lambda s: s.cursor, default=None)
+        """The checkpoint that learned the most feedback, of any version (after a restart).
+
+        Each checkpoint's cursor is read from the small ``cursor.json`` written beside it, so only the
+        chosen one is unpickled (a checkpoint without one, or whose file cannot be read, is opened)."""
+        cursors: list[tuple[int, str]] = []
+        for path in (Path(self.project.path) / "layers").glob("*/layer.pkl"):
+            version = path.parent.name
+            try:
+                cursors.append((int(json.loads((path.parent / CURSOR_FILE).read_text())["cursor"]), version))
+            except (OSError, ValueError, KeyError, TypeError):
+                state = self._open(version)
+                if state is not None:
+                    cursors.append((state.cursor, version))
+        for _, version in sorted(cursors, reverse=True):
+            state = self._open(version)
+            if state is not None:
+                return state
+        return None
 
     def _open(self, version: str) -> LayerState | None:
         path = self._path(version)
@@ -205,7 +222,12 @@ class LayerService:
         if state is None:
             return
         state.checkpoints += 1
-        save_state(state, self._path(state.version))
+        path = save_state(state, self._path(state.version))
+        # the cursor beside it (after the checkpoint: a cursor never claims more than the file holds)
+        cursor = path.parent / CURSOR_FILE
+        tmp = cursor.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": state.version, "cursor": state.cursor}))
+        tmp.replace(cursor)
         self.since_checkpoint_ = 0
 
     def shutdown(self) -> None:
