@@ -142,7 +142,11 @@ class Project:
         from lamarck.evolve import EvolutionPolicy, Evolver
 
         def fresh_fit(frame: pd.DataFrame, budget_s: float) -> Any:
-            spec = self.registry.info("champion").spec
+            info = self.registry.info("champion")
+            spec = info.spec
+            # the champion's own history first: its members' configurations, then the nearest tasks
+            members = getattr(self.registry.load(str(info.version)), "members", ())
+            source = f"champion v{info.version}"
             return self.fit(
                 frame,
                 target=spec["target"],
@@ -152,6 +156,7 @@ class Project:
                 time_budget_s=budget_s,
                 register=False,
                 report=False,
+                warm_configs=[(m.learner, dict(m.params), source) for m in members],
             ).model
 
         return Evolver(
@@ -327,6 +332,7 @@ class Project:
         llm_review: bool = False,
         spec: TaskSpec | None = None,
         started_at: float | None = None,
+        warm_configs: Sequence[tuple[str, dict[str, Any], str]] | None = None,
     ) -> FitResult:
         """Plan, check the data, search within the budget, evaluate, register the champion, write the report.
 
@@ -337,7 +343,9 @@ class Project:
         ``llm_review``: the LLM reviews the scorecard and the data findings in the report (changes nothing).
         ``started_at``: a ``time.monotonic()`` value the time budget counts from (default: this call), so
         that reading and planning before the call count too (the CLI passes the start of the command).
-        The steps are in :mod:`lamarck._fit`.
+        ``warm_configs``: configurations ``(learner, params, source)`` tried first, before the warm start
+        from earlier tasks (the evolver's fresh search passes its champion's members, source ``champion
+        vN``). The steps are in :mod:`lamarck._fit`.
         """
         options = FitOptions(
             sentence=sentence,
@@ -361,6 +369,7 @@ class Project:
             llm_review=llm_review,
             spec=spec,
             started_at=started_at,
+            warm_configs=tuple(warm_configs) if warm_configs else None,
         )
         return run_fit(self, data, options)
 

@@ -321,3 +321,23 @@ def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
     bare = champion_project(tmp_path / "bare")
     send(bare, new)  # the bare champion's answers were served
     assert bare.evolve(policy).kind == "promote"
+
+
+@pytest.mark.slow
+def test_a_fresh_search_starts_from_the_champions_own_configurations(tmp_path, monkeypatch):
+    project = champion_project(tmp_path)
+    results = []
+    real_fit = Project.fit
+
+    def spy(self, *args, **kwargs):
+        results.append(real_fit(self, *args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(Project, "fit", spy)
+    project.evolver().fresh_fit(make(600, seed=9), 5)
+    result = results[-1]
+    seeded = [row for row in result.leaderboard if row["source"] == "champion v1"]
+    members = project.load_model("champion").members
+    assert {row["learner"] for row in seeded} == {m.learner for m in members}
+    assert all(row["status"] == "complete" for row in seeded)  # never pruned, like the portfolio
+    assert any("configuration(s) of champion v1 tried first" in note for note in result.notes)

@@ -42,7 +42,13 @@ def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
     prepared = prepare(project, data, options, seed)
     processed = process_features(project, prepared, options, t_start)
     learned = learn(project, prepared, options)
-    result = search(project, prepared, processed, options, t_start, first=learned.first)
+    first = [*(options.warm_configs or ()), *(learned.first or ())] or None
+    result = search(project, prepared, processed, options, t_start, first=first)
+    if options.warm_configs:
+        sources = sorted({source for _, _, source in options.warm_configs})
+        result.notes.append(
+            f"warm start: {len(options.warm_configs)} configuration(s) of {', '.join(sources)} tried first"
+        )
     if learned.warm is not None:
         result.notes.append(learned.warm.note())
     assembled = assemble(prepared, processed, result)

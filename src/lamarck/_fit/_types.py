@@ -53,6 +53,8 @@ class FitOptions:
     llm_review: bool = False
     spec: TaskSpec | None = None
     started_at: float | None = None  # a time.monotonic() value the budget counts from (default: the call)
+    #: configurations ``(learner, params, source)`` tried first, before the warm start from earlier tasks
+    warm_configs: tuple[tuple[str, dict[str, Any], str], ...] | None = None
 
     def stage(self, message: str) -> None:
         """Tell the caller (the CLI's progress display) which step runs."""

@@ -57,8 +57,9 @@ KEEP_TOP = 12  # trials whose fold models and out-of-fold predictions are kept f
 #: of LightGBM (OpenMP) wait on each other at every tree, and on a busy machine a fit of 400 rows took
 #: 0.1-0.8 s on two threads against 0.02-0.04 s on one (the same trees)
 ONE_THREAD_ROWS = 50_000
-#: sources of trials that run all their folds (known-good configurations are never pruned)
-UNPRUNED = ("portfolio", "warm start", "baseline")
+#: sources of trials that run all their folds (known-good configurations are never pruned), as prefixes
+#: (a champion's configurations come as ``champion vN``)
+UNPRUNED = ("portfolio", "warm start", "baseline", "champion")
 
 
 def fit_threads(n_rows: int, n_jobs: int) -> int:
@@ -464,7 +465,7 @@ class AutoSearch:
                     oof[va] = pred
                     models.append(model)
                     fold_scores.append(score(self.metric, y[va], pred))
-                    if len(folds) > 1 and i < len(folds) - 1 and source not in UNPRUNED:
+                    if len(folds) > 1 and i < len(folds) - 1 and not source.startswith(UNPRUNED):
                         trial.report(float(np.mean([signed(self.metric, s) for s in fold_scores])), i)
                         if trial.should_prune():
                             status = "pruned"
