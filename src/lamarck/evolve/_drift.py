@@ -86,6 +86,10 @@ def _excess(value: float, bins: int, n_ref: int, n_cur: int) -> float:
     return max(0.0, value - (bins - 1) * (1.0 / max(n_ref, 1) + 1.0 / max(n_cur, 1)))
 
 
+#: the effective sample size (n m / (n + m)) from which the KS test uses its asymptotic distribution
+KS_ASYMPTOTIC_N = 200
+
+
 def _numeric(ref: pd.Series, cur: pd.Series, name: str) -> ColumnDrift:
     r = pd.to_numeric(ref, errors="coerce").dropna().to_numpy(dtype=float)
     c = pd.to_numeric(cur, errors="coerce").dropna().to_numpy(dtype=float)
@@ -95,7 +99,10 @@ def _numeric(ref: pd.Series, cur: pd.Series, name: str) -> ColumnDrift:
     edges[0], edges[-1] = -np.inf, np.inf
     value = psi(np.histogram(r, edges)[0], np.histogram(c, edges)[0]) if len(edges) > 2 else 0.0
     value = _excess(value, len(edges) - 1, len(r), len(c))
-    ks = stats.ks_2samp(r, c)
+    # the exact two-sample distribution costs ~17 ms a column at a few thousand rows (and a pass tests every
+    # column); from an effective sample of 200 on, the asymptotic one agrees with it to the third decimal
+    effective = len(r) * len(c) / (len(r) + len(c))
+    ks = stats.ks_2samp(r, c, method="asymp" if effective >= KS_ASYMPTOTIC_N else "auto")
     mu, sd = r.mean(), r.std()
     outliers = float(np.mean(np.abs(c - mu) > 3 * sd)) if sd > 0 else 0.0
     return ColumnDrift(

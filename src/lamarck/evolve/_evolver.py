@@ -53,6 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from lamarck.evolve._candidates import (
@@ -98,6 +99,24 @@ log = logging.getLogger(__name__)
 #: per served champion (the registry keeps one object per version), the watch it last passed: the version
 #: it replaced and the newest label judged; a pass that would judge the same labels again skips the work
 _WATCHED: PerModel[tuple[str, int]] = PerModel()
+#: per champion object: its version and training reference
+_REFERENCES: PerModel[tuple[str, pd.DataFrame | None]] = PerModel()
+#: per champion object: its outputs for the labelled rows of the last pass's window, by feedback id (a
+#: pass scores only the labels that arrived since; the window slides over the rest)
+_OUTPUTS: PerModel[dict[int, np.ndarray]] = PerModel()
+
+
+def _outputs(champion: Any, new_rows: pd.DataFrame, new: Rows) -> np.ndarray:
+    """The champion's outputs for ``new`` (the usable rows of ``new_rows``), each row computed once."""
+    _, known, has_inputs = usable(champion, new_rows)
+    ids = new_rows["feedback_id"].to_numpy()[known & has_inputs].astype(int).tolist()
+    memo = _OUTPUTS.get(champion) or {}
+    missing = [i for i, f in enumerate(ids) if f not in memo]
+    if missing:
+        fresh = predict(champion, new.X.iloc[missing])
+        memo.update({ids[i]: fresh[j] for j, i in enumerate(missing)})
+    _OUTPUTS.put(champion, {f: memo[f] for f in ids})
+    return np.asarray([memo[f] for f in ids])
 
 
 @dataclass(frozen=True)
@@ -361,7 +380,7 @@ class Evolver:
         # read the whole history
         since = count_batch_labels(self.store, after_id=from_cursor) if p.online else None
         new_rows = batch_labels(self.store, after_id=from_cursor, last=p.trigger_window if p.online else None)
-        reference = read_reference(self.registry.info(champ_version))
+        reference = self._reference(champion, champ_version)
         outputs = read_prediction_drift(champion, champ_version, reference, self.store)
         if new_rows.empty and from_cursor == 0:
             quiet = {"labels": 0, "prediction_drift": None if outputs is None else outputs.to_dict()}
@@ -373,7 +392,7 @@ class Evolver:
             return Decision.of(
                 "skip", "no new usable labels since the last decision", window, version=champ_version
             )
-        old_tail = batch_labels(self.store, upto_id=from_cursor, last=max(len(new_rows), 200))
+        n_tail = max(len(new_rows), 200)
         new, window = self._window(champion, new_rows, from_cursor)
         if window.new_labels == 0:
             return Decision.of(
@@ -383,13 +402,15 @@ class Evolver:
             p,
             champion,
             new,
-            old_tail,
+            # the window before the cursor, read only when drift needs it
+            lambda: batch_labels(self.store, upto_id=from_cursor, last=n_tail),
             reference,
             store=self.store,
             prediction_drift=outputs,
             clock=self.clock,
             served=served_errors(champion, new_rows) if p.online else None,
             since_cursor=since,
+            champion_pred=_outputs(champion, new_rows, new),
         )
         figures = merge(window, triggers)
         held = triggers.hold_reason(p)
@@ -423,6 +444,14 @@ class Evolver:
         return self._challenge(
             champion, champ_version, new, old_rows, reference, n_test, window, triggers, served=served
         )
+
+    def _reference(self, champion: Any, version: str) -> pd.DataFrame | None:
+        """The champion's training reference (read once per champion object)."""
+        held = _REFERENCES.get(champion)
+        if held is None or held[0] != version:
+            held = (version, read_reference(self.registry.info(version)))
+            _REFERENCES.put(champion, held)
+        return held[1]
 
     def _window(self, champion: Any, new_rows: pd.DataFrame, from_cursor: int) -> tuple[Rows, LabelWindow]:
         """The usable rows of ``new_rows`` (the unusable ones quarantined once) and their window."""

@@ -191,7 +191,7 @@ def read_triggers(
     policy: EvolutionPolicy,
     champion: Any,
     new: Rows,
-    old_rows: pd.DataFrame,
+    old_rows: pd.DataFrame | Callable[[], pd.DataFrame],
     reference: pd.DataFrame | None,
     *,
     store: Any,
@@ -199,18 +199,20 @@ def read_triggers(
     clock: Callable[[], float] = time.time,
     served: np.ndarray | None = None,
     since_cursor: int | None = None,
+    champion_pred: np.ndarray | None = None,
 ) -> Triggers:
     """The triggers of ``new`` (usable new labels) for ``champion``.
 
     ``old_rows`` are the labelled rows up to the cursor (the window before it is what drift must differ
-    from too); ``store`` gives the last challenger decision, for the cooldowns. ``served``: the errors of
+    from too), or a function that reads them (called only when drift needs them); ``store`` gives the last challenger decision, for the cooldowns. ``served``: the errors of
     the answers served for the new labels (:func:`~lamarck.evolve._labels.served_errors`), read with
-    ``policy.online``. ``since_cursor``: how many labels came after the cursor when ``new`` holds only
+    ``policy.online``. ``champion_pred``: the champion's outputs for ``new`` when the caller has them.
+    ``since_cursor``: how many labels came after the cursor when ``new`` holds only
     the newest of them (what a reject makes the next try wait for); ``len(new.X)`` by default.
     """
     X_new, y_new = new.X, new.y
     n_since = len(X_new) if since_cursor is None else max(int(since_cursor), len(X_new))
-    pred = predict(champion, X_new)
+    pred = predict(champion, X_new) if champion_pred is None else champion_pred
     errs = errors(champion, pred, y_new)
     online = policy.online and served is not None and len(served) == len(errs)
     watched = np.where(np.isnan(served), errs, served) if online and served is not None else errs
@@ -230,7 +232,8 @@ def read_triggers(
         # replay makes a champion's reference a mixture of concepts, so traffic from one of them always
         # differs from it; drift triggers training only when the traffic also changed since the labels
         # the last decision saw (a window of the same size before the cursor)
-        X_prev = labelled(champion, old_rows.tail(max(len(X_new), 200))).X
+        prev_rows = old_rows() if callable(old_rows) else old_rows
+        X_prev = labelled(champion, prev_rows.tail(max(len(X_new), 200))).X
         if len(X_prev) >= 100:
             since = feature_drift(X_prev, X_new).severity
             drifted = since != "none"
