@@ -52,3 +52,22 @@ def test_the_in_memory_store_follows_the_same_rule():
     assert [why for _, why in store.quarantined] == [
         "label 'maybe' is not a class the model knows (['no', 'yes'])"
     ]
+
+
+def test_the_trigger_window_reads_only_the_rows_since_the_last_pass_and_matches_a_full_read():
+    from lamarck.evolve._evolver import _trigger_window
+
+    store = FakeStore()
+    store.add_feedback([{"x": float(i), "label": "yes"} for i in range(300)])
+    first = _trigger_window(store, 0, 250)
+    assert first["x"].tolist() == [float(i) for i in range(50, 300)]
+    store.add_feedback([{"x": float(i), "label": "no"} for i in range(300, 420)])
+    reads: list[dict] = []
+    real = store.labelled
+    store.labelled = lambda **kw: reads.append(kw) or real(**kw)  # type: ignore[method-assign]
+    again = _trigger_window(store, 0, 250)
+    full = real(after_id=0, last=250)
+    assert again["feedback_id"].tolist() == full["feedback_id"].tolist()
+    assert reads[0]["after_id"] == 300 - 200  # the newest id it had seen, less the overlap
+    # a new cursor (a training decision) starts the window again
+    assert _trigger_window(store, 400, 250)["x"].tolist() == [float(i) for i in range(400, 420)]

@@ -106,6 +106,28 @@ _REFERENCES: PerModel[tuple[str, pd.DataFrame | None]] = PerModel()
 _OUTPUTS: PerModel[dict[int, np.ndarray]] = PerModel()
 
 
+#: per store object: the cursor and the newest labelled rows after it that the last pass read
+_WINDOWS: PerModel[tuple[int, pd.DataFrame]] = PerModel()
+#: feedback ids re-read below the newest one a pass saw (a row committed late, out of id order, by another
+#: process still enters the window; training reads every row since the cursor anyway)
+_OVERLAP = 200
+
+
+def _trigger_window(store: Any, from_cursor: int, size: int) -> pd.DataFrame:
+    """The newest ``size`` labelled rows after the cursor; only the rows since the last pass are read."""
+    held = _WINDOWS.get(store)
+    if held is None or held[0] != from_cursor or held[1].empty:
+        rows = batch_labels(store, after_id=from_cursor, last=size)
+    else:
+        seen = held[1]
+        after = max(int(seen["feedback_id"].max()) - _OVERLAP, from_cursor)
+        fresh = batch_labels(store, after_id=after)
+        rows = pd.concat([seen[seen["feedback_id"] <= after], fresh], ignore_index=True)
+        rows = rows.drop_duplicates("feedback_id", keep="last").tail(size).reset_index(drop=True)
+    _WINDOWS.put(store, (from_cursor, rows))
+    return rows
+
+
 def _outputs(champion: Any, new_rows: pd.DataFrame, new: Rows) -> np.ndarray:
     """The champion's outputs for ``new`` (the usable rows of ``new_rows``), each row computed once."""
     _, known, has_inputs = usable(champion, new_rows)
@@ -379,7 +401,11 @@ class Evolver:
         # before it that the drift check compares with: a pass that trains nothing (most of them) does not
         # read the whole history
         since = count_batch_labels(self.store, after_id=from_cursor) if p.online else None
-        new_rows = batch_labels(self.store, after_id=from_cursor, last=p.trigger_window if p.online else None)
+        new_rows = (
+            _trigger_window(self.store, from_cursor, p.trigger_window)
+            if p.online
+            else batch_labels(self.store, after_id=from_cursor)
+        )
         reference = self._reference(champion, champ_version)
         outputs = read_prediction_drift(champion, champ_version, reference, self.store)
         if new_rows.empty and from_cursor == 0:
