@@ -324,20 +324,34 @@ def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_fresh_search_starts_from_the_champions_own_configurations(tmp_path, monkeypatch):
-    project = champion_project(tmp_path)
-    results = []
-    real_fit = Project.fit
+def test_with_the_online_layer_no_fresh_search_runs_far_behind_what_was_served(tmp_path):
+    """Severe drift, and the quick candidate trails the served answers by more than
+    ``fresh_search_margin``: a search on the same rows would not catch up, so none runs; with a wide
+    margin the same pass searches."""
+    from lamarck.evolve import Evolver
 
-    def spy(self, *args, **kwargs):
-        results.append(real_fit(self, *args, **kwargs))
-        return results[-1]
+    new = make(900, seed=2, region=4.0, rule="new")
+    for margin, runs in ((0.001, False), (1.0, True)):
+        project = champion_project(tmp_path / str(margin))
+        send(project, new, served=new["label"])  # the layer served every new row right
+        searched: list[int] = []
 
-    monkeypatch.setattr(Project, "fit", spy)
-    project.evolver().fresh_fit(make(600, seed=9), 5)
-    result = results[-1]
-    seeded = [row for row in result.leaderboard if row["source"] == "champion v1"]
-    members = project.load_model("champion").members
-    assert {row["learner"] for row in seeded} == {m.learner for m in members}
-    assert all(row["status"] == "complete" for row in seeded)  # never pruned, like the portfolio
-    assert any("configuration(s) of champion v1 tried first" in note for note in result.notes)
+        def search(frame, budget, searched=searched):
+            searched.append(len(frame))
+            raise RuntimeError("no search in this test")
+
+        evolver = Evolver(
+            project.registry,
+            project.store,
+            policy=EvolutionPolicy(
+                min_new_labels=300,
+                min_test_labels=200,
+                shadow_labels=0,
+                online=True,
+                fresh_search_margin=margin,
+            ),
+            fresh_fit=search,
+        )
+        decision = evolver.run_once()
+        assert decision.kind == "reject" and "drift" in decision.figures["triggers"], decision.reason
+        assert bool(searched) is runs, (margin, decision.figures["candidates"])

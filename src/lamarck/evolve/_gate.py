@@ -12,6 +12,9 @@
     ...                score_challenger=0.82, passed=True, why="passed")
     >>> r.to_dict()["forgetting"], r.forgetting
     (0.0, 0.0)
+    >>> round(GateResult(how="warm start", p_value=1.0, delta=-0.1, test="mcnemar", score_champion=0.9,
+    ...                  score_challenger=0.8, passed=False, why="").shortfall("accuracy"), 3)
+    0.1
 """
 
 from __future__ import annotations
@@ -92,6 +95,15 @@ class GateResult:
             )
         out["why"] = self.why
         return out
+
+    def shortfall(self, metric: str) -> float:
+        """How far the candidate scored below what it was tested against on the recent labels: metric
+        points on a 0..1 metric, a share of the baseline's value otherwise (0 when it scored higher)."""
+        gap = self.score_champion - self.score_challenger
+        if not (math.isfinite(gap)):
+            return math.inf
+        scale = 1.0 if get_metric(metric).name in _UNIT_METRICS else (abs(self.score_champion) or 1.0)
+        return max(gap / scale, 0.0)
 
     def chosen(self) -> dict[str, Any]:
         """The figures a decision carries of the candidate it chose."""

@@ -41,6 +41,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "retention": ("replay, distill or both", lambda v: v in ("replay", "distill", "both")),
     "cooldown_max_labels": (">= 0", lambda v: v >= 0),
     "trigger_window": (">= 1", lambda v: v >= 1),
+    "fresh_search_margin": (">= 0", lambda v: v >= 0),
 }
 
 
@@ -81,6 +82,9 @@ class EvolutionPolicy:
     cooldown_max_labels: int = 16_000
     fresh_search: bool = True
     fresh_search_budget_s: float = 30.0
+    #: online: a fresh search runs (on severe drift) only when the best quick candidate came within this of
+    #: the served answers on the recent labels (metric points on a 0..1 metric, else a share of its value)
+    fresh_search_margin: float = 0.03
     pool_reservoir: int = 5000
     pool_recent: int = 3000
     pool_hard: int = 1000
@@ -90,8 +94,9 @@ class EvolutionPolicy:
     #: label, so the batch evolver is the slow half. Labels alone never train; decay is read on the
     #: *served* answers (what the layer could not absorb); feature drift trains only when severe; and the
     #: layer's gain over the bare champion, once it grew by ``gain_growth`` since the last training
-    #: decision, trains (the batch model is behind what the layer learned); a fresh search runs only on
-    #: severe drift (the warm start and earlier champions are the candidates otherwise)
+    #: decision, trains (the batch model is behind what the layer learned); a challenger must beat the
+    #: *served* answers; a fresh search runs only on severe drift, when no quick candidate passed and the
+    #: best came within ``fresh_search_margin`` (the warm start and earlier champions otherwise)
     online: bool = False
     gain_growth: float = 0.03
     #: online: served decay counts when the newest answers still err this much more than before it began
