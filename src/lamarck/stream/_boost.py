@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -153,10 +154,13 @@ class BoostedMember:
         def train() -> None:
             import lightgbm as lgb
 
+            t0 = time.thread_time()
             try:
                 result["booster"] = lgb.train(params, lgb.Dataset(X, y, weight=w), self.n_estimators)
             except Exception:  # a failed refresh keeps the previous booster
                 log.warning("background LightGBM refresh failed", exc_info=True)
+            finally:  # one refresh at a time (the next joins this thread first)
+                self.train_cpu_s_ = getattr(self, "train_cpu_s_", 0.0) + time.thread_time() - t0
 
         self._thread = threading.Thread(target=train, name="lamarck-boost", daemon=True)
         self._thread.start()

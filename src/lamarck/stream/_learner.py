@@ -359,6 +359,11 @@ class StreamLearner:
         self.t_ += 1
         return self._decide(proba), Pending(x, z, member_p, proba)
 
+    def background_cpu_seconds(self) -> float:
+        """CPU seconds its members spent training in background threads (the LightGBM refreshes)."""
+        members = getattr(self, "members_", ())
+        return float(sum(getattr(m.model, "train_cpu_s_", 0.0) for m in members))
+
     def reanswer(self, pending: Pending) -> Any:
         """The combined output the learner gives *now* for an event seen earlier (its snapshot's event and
         context, today's members); moves nothing."""
