@@ -20,10 +20,12 @@ of these that applies, and records it in the store as a decision with its reason
    memory pool: the old concepts (training reference and older feedback) replayed beside the new
    labels, with the newest labels held out for the gate and a slice of the old data held out for the
    anti-forgetting check. The challenger is warm-started from the champion (LightGBM / XGBoost continue
-   boosting with ``init_model``, the others refit the champion's configuration); a fresh search runs when
-   drift is severe or the warm start loses.
+   boosting with ``init_model``, the others refit the champion's configuration); a fresh search (seeded
+   with the champion's own configurations) runs when drift is severe or the warm start loses (with the
+   online layer: on severe drift, when no quick candidate passed and the best came within
+   ``fresh_search_margin`` of the served answers).
 5. **Gate.** One-sided McNemar (classification) or paired bootstrap (regression) on the held-out recent
-   labels, p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting``
+   labels (with the online layer: against the answers that were served, not the bare champion's), p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting``
    lost on the replay hold-out. Which old rows that check judges: a classifier that tells recent inputs
    from old ones gives each old row a density ratio; where today's traffic covers an old row
    (ratio ≥ ``supersede_ratio``) the recent labels are the judge and the replay yields to them
