@@ -25,8 +25,9 @@ of these that applies, and records it in the store as a decision with its reason
    online layer: on severe drift, when no quick candidate passed and the best came within
    ``fresh_search_margin`` of the served answers).
 5. **Gate.** One-sided McNemar (classification) or paired bootstrap (regression) on the held-out recent
-   labels (with the online layer: against the answers that were served, not the bare champion's), p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting``
-   lost on the replay hold-out. Which old rows that check judges: a classifier that tells recent inputs
+   labels (with the online layer: against the answers that were served, not the bare champion's),
+   p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting`` lost on
+   the replay hold-out. Which old rows that check judges: a classifier that tells recent inputs
    from old ones gives each old row a density ratio; where today's traffic covers an old row
    (ratio ≥ ``supersede_ratio``) the recent labels are the judge and the replay yields to them
    (``superseded_weight``), since a changed concept *should* overrule the old one there; the rows of
@@ -107,8 +108,6 @@ _REFERENCES: PerModel[tuple[str, pd.DataFrame | None]] = PerModel()
 #: per champion object: its outputs for the labelled rows of the last pass's window, by feedback id (a
 #: pass scores only the labels that arrived since; the window slides over the rest)
 _OUTPUTS: PerModel[dict[int, np.ndarray]] = PerModel()
-
-
 #: per store object: the cursor and the newest labelled rows after it that the last pass read
 _WINDOWS: PerModel[tuple[int, pd.DataFrame]] = PerModel()
 #: feedback ids re-read below the newest one a pass saw (a row committed late, out of id order, by another
