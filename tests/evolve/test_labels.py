@@ -71,3 +71,20 @@ def test_the_trigger_window_reads_only_the_rows_since_the_last_pass_and_matches_
     assert reads[0]["after_id"] == 300 - 200  # the newest id it had seen, less the overlap
     # a new cursor (a training decision) starts the window again
     assert _trigger_window(store, 400, 250)["x"].tolist() == [float(i) for i in range(400, 420)]
+
+
+def test_the_window_before_the_cursor_is_read_once_per_cursor():
+    from lamarck.evolve._evolver import _window_before
+
+    store = FakeStore()
+    store.add_feedback([{"x": float(i), "label": "yes"} for i in range(500)])
+    reads: list[dict] = []
+    real = store.labelled
+    store.labelled = lambda **kw: reads.append(kw) or real(**kw)  # type: ignore[method-assign]
+    first = _window_before(store, 400, 300)
+    assert first["feedback_id"].tolist() == real(upto_id=400, last=300)["feedback_id"].tolist()
+    store.add_feedback([{"x": 1.0, "label": "no"}])  # after the cursor: not in the window
+    assert _window_before(store, 400, 200)["feedback_id"].tolist() == first["feedback_id"].tolist()[-200:]
+    assert len(reads) == 1  # a smaller window of the same cursor is the tail of the one held
+    assert len(_window_before(store, 400, 350)) == 350 and len(reads) == 2  # a larger one is read
+    assert _window_before(store, 450, 100)["feedback_id"].max() == 450 and len(reads) == 3  # a new cursor

@@ -187,3 +187,35 @@ def test_online_gain_trains_only_when_it_grew_since_the_last_decision():
     assert same.fired == () and same.hold_reason(EvolutionPolicy(online=True)).startswith(
         "no trigger: the online layer"
     )
+
+
+def test_recent_predictions_are_read_only_since_the_last_pass():
+    """The memo of the served predictions gives what a full read gives, reading only the new ones."""
+    from lamarck.evolve._triggers import _recent_predictions
+    from lamarck.store import EventStore
+
+    store = EventStore("sqlite://")
+
+    def log(n: int, version: str = "1") -> None:
+        for i in range(n):  # one call each: distinct times
+            store.log_predictions([{"x": i}], predictions=["yes"], probas=[[0.4, 0.6]], model_version=version)
+
+    log(30)
+    first = _recent_predictions(store, "1", limit=20)
+    assert list(first["id"]) == list(store.recent_predictions("1", limit=20)["id"])
+    log(12)
+    log(3, version="2")  # another version's answers are not this one's
+    reads = []
+    real = store.recent_predictions
+
+    def counting(*args, **kwargs):
+        out = real(*args, **kwargs)
+        reads.append(len(out))
+        return out
+
+    store.recent_predictions = counting  # type: ignore[method-assign]
+    second = _recent_predictions(store, "1", limit=20)
+    store.recent_predictions = real  # type: ignore[method-assign]
+    assert list(second["id"]) == list(real("1", limit=20)["id"])
+    assert reads == [13]  # the 12 new ones and the newest already held (same time or later)
+    assert list(_recent_predictions(store, "2", limit=20)["id"]) == list(real("2", limit=20)["id"])

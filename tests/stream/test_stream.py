@@ -249,3 +249,51 @@ def test_one_vs_rest_trains_one_model_for_two_classes_then_one_per_class():
     assert second.weights  # from the third class on, every class's model learns
     p = model.predict_proba_one({"x": 5.0})
     assert set(p) == {"a", "b", "c"} and sum(p.values()) == pytest.approx(1.0)
+
+
+def test_cost_budget_caps_what_the_evolved_population_costs():
+    """``cost_budget`` x the opening population's cost (the kinds' relative costs) bounds every evolved
+    population; the default lets costlier kinds in, 1.0 keeps it at the opening cost."""
+
+    def cost(learner):
+        return sum(KINDS[m.config.kind].cost for m in learner.members_ if m.config is not None)
+
+    events = drifting(2000)
+    runs = {}
+    for budget in (1.0, 2.5):
+        learner = StreamLearner(population=4, replace_every=100, hybrid=False, seed=1, cost_budget=budget)
+        opening = None
+        peak = 0.0
+        for x, y in events:
+            learner.process_one(x, y)
+            opening = opening if opening is not None else learner._budget / budget
+            peak = max(peak, cost(learner))
+        assert learner.n_replacements_ >= 5
+        assert peak <= budget * opening + 1e-9
+        runs[budget] = peak
+    assert runs[2.5] > runs[1.0]  # the wider budget was used: the cap is what held the other back
+    assert StreamLearner(cost_budget=1.5).get_params()["cost_budget"] == 1.5
+    old = StreamLearner()
+    del old.cost_budget  # a learner pickled before the option existed behaves as 2.5
+    assert old.get_params()["cost_budget"] == 2.5
+
+
+@pytest.mark.parametrize(("parsimony", "replaced"), [(0.0, "cheap"), (0.05, "costly")])
+def test_parsimony_replaces_a_costly_member_that_does_not_earn_its_keep(parsimony, replaced):
+    """Scores 0.80 (a costly kind) against 0.79 (a cheap one): plain evolution replaces the lower score,
+    ``parsimony`` (score less parsimony x the kind's cost) the costly member that is barely better."""
+    learner = StreamLearner(population=3, hybrid=False, no_change=False, seed=0, parsimony=parsimony)
+    learner._ensure()
+    costly = learner._new_member(next(c for c in INITIAL if c.kind == "arf"))
+    cheap = learner._new_member(next(c for c in INITIAL if c.kind == "nb"))
+    best = learner.members_[0]
+    learner.members_[1:] = [costly, cheap]
+    learner._budget = 100.0
+    for m, score in ((best, 0.9), (costly, 0.80), (cheap, 0.79)):
+        m.score, m.born = score, 0
+    learner.n_learned_ = learner.replace_every
+    learner._evolve()
+    assert learner.n_replacements_ == 1
+    gone = {"cheap": cheap, "costly": costly}[replaced]
+    kept = costly if gone is cheap else cheap
+    assert gone not in learner.members_ and kept in learner.members_ and best in learner.members_

@@ -110,6 +110,9 @@ _REFERENCES: PerModel[tuple[str, pd.DataFrame | None]] = PerModel()
 _OUTPUTS: PerModel[dict[int, np.ndarray]] = PerModel()
 #: per store object: the cursor and the newest labelled rows after it that the last pass read
 _WINDOWS: PerModel[tuple[int, pd.DataFrame]] = PerModel()
+#: per store object: the cursor and the labelled rows just before it that drift compares with (the same
+#: rows for every pass until the cursor moves: on elec2 reading them again was a fifth of a pass's CPU)
+_BEFORE: PerModel[tuple[int, int, pd.DataFrame]] = PerModel()
 #: feedback ids re-read below the newest one a pass saw (a row committed late, out of id order, by another
 #: process still enters the window; training reads every row since the cursor anyway)
 _OVERLAP = 200
@@ -128,6 +131,15 @@ def _trigger_window(store: Any, from_cursor: int, size: int) -> pd.DataFrame:
         rows = rows.drop_duplicates("feedback_id", keep="last").tail(size).reset_index(drop=True)
     _WINDOWS.put(store, (from_cursor, rows))
     return rows
+
+
+def _window_before(store: Any, cursor: int, size: int) -> pd.DataFrame:
+    """The newest ``size`` labelled rows up to the cursor, read once per cursor (and larger size)."""
+    held = _BEFORE.get(store)
+    if held is None or held[0] != cursor or held[1] < size:
+        held = (cursor, size, batch_labels(store, upto_id=cursor, last=size))
+        _BEFORE.put(store, held)
+    return held[2].tail(size)
 
 
 def _outputs(champion: Any, new_rows: pd.DataFrame, new: Rows) -> np.ndarray:
@@ -431,7 +443,7 @@ class Evolver:
             champion,
             new,
             # the window before the cursor, read only when drift needs it
-            lambda: batch_labels(self.store, upto_id=from_cursor, last=n_tail),
+            lambda: _window_before(self.store, from_cursor, max(n_tail, p.trigger_window if p.online else 0)),
             reference,
             store=self.store,
             prediction_drift=outputs,

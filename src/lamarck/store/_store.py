@@ -463,17 +463,20 @@ class EventStore:
 
     # ------------------------------------------------------------------ active learning
 
-    def recent_predictions(self, model_version: str, *, limit: int = 2000) -> pd.DataFrame:
-        """The newest predictions ``model_version`` served, labelled or not (id, prediction, proba)."""
-        q = (
-            sa.select(PREDICTIONS.c.id, PREDICTIONS.c.prediction, PREDICTIONS.c.proba)
-            .where(PREDICTIONS.c.model_version == str(model_version))
-            .order_by(PREDICTIONS.c.ts.desc())
-            .limit(limit)
-        )
+    def recent_predictions(
+        self, model_version: str, *, limit: int = 2000, since: datetime | None = None
+    ) -> pd.DataFrame:
+        """The newest predictions ``model_version`` served, labelled or not (id, prediction, proba, ts),
+        newest first; with ``since``, only those logged at or after that time."""
+        q = sa.select(
+            PREDICTIONS.c.id, PREDICTIONS.c.prediction, PREDICTIONS.c.proba, PREDICTIONS.c.ts
+        ).where(PREDICTIONS.c.model_version == str(model_version))
+        if since is not None:
+            q = q.where(PREDICTIONS.c.ts >= since)
+        q = q.order_by(PREDICTIONS.c.ts.desc()).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
-        return pd.DataFrame.from_records([dict(r) for r in rows], columns=["id", "prediction", "proba"])
+        return pd.DataFrame.from_records([dict(r) for r in rows], columns=["id", "prediction", "proba", "ts"])
 
     def unlabelled_predictions(self, *, limit: int = 20_000) -> pd.DataFrame:
         """The newest logged predictions that no feedback has labelled yet (inputs, proba, id)."""

@@ -104,9 +104,9 @@ def sign_test(better: int, worse: int) -> float:
     n = better + worse
     if n == 0:
         return 1.0
-    from scipy.stats import binom
+    from scipy.special import bdtrc  # the binomial survival function as a ufunc: 1 us, binom.sf 40 us
 
-    return float(binom.sf(better - 1, n, 0.5))
+    return float(bdtrc(better - 1, n, 0.5))
 
 
 class OnlineLayer:

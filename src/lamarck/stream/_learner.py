@@ -13,7 +13,10 @@ no-change member repeats the last known label, and the combiner weighs every mem
 accuracy (``combine="vote"``) or follows the best (``"best"``). Each member's error stream feeds an
 ADWIN detector: on a drift the member is replaced by the best of itself, a fresh copy warm-started on
 the recent rows, and the archived members of earlier concepts (a recurring concept brings its old
-member back).
+member back). What an evolved population may cost per event is capped at ``cost_budget`` times the
+opening population's cost (the kinds' relative costs); with ``parsimony`` > 0 the member replaced is the
+one with the lowest score *less* ``parsimony`` per unit of its kind's cost, so a costly member (an
+adaptive random forest, k-NN) stays only while it is that much better than the cheap ones.
 
 With ``regression=True`` the members are river regressors (Hoeffding adaptive tree, ARF, linear with
 scaled inputs and target, k-NN, AMF, LightGBM in the background, and the last value as the no-change
@@ -71,13 +74,18 @@ _RANGES: dict[str, tuple[float, float]] = {
     "hybrid_every": (50, 10**9),
     "temperature": (1e-6, 10.0),
     "drift_delta": (1e-12, 0.5),
+    "cost_budget": (1.0, 100.0),
+    "parsimony": (0.0, 1.0),
 }
 
 
 _OPTIONS = (
     "population", "replace_every", "combine", "context", "hybrid", "hybrid_every", "no_change", "drift",
     "drift_delta", "archive_size", "window", "temperature", "label_delay", "regression", "loss", "seed",
+    "cost_budget", "parsimony",
 )  # fmt: skip
+#: options added after learners were first pickled, with the value those learners behave as
+_LATER = {"cost_budget": 2.5, "parsimony": 0.0}
 
 
 @dataclass(eq=False)  # members are compared by identity (the archive removes the one it returns)
@@ -146,6 +154,8 @@ class StreamLearner:
         regression: bool = False,
         loss: Loss = "absolute",
         seed: int = 0,
+        cost_budget: float = 2.5,
+        parsimony: float = 0.0,
     ) -> None:
         self.population = population
         self.replace_every = replace_every
@@ -163,6 +173,8 @@ class StreamLearner:
         self.regression = regression
         self.loss = loss
         self.seed = seed
+        self.cost_budget = cost_budget
+        self.parsimony = parsimony
 
     # ------------------------------------------------------------------ set-up
 
@@ -221,7 +233,11 @@ class StreamLearner:
             configs = [MemberConfig(c.kind, c.params, "raw") for c in configs]
         for config in configs:
             self.members_.append(self._new_member(config))
-        self._budget = 2.5 * sum(self._kinds[c.kind].cost for c in configs)
+        # what an evolved population may cost per event, in the kinds' relative costs: ``cost_budget`` times
+        # the opening population's (learners pickled before the option existed had 2.5)
+        self._budget = getattr(self, "cost_budget", _LATER["cost_budget"]) * sum(
+            self._kinds[c.kind].cost for c in configs
+        )
         if self.no_change:
             from river import dummy, stats
 
@@ -445,12 +461,18 @@ class StreamLearner:
         mature = [m for m in evolvable if self.n_learned_ - m.born >= self.replace_every]
         if len(mature) < 2:
             return
-        worst = min(mature, key=lambda m: m.score)
         best = max(evolvable, key=lambda m: m.score)
+        kinds = self._kinds
+        # the member replaced: the lowest score, less ``parsimony`` per unit of its kind's cost (in
+        # accuracy, or in the best member's error for a regression): a costly member must earn its keep
+        scale = max(abs(best.score), 1e-12) if self._regression else 1.0
+        parsimony = getattr(self, "parsimony", 0.0) * scale
+        worst = min(
+            mature, key=lambda m: m.score - parsimony * (kinds[m.config.kind].cost if m.config else 0.0)
+        )
         if worst is best or best.config is None:
             return
         taken = {m.config for m in self.members_}
-        kinds = self._kinds
         cost = sum(kinds[m.config.kind].cost for m in evolvable if m.config is not None and m is not worst)
         child_config = None
         for _ in range(10):
@@ -508,7 +530,7 @@ class StreamLearner:
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's options (what a registered version records)."""
-        return {k: getattr(self, k) for k in _OPTIONS}
+        return {k: getattr(self, k, _LATER.get(k)) for k in _OPTIONS}
 
     def set_schema(self, features: Mapping[str, str], *, task: str, target: str) -> None:
         """Declare the inputs (name -> numeric/categorical) so that the learner can be served."""
