@@ -81,6 +81,10 @@ def test_promote_rollback_status_models_metrics(served):
     client.post("/v1/feedback", json={"rows": [{"a": 0.2, "b": "v", "y": "no"}], "label_column": "y"})
     text = client.get("/metrics").text
     assert "lamarck_predictions_total" in text and "lamarck_feedback_total" in text
+    # the project's file store groups appends: each batch went through a commit it may have shared
+    values = dict(line.split() for line in text.splitlines() if line and not line.startswith("#"))
+    commits, batches = int(values["lamarck_store_commits_total"]), int(values["lamarck_store_batches_total"])
+    assert 1 <= commits <= batches
     assert client.get("/docs").status_code == 200
 
 

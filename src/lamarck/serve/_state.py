@@ -167,8 +167,9 @@ class EvolveLoop:
 
 @dataclass(eq=False)
 class ServerState:
-    """Everything the routes of one app share. ``write_lock`` serialises the routes' writes on SQLite
-    (a no-op on other stores); ``served_version`` is the version the last predict answered with."""
+    """Everything the routes of one app share. ``write_lock`` serialises the routes' writes on an
+    in-memory SQLite store (a no-op where the store groups commits); ``served_version`` is the version the
+    last predict answered with."""
 
     project: Project
     auth: Auth
@@ -201,9 +202,13 @@ class ServerState:
             aliases.invalidate()
             metrics.inc(f"evolve_{decision.kind}")
 
-        # SQLite admits one writer and puts the others to sleep in its busy handler (up to seconds for
-        # some requests under 8 concurrent predicts); the routes' writes queue on this lock instead
-        sqlite = str(project.store.url).startswith("sqlite")
+        # appends (predictions, shadow answers, feedback, quarantine) share commits: the requests in flight
+        # hand their rows to one writer thread, which commits them together; each answer still waits for
+        # its own rows to be durable. SQLite admits one writer and puts the others to sleep in its busy
+        # handler (up to seconds for some requests under 8 concurrent predicts): where appends cannot be
+        # grouped (an in-memory store), the routes' writes queue on this lock instead
+        grouped = project.store.group_commits()
+        sqlite = str(project.store.url).startswith("sqlite") and not grouped
         settings = project.settings
         layered = settings.online_layer if online_layer is None else online_layer
         if policy is None and layered:  # the layer learns every label: the batch evolver is the slow half

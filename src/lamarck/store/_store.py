@@ -25,6 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lamarck.errors import DataError
+from lamarck.store._group import GroupCommit
 
 __all__ = ["ROLES", "EventStore", "create_store_engine", "hash_key"]
 
@@ -123,6 +124,17 @@ def create_store_engine(url: str) -> sa.Engine:
     return engine
 
 
+def _in_memory(url: str) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (one database per connection, so per thread)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return False  # opening it will say what is wrong
+    return parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or "mode=memory" in url
+    )
+
+
 def _shown(url: str) -> str:
     """A store URL without its credentials."""
     scheme, sep, rest = url.partition("://")
@@ -149,6 +161,37 @@ class EventStore:
     def __init__(self, url: str, *, engine: sa.Engine | None = None) -> None:
         self.url = url
         self._engine = engine
+        self._group: GroupCommit | None = None
+
+    def group_commits(self, on: bool = True) -> bool:
+        """Let appends from several threads (predictions, shadow answers, feedback, quarantine) share
+        commits (:class:`~lamarck.store._group.GroupCommit`: each call still returns only once its rows
+        are committed); ``on=False`` commits what waits and goes back to one commit per call. An
+        in-memory SQLite store (one database per connection) keeps one commit per call. Returns whether
+        appends are now grouped."""
+        if not on:
+            if self._group is not None:
+                self._group.close()
+            self._group = None
+            return False
+        if self._group is None and not _in_memory(self.url):
+            self._group = GroupCommit(lambda: self.engine)
+        return self._group is not None
+
+    @property
+    def grouped(self) -> GroupCommit | None:
+        """The group commit in use, if any (its ``commits`` and ``batches`` counters)."""
+        return self._group
+
+    def _append(self, table: sa.Table, records: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``records``, committed before returning (shared with other threads when grouped)."""
+        if not records:
+            return
+        if self._group is not None:
+            self._group.append(table, records)
+            return
+        with self.engine.begin() as conn:
+            conn.execute(table.insert(), list(records))
 
     @property
     def engine(self) -> sa.Engine:
@@ -192,8 +235,7 @@ class EventStore:
             }
             for k, (i, r, p) in enumerate(zip(ids, rows, predictions, strict=True))
         ]
-        with self.engine.begin() as conn:
-            conn.execute(PREDICTIONS.insert(), records)
+        self._append(PREDICTIONS, records)
         return ids
 
     def add_feedback(self, items: Iterable[Mapping[str, Any]]) -> int:
@@ -220,9 +262,7 @@ class EventStore:
                     "source": str(item.get("source", "explicit")),
                 }
             )
-        if records:
-            with self.engine.begin() as conn:
-                conn.execute(FEEDBACK.insert(), records)
+        self._append(FEEDBACK, records)
         return len(records)
 
     def quarantine(self, rows: Sequence[Mapping[str, Any]], reasons: Sequence[str], *, source: str) -> int:
@@ -232,9 +272,7 @@ class EventStore:
             {"ts": now, "source": source, "row": _json_safe(dict(r)), "reason": why}
             for r, why in zip(rows, reasons, strict=True)
         ]
-        if records:
-            with self.engine.begin() as conn:
-                conn.execute(QUARANTINE.insert(), records)
+        self._append(QUARANTINE, records)
         return len(records)
 
     def quarantined(self, limit: int = 100, *, source: str | None = None) -> list[dict[str, Any]]:
@@ -426,9 +464,7 @@ class EventStore:
             }
             for k, (pid, p) in enumerate(zip(prediction_ids, predictions, strict=True))
         ]
-        if records:
-            with self.engine.begin() as conn:
-                conn.execute(SHADOW.insert(), records)
+        self._append(SHADOW, records)
         return len(records)
 
     def shadow_labelled(self, model_version: str) -> pd.DataFrame:

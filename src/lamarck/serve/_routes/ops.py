@@ -1,4 +1,5 @@
-"""Operations: ``GET /healthz`` (no key needed) and ``GET /metrics`` (Prometheus text, any key)."""
+"""Operations: ``GET /healthz`` (no key needed) and ``GET /metrics`` (Prometheus text, any key: the
+server's counters, and the store's commits and the batches they carried when appends share commits)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,13 @@ def healthz() -> dict[str, Any]:
 
 @router.get("/metrics", response_class=PlainTextResponse, responses=answers(401))
 def prometheus(state: State, _who: str = reader) -> str:
-    return state.metrics.render()
+    text = state.metrics.render()
+    group = state.project.store.grouped
+    if group is not None:  # appends sharing commits: batches per commit is the grouping achieved
+        text += (
+            "# TYPE lamarck_store_commits_total counter\n"
+            f"lamarck_store_commits_total {group.commits}\n"
+            "# TYPE lamarck_store_batches_total counter\n"
+            f"lamarck_store_batches_total {group.batches}\n"
+        )
+    return text
