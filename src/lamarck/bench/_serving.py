@@ -22,14 +22,14 @@ flight) sends a fixed number of requests under a time cap, in six segments per s
 lamarck, mlflow, mlflow, lamarck (three times; the machine is shared, so both see the same drift of its
 load), each after a few warm-up requests. Latency is measured by the client per request (send to full
 answer); percentiles are nearest-rank (a latency that was observed). The CPU time of each server's process
-group during its segments (``/proc``) gives ``server_cpu_ms_per_req``: the server's own cost, far less
-sensitive than latency to other jobs on the machine. Servers are always stopped (their process group is
+group during its segments (``/proc``) gives ``server_cpu_ms_per_req`` (and per row): the server's own
+cost, far less sensitive than latency to other jobs on the machine. Servers are always stopped (their process group is
 terminated), even when a run fails.
 
 ``results.csv`` keeps the bench schema ``case,system,metric,score,seconds,error`` in long form: ``case``
 is ``<dataset>:<scenario>`` (``single-c1``, ``batch100-c8``...), one row per metric (``req_per_s``,
-``rows_per_s``, ``p50_ms``, ``p99_ms``, ``errors``, ``requests``, ``server_cpu_ms_per_req``,
-``loadavg_1m``), ``seconds`` the wall
+``rows_per_s``, ``p50_ms``, ``p99_ms``, ``p999_ms``, ``errors``, ``requests``, ``server_cpu_ms_per_req``,
+``server_cpu_ms_per_row``, ``loadavg_1m``), ``seconds`` the wall
 time of the measured requests, ``error`` the first failed answer. ``results.md`` has the setup and the
 table, ``setup.json`` the model, pinning and versions, ``latency.png`` latencies and throughput.
 
@@ -68,7 +68,10 @@ __all__ = ["SCENARIOS", "LoadResult", "Scenario", "cpu_seconds", "merge", "perce
 
 DEFAULT_CASE = "hmda_mortgage_denial"
 FIT_BUDGET_S = 15.0
-METRICS = ("req_per_s", "rows_per_s", "p50_ms", "p99_ms", "errors", "requests", "server_cpu_ms_per_req")
+METRICS = (
+    "req_per_s", "rows_per_s", "p50_ms", "p99_ms", "p999_ms", "errors", "requests", "server_cpu_ms_per_req",
+    "server_cpu_ms_per_row",
+)  # fmt: skip
 #: each scenario runs in segments of the requests, in this order (A B B A, three times); on a shared
 #: machine both systems then see the same drift of its load
 ORDER = ("lamarck", "mlflow", "mlflow", "lamarck") * 3
@@ -133,6 +136,14 @@ class LoadResult:
     @property
     def p99_ms(self) -> float:
         return percentile(self.latencies_ms, 99)
+
+    @property
+    def p999_ms(self) -> float:
+        return percentile(self.latencies_ms, 99.9)
+
+    @property
+    def server_cpu_ms_per_row(self) -> float:
+        return self.server_cpu_ms_per_req / self.rows_per_request
 
     @property
     def server_cpu_ms_per_req(self) -> float:
@@ -554,12 +565,12 @@ def summarize(
 
     >>> r = LoadResult(requests=4, errors=0, rows_per_request=1, seconds=2.0, latencies_ms=(1.0, 2.0, 3.0, 9.0))
     >>> print(summarize({("single-c1", "lamarck"): r}).splitlines()[-1])
-    | single-c1 | lamarck | 2.0 | 2 | 2.00 | 9.00 |  | 0 | 4 | 2.0 |  |
+    | single-c1 | lamarck | 2.0 | 2 | 2.00 | 9.00 | 9.00 |  |  | 0 | 4 | 2.0 |  |
     """
     lines = [
-        "| scenario | system | req/s | rows/s | p50 ms | p99 ms | server CPU ms/req | errors | requests | seconds "
-        "| load 1m |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | system | req/s | rows/s | p50 ms | p99 ms | p99.9 ms | server CPU ms/req | server CPU ms/row "
+        "| errors | requests | seconds | load 1m |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for sc in dict.fromkeys(s for s, _ in results):
         pair = {system: r for (s, system), r in results.items() if s == sc}
@@ -570,6 +581,7 @@ def summarize(
         for system, r in pair.items():
             rps, p50, p99 = f"{r.rows_per_s:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}"
             cpu = "" if math.isnan(r.server_cpu_ms_per_req) else f"{r.server_cpu_ms_per_req:.2f}"
+            per_row = "" if math.isnan(r.server_cpu_ms_per_row) else f"{r.server_cpu_ms_per_row:.3f}"
             if len(pair) > 1:
                 cpu = f"**{cpu}**" if cpu and r.server_cpu_ms_per_req == best_cpu else cpu
                 rps = f"**{rps}**" if r.rows_per_s == best_rps else rps
@@ -577,7 +589,8 @@ def summarize(
                 p99 = f"**{p99}**" if r.p99_ms == best_p99 else p99
             load = "" if loads is None or (sc, system) not in loads else f"{loads[(sc, system)]:.1f}"
             lines.append(
-                f"| {sc} | {system} | {r.req_per_s:,.1f} | {rps} | {p50} | {p99} | {cpu} | {r.errors} | {r.requests} "
+                f"| {sc} | {system} | {r.req_per_s:,.1f} | {rps} | {p50} | {p99} | {r.p999_ms:.2f} | {cpu} | {per_row} "
+                f"| {r.errors} | {r.requests} "
                 f"| {r.seconds:.1f} | {load} |"
             )
     return "\n".join(lines)
