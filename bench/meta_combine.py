@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lamarck.bench._batch import summarize
+from lamarck.bench import summarize
 
 ROOT = Path(__file__).parent / "results"
 #: folder -> {system in that run: name in the combined table}
