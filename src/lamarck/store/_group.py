@@ -126,7 +126,7 @@ class GroupCommit:
                 for b in batches:
                     conn.execute(b.table.insert(), list(b.records))
             self.commits += 1
-        except Exception as e:
+        except BaseException as e:  # whatever it is, every caller waiting on these rows is woken with it
             if len(batches) == 1:
                 batches[0].error = e
             else:  # one bad batch must not fail the others: each on its own
