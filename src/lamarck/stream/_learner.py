@@ -84,8 +84,6 @@ _OPTIONS = (
     "drift_delta", "archive_size", "window", "temperature", "label_delay", "regression", "loss", "seed",
     "cost_budget", "parsimony",
 )  # fmt: skip
-#: options added after learners were first pickled, with the value those learners behave as
-_LATER = {"cost_budget": 2.5, "parsimony": 0.0}
 
 
 @dataclass(eq=False)  # members are compared by identity (the archive removes the one it returns)
@@ -134,6 +132,10 @@ class Pending(NamedTuple):
 
 class StreamLearner:
     """Online classifier (or regressor): a population of river pipelines that evolves while it predicts."""
+
+    #: options added after learners were first pickled: a learner unpickled without them behaves as these
+    cost_budget: float = 2.5
+    parsimony: float = 0.0
 
     def __init__(
         self,
@@ -234,10 +236,8 @@ class StreamLearner:
         for config in configs:
             self.members_.append(self._new_member(config))
         # what an evolved population may cost per event, in the kinds' relative costs: ``cost_budget`` times
-        # the opening population's (learners pickled before the option existed had 2.5)
-        self._budget = getattr(self, "cost_budget", _LATER["cost_budget"]) * sum(
-            self._kinds[c.kind].cost for c in configs
-        )
+        # the opening population's
+        self._budget = self.cost_budget * sum(self._kinds[c.kind].cost for c in configs)
         if self.no_change:
             from river import dummy, stats
 
@@ -466,7 +466,7 @@ class StreamLearner:
         # the member replaced: the lowest score, less ``parsimony`` per unit of its kind's cost (in
         # accuracy, or in the best member's error for a regression): a costly member must earn its keep
         scale = max(abs(best.score), 1e-12) if self._regression else 1.0
-        parsimony = getattr(self, "parsimony", 0.0) * scale
+        parsimony = self.parsimony * scale
         worst = min(
             mature, key=lambda m: m.score - parsimony * (kinds[m.config.kind].cost if m.config else 0.0)
         )
@@ -530,7 +530,7 @@ class StreamLearner:
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's options (what a registered version records)."""
-        return {k: getattr(self, k, _LATER.get(k)) for k in _OPTIONS}
+        return {k: getattr(self, k) for k in _OPTIONS}
 
     def set_schema(self, features: Mapping[str, str], *, task: str, target: str) -> None:
         """Declare the inputs (name -> numeric/categorical) so that the learner can be served."""
