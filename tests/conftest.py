@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,23 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def _unused_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (the OS's pick; free when the socket closes)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, for a server the test starts (or a dead URL)."""
+    return _unused_port()
+
+
 @pytest.fixture
 def live_server():
     """``start(app) -> base URL``: the app on a real uvicorn bound to 127.0.0.1 (a free port), stopped
     when the test ends."""
-    import socket
     import threading
     import time
 
@@ -25,9 +38,7 @@ def live_server():
     running = []
 
     def start(app) -> str:  # type: ignore[no-untyped-def]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = _unused_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

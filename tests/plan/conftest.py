@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -128,9 +127,6 @@ def llm_stub() -> Iterator[StubLLM]:
 
 
 @pytest.fixture
-def dead_url() -> str:
+def dead_url(free_port: int) -> str:
     """A URL on 127.0.0.1 where nothing listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    return f"http://127.0.0.1:{free_port}/v1"

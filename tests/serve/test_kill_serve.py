@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,20 +19,14 @@ from lamarck import Project
 from lamarck.store import EventStore
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
-def test_kill_9_under_load_loses_no_acknowledged_prediction_or_feedback(tmp_path):
+def test_kill_9_under_load_loses_no_acknowledged_prediction_or_feedback(tmp_path, free_port):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
     frame["y"] = np.where(frame["a"] > frame["b"], "yes", "no")
     project = Project(tmp_path / "p")
     project.fit(frame, "predict y, in 3 seconds", learners=["linear"], report=False)
-    port = _free_port()
+    port = free_port
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "lamarck.cli", "serve", "--project", str(project.path), "--port", str(port)],
