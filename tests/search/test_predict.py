@@ -151,3 +151,72 @@ def test_the_new_features_are_the_old_features() -> None:
     fp = FeatureProcessor(max_categories=8).fit(_raw())
     for X in _requests():
         pd.testing.assert_frame_equal(fp.transform(X), _old_transform(fp, X))
+
+
+# ------------------------------------------------------------------- the rows path (compiled kernels)
+
+
+def _json_rows() -> list[dict]:
+    """Rows as JSON brings them: numbers as int or float, missing as None, plus rows a frame reads oddly."""
+    raw = _raw(30, seed=4)
+    rows = raw.astype(object).where(raw.notna(), None).to_dict("records")
+    odd = [
+        dict(rows[0], c="never-seen", d="l11", a="2.5", b=None, e=None),
+        dict(rows[1], a="not a number", b=3.0, c=None, d=None),
+        dict(rows[2], a=1e30, b=-7, c="y", d="l0", e=False),
+        {k: None for k in rows[3]},
+    ]
+    return odd + rows
+
+
+@pytest.mark.parametrize(
+    ("task", "learners"),
+    [
+        ("binary", ["lightgbm", "xgboost", "linear", "knn"]),
+        ("multiclass", ["lightgbm", "xgboost", "linear", "knn", "random_forest"]),
+        ("regression", ["lightgbm", "xgboost", "linear", "knn", "extra_trees"]),
+    ],
+)
+def test_the_rows_path_answers_as_a_frame_of_each_row(task: str, learners: list[str]) -> None:
+    """LamarckModel.outputs (encoder + kernels, no DataFrame) gives each row what the frame path gives a
+    frame of that row alone, to 1e-9; and the kernels are really used, not silently skipped."""
+    from lamarck.search._compiled import member_kernel
+    from lamarck.search._model import _fast
+
+    model = _model(task, learners)
+    rows = _json_rows()
+    got = model.outputs(rows)
+    for i, row in enumerate(rows):
+        frame = pd.DataFrame.from_records([row])
+        own = model.predict(frame) if task == "regression" else model.predict_proba(frame)
+        np.testing.assert_allclose(got[i], own[0], rtol=0, atol=1e-9, err_msg=f"row {i}: {row}")
+    fast = _fast(model.processor)
+    assert fast is not None
+    compiled = {m.learner for m in model.members if member_kernel(m.models, fast[1], task) is not None}
+    assert compiled == {"lightgbm", "xgboost", "linear", "knn"}
+
+
+def test_a_kernel_that_disagrees_with_its_model_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check against the model's own answer on the probe rejects a wrong kernel (here: the quantile
+    transform's bounds moved), and the model keeps answering through its frame path."""
+    from lamarck.search import _compiled
+    from lamarck.search._model import _fast
+
+    model = _model("binary", ["linear"])
+    monkeypatch.setattr(_compiled, "BOUNDS_THRESHOLD", 0.25)
+    layout = _fast(model.processor)[1]  # type: ignore[index]
+    assert _compiled.member_kernel(model.members[0].models, layout, "binary") is None
+    rows = _json_rows()
+    expected = np.vstack([model.predict_proba(pd.DataFrame.from_records([r])) for r in rows])
+    np.testing.assert_allclose(model.outputs(rows), expected, rtol=0, atol=1e-12)
+
+
+def test_interp_columns_is_numpys_interp_column_by_column() -> None:
+    from lamarck.search._compiled import interp_columns
+
+    rng = np.random.default_rng(0)
+    xp = np.sort(rng.choice([0.0, 0.5, 1.0, 2.0, 2.0, 3.0, 7.0], size=(12, 6)), axis=0)  # repeated points
+    fp = np.sort(rng.normal(size=(12, 6)), axis=0)
+    x = np.concatenate([rng.uniform(-1, 8, size=(40, 6)), xp[:5], np.full((1, 6), np.nan)])
+    expected = np.column_stack([np.interp(x[:, k], xp[:, k], fp[:, k]) for k in range(6)])
+    assert np.array_equal(interp_columns(x, xp, fp), expected, equal_nan=True)

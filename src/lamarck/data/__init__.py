@@ -12,6 +12,7 @@ from lamarck.data._features import FeatureProcessor, fingerprint, schema_of
 from lamarck.data._io import named_columns, read_table
 from lamarck.data._profile import ColumnProfile, DataProfile, profile
 from lamarck.data._quality import Finding, QualityReport, check_quality
+from lamarck.data._rows import RowEncoder
 
 __all__ = [
     "ColumnProfile",
@@ -22,6 +23,7 @@ __all__ = [
     "FeatureProcessor",
     "Finding",
     "QualityReport",
+    "RowEncoder",
     "WithDerivedFeatures",
     "check_quality",
     "evaluate_feature",

@@ -9,14 +9,18 @@ their weighted median; a model pickled before rules existed reads as having none
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from lamarck.search._compiled import Layout
 from lamarck.search._decision import DecisionRule, weighted_median
-from lamarck.search._predict import SharedInputs, fold_matrix
+from lamarck.search._predict import SharedInputs, fold_matrices
 from lamarck.search._search import Member
 
 __all__ = ["LamarckModel"]
@@ -53,12 +57,27 @@ class LamarckModel:
 
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
         # the features are made once and every fold model reads the same converted matrix (_predict)
-        inputs = SharedInputs(self._features(X))
+        fast = _fast(self.processor)
+        return self._combine(SharedInputs(self._features(X), layout=None if fast is None else fast[1]))
+
+    def outputs(self, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+        """Probabilities (classification, as :meth:`predict_proba`) or values (regression, as
+        :meth:`predict`) for rows given as dicts of JSON values, each read as a frame of that row alone
+        would be (``lamarck.data.RowEncoder``). Without a DataFrame where the processor allows it: this is
+        the server's path."""
+        fast = _fast(self.processor)
+        if fast is None:
+            frame = pd.DataFrame.from_records(list(rows)).reindex(columns=self.input_columns)
+            return np.asarray(
+                self.predict(frame) if self.task == "regression" else self.predict_proba(frame), dtype=float
+            )
+        encoder, layout = fast
+        raw = self._combine(SharedInputs(matrix=encoder.encode(rows), layout=layout))
+        return np.asarray(raw, dtype=float) if self.task == "regression" else self._proba(raw)
+
+    def _combine(self, inputs: SharedInputs) -> np.ndarray:
         n_classes = 0 if self.classes_ is None else len(self.classes_)
-        means = [
-            np.mean([fold_matrix(mod, inputs, self.task, n_classes) for mod in m.models], axis=0)
-            for m in self.members
-        ]
+        means = [np.mean(fold_matrices(m.models, inputs, self.task, n_classes), axis=0) for m in self.members]
         weights = np.array([m.weight for m in self.members])
         if self.rule is not None and self.rule.combine == "median" and self.task == "regression":
             return weighted_median(np.stack(means), weights)
@@ -72,8 +91,10 @@ class LamarckModel:
         """Probabilities, one column per class in ``classes_`` order."""
         if self.task == "regression":
             raise AttributeError("a regression model has no predict_proba")
-        proba = self._raw(X)
-        proba = proba / proba.sum(axis=1, keepdims=True)
+        return self._proba(self._raw(X))
+
+    def _proba(self, raw: np.ndarray) -> np.ndarray:
+        proba = raw / raw.sum(axis=1, keepdims=True)
         return proba if self.rule is None else self.rule.proba(proba)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -89,6 +110,30 @@ class LamarckModel:
     def describe(self) -> str:
         parts = [f"{m.learner}{_objective(m.params)} x{len(m.models)} ({m.weight:.2f})" for m in self.members]
         return " + ".join(parts)
+
+
+_FAST: weakref.WeakKeyDictionary[Any, tuple[Any, Layout] | None] = weakref.WeakKeyDictionary()
+_FAST_LOCK = threading.Lock()
+
+
+def _fast(processor: Any) -> tuple[Any, Layout] | None:
+    """The row encoder and matrix layout of ``processor`` (made once), or None: the frame path only."""
+    try:
+        if processor in _FAST:
+            return _FAST[processor]
+    except TypeError:
+        return None
+    from lamarck.data import RowEncoder
+
+    with _FAST_LOCK:
+        encoder = RowEncoder.of(processor)
+        made = (
+            None
+            if encoder is None
+            else (encoder, Layout(tuple(encoder.names), encoder.categories(processor)))
+        )
+        _FAST[processor] = made
+    return made
 
 
 def _objective(params: dict[str, Any]) -> str:

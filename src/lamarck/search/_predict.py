@@ -23,32 +23,61 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lamarck.search._compiled import ONE_THREAD_ROWS, Layout, kernel, member_kernel
 from lamarck.search._learners import _BinnedLightGBM, _CatBoostModel, _codes, _ForestModel
 from lamarck.search._objective import TransformedModel
 from lamarck.search._search import as_matrix, predict_matrix
 
-__all__ = ["SharedInputs", "fold_matrix"]
-
-#: below this many rows a LightGBM booster predicts on one thread (starting threads costs more)
-ONE_THREAD_ROWS = 2000
+__all__ = ["SharedInputs", "fold_matrices", "fold_matrix"]
 
 
 class SharedInputs:
-    """A feature frame and the matrices made from it, each built once per predict call."""
+    """A feature frame and the matrices made from it, each built once per predict call.
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
+    Built from the frame (``SharedInputs(frame)``), or from the matrix of a :class:`Layout` (the rows'
+    encoding, ``SharedInputs(matrix=..., layout=...)``: the frame is then made only if a fold model without
+    a kernel asks for it). With a layout, XGBoost and the dense pipelines predict through their kernels
+    (:mod:`lamarck.search._compiled`) and LightGBM and the forests read the matrix.
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame | None = None,
+        *,
+        matrix: np.ndarray | None = None,
+        layout: Layout | None = None,
+    ) -> None:
+        if frame is None and (matrix is None or layout is None):
+            raise ValueError("SharedInputs needs a frame, or a matrix and its layout")
+        self._frame = frame
+        self._matrix = matrix
+        self.layout = layout
+        self.n = len(frame) if frame is not None else len(matrix)  # type: ignore[arg-type]
         self._codes: np.ndarray | None = None
         self._catboost: dict[tuple[str, ...], pd.DataFrame] = {}
         self._lightgbm: list[tuple[list[list[Any]] | None, np.ndarray | None]] = []
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return self.n
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            assert self.layout is not None and self._matrix is not None
+            self._frame = self.layout.frame(self._matrix)
+        return self._frame
+
+    def matrix(self) -> np.ndarray | None:
+        """The layout's float64 matrix (categories as codes, missing NaN), or None without a layout."""
+        if self._matrix is None and self.layout is not None:
+            self._matrix = _lightgbm_matrix(self.frame, None)
+        return self._matrix
 
     def codes(self) -> np.ndarray:
         """Numeric float32 matrix, categories as integer codes, missing as NaN (callers copy it)."""
         if self._codes is None:
-            self._codes = _codes(self.frame)
+            matrix = self.matrix()
+            self._codes = matrix.astype(np.float32) if matrix is not None else _codes(self.frame)
         return self._codes
 
     def catboost(self, cat_columns: list[str]) -> pd.DataFrame:
@@ -61,11 +90,53 @@ class SharedInputs:
         """The matrix LightGBM would build from the frame for a booster trained with these categories,
         or None when the frame has columns LightGBM would not take (then the caller uses the frame)."""
         for seen, matrix in self._lightgbm:
-            if seen == pandas_categorical:
+            if seen is pandas_categorical:
                 return matrix
-        matrix = _lightgbm_matrix(self.frame, pandas_categorical)
-        self._lightgbm.append((pandas_categorical, matrix))
+        made = self.matrix()
+        if made is not None and self.layout is not None:
+            out = _recoded(made, self.layout, pandas_categorical)
+        else:
+            out = _lightgbm_matrix(self.frame, pandas_categorical)
+        self._lightgbm.append((pandas_categorical, out))
+        return out
+
+
+_RECODES: dict[tuple[int, int], tuple[Any, Any, list[tuple[int, np.ndarray]] | None]] = {}
+
+
+def _recoded(
+    matrix: np.ndarray, layout: Layout, pandas_categorical: list[list[Any]] | None
+) -> np.ndarray | None:
+    """``matrix`` with each category column's codes moved to the booster's own levels (as LightGBM's
+    ``set_categories`` does: a level it does not know is missing); None when the counts differ."""
+    if pandas_categorical is None:
         return matrix
+    key = (id(layout), id(pandas_categorical))
+    found = _RECODES.get(key)
+    if found is None or found[0] is not layout or found[1] is not pandas_categorical:
+        columns = sorted(layout.categories)
+        moves: list[tuple[int, np.ndarray]] | None = None
+        if len(columns) == len(pandas_categorical):
+            moves = []
+            for j, theirs in zip(columns, pandas_categorical, strict=True):
+                ours = layout.categories[j]
+                if list(ours) != list(theirs):
+                    where = {v: float(i) for i, v in enumerate(theirs)}
+                    moves.append((j, np.array([where.get(v, np.nan) for v in ours] + [np.nan])))
+        if len(_RECODES) > 256:
+            _RECODES.clear()
+        found = (layout, pandas_categorical, moves)
+        _RECODES[key] = found
+    moves = found[2]
+    if moves is None:
+        return None
+    if not moves:
+        return matrix
+    out = matrix.copy()
+    for j, table in moves:
+        col = out[:, j]
+        out[:, j] = table[np.where(np.isnan(col), len(table) - 1, col).astype(np.intp)]
+    return out
 
 
 def _lightgbm_matrix(frame: pd.DataFrame, pandas_categorical: list[list[Any]] | None) -> np.ndarray | None:
@@ -133,11 +204,28 @@ def _lightgbm_output(model: Any, inputs: SharedInputs, task: str) -> np.ndarray 
     return out
 
 
+def fold_matrices(models: list[Any], inputs: SharedInputs, task: str, n_classes: int) -> list[np.ndarray]:
+    """``fold_matrix`` of each of a member's fold models; by one kernel for them all where there is one."""
+    if inputs.layout is not None and len(models) > 1:
+        fused = member_kernel(models, inputs.layout, task)
+        matrix = inputs.matrix() if fused is not None else None
+        if fused is not None and matrix is not None:
+            n = len(inputs)
+            return [
+                as_matrix(m, out, n, task, n_classes) for m, out in zip(models, fused(matrix), strict=True)
+            ]
+    return [fold_matrix(m, inputs, task, n_classes) for m in models]
+
+
 def fold_matrix(model: Any, inputs: SharedInputs, task: str, n_classes: int) -> np.ndarray:
     """``predict_matrix(model, inputs.frame, task, n_classes)``, from the shared conversions."""
     n = len(inputs)
     if isinstance(model, TransformedModel):  # fitted on log1p(y): the inner model's figures, back
         return TransformedModel.back(fold_matrix(model.inner, inputs, task, n_classes))
+    if inputs.layout is not None and (made := kernel(model, inputs.layout, task)) is not None:
+        matrix = inputs.matrix()
+        if matrix is not None:
+            return as_matrix(model, made(matrix), n, task, n_classes)
     if _is_lightgbm(model):
         out = _lightgbm_output(model, inputs, task)
         if out is not None:

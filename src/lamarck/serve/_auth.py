@@ -60,6 +60,12 @@ class Auth:
                 self._checked = now
             return self._mode
 
+    def surely_open(self) -> bool:
+        """True when the server is open and that is known without asking the store (checked less than
+        ``recheck_s`` ago): a caller may skip the thread a query would need."""
+        with self._lock:
+            return self._mode == "open" and time.monotonic() - self._checked < self.recheck_s
+
     def role(self, key: str | None) -> str | None:
         """``"admin"`` for anyone on an open server; else the key's role, or None for a bad key."""
         if self.mode == "open":

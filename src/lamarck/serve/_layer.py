@@ -368,11 +368,13 @@ def _warm_on_reference(layer: OnlineLayer, model: Any, reference: pd.DataFrame |
 def _base_outputs(model: Any, inputs: Sequence[dict[str, Any]]) -> np.ndarray | None:
     """The champion's outputs for logged rows (probabilities, or values); ``None`` when it cannot answer
     them (the rows were checked when they were stored: this is not expected)."""
-    frame = pd.DataFrame.from_records(list(inputs)).reindex(columns=list(model.input_columns))
     try:
+        if hasattr(model, "outputs"):  # as the predict route answered them (LamarckModel.outputs)
+            return np.asarray(model.outputs(list(inputs)), dtype=float)
+        frame = pd.DataFrame.from_records(list(inputs)).reindex(columns=list(model.input_columns))
         return model_outputs(model, frame)
     except Exception:
         log.exception(
-            "the champion could not answer %d logged row(s); the layer skips their labels", len(frame)
+            "the champion could not answer %d logged row(s); the layer skips their labels", len(inputs)
         )
         return None

@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["predict"])
 
 
+def _outputs(model: Any, rows: list[dict[str, Any]]) -> np.ndarray:
+    """The champion's probabilities or values for ``rows`` (a model without the rows path: by frame)."""
+    if hasattr(model, "outputs"):
+        return np.asarray(model.outputs(rows), dtype=float)
+    return model_outputs(model, pd.DataFrame.from_records(rows))
+
+
 def _jsonable(values: np.ndarray) -> list[Any]:
     return [v.item() if hasattr(v, "item") else v for v in values]
 
@@ -51,18 +58,19 @@ def predict(
     project, metrics = state.project, state.metrics
     received = clean_rows(req.rows, state.limits)
     model, version = state.models.champion()
-    frame = pd.DataFrame.from_records(received)
     required = list(model.input_schema)
     bad = [(i, [c for c in required if c not in row]) for i, row in enumerate(received)]
     bad = [(i, missing) for i, missing in bad if missing]
     quarantined = []
+    rows = received
     if bad:
         reasons = [f"missing column(s) {missing}" for _, missing in bad]
         project.store.quarantine([received[i] for i, _ in bad], reasons, source="predict")
         quarantined = [{"index": i, "reason": r} for (i, _), r in zip(bad, reasons, strict=True)]
         metrics.inc("quarantined_rows", len(bad))
-        keep = sorted(set(range(len(received))) - {i for i, _ in bad})
-        if not keep:
+        dropped = {i for i, _ in bad}
+        rows = [row for i, row in enumerate(received) if i not in dropped]
+        if not rows:
             raise HTTPException(
                 422,
                 {
@@ -71,12 +79,11 @@ def predict(
                     "required": required,
                 },
             )
-        frame = frame.iloc[keep].reset_index(drop=True)
     out: dict[str, Any] = {}
     probas = None
-    # the rows as received, not frame.to_dict(): that round trip was the slowest step of a one-row answer
-    rows = [received[i] for i in keep] if quarantined else received
-    served, seen = state.layer.answer(model, version, rows, model_outputs(model, frame))
+    # from the rows as received, without a DataFrame where the model allows it (LamarckModel.outputs);
+    # the rows are also what is logged
+    served, seen = state.layer.answer(model, version, rows, _outputs(model, rows))
     if model.task != "regression":
         out["predictions"] = _jsonable(np.asarray(model.classes_)[served.argmax(axis=1)])
         probas = served.tolist()  # Python floats, once, for the answer and the log

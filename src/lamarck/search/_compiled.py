@@ -1,0 +1,623 @@
+"""Compiled fold predictors: a fold model's prediction from the numeric matrix alone, without pandas.
+
+Through its own interface a fold model re-reads a pandas frame on every call: XGBoost converts it and its
+categories (4 ms for one row), the linear and k-NN members run a scikit-learn ``ColumnTransformer``
+pipeline (imputer, quantile transform, scaler, one-hot encoder: 20 ms for one row), while the arithmetic
+itself takes microseconds. A *kernel* does the same arithmetic on the matrix every fast predictor shares
+(:class:`Layout`: one float64 column per feature, categories as codes of the processor's levels):
+
+- XGBoost: the booster's ``inplace_predict`` on the matrix, with the iteration range the estimator uses
+  (the best iteration after early stopping), on one thread below 2,000 rows;
+- the dense pipeline of the linear and k-NN learners: median imputation and missing indicators, the
+  quantile transform (``np.interp`` both ways, as scikit-learn does, then the normal quantile function),
+  scaling, and the one-hot encoding as a table per category column computed once from the fitted
+  encoder itself; then the linear model's own formula (logistic or ridge), or the estimator on the
+  transformed matrix (k-NN).
+
+A kernel is built on first use and **checked before it is trusted**: on a probe (:func:`probe`) that
+holds every level of every category column, missing values and numbers spread over the training range,
+its output must match the model's own prediction on the same rows as a frame to 1e-9; otherwise the
+model keeps its frame path (a kernel is ``None``). Kernels are kept beside the fold models (a weak
+mapping), never pickled with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ONE_THREAD_ROWS", "TOLERANCE", "Layout", "interp_columns", "kernel", "member_kernel", "probe"]
+
+#: a kernel's output may differ from the model's own by at most this much (absolute), on the probe
+TOLERANCE = 1e-9
+#: below this many rows a booster predicts on one thread (starting threads costs more)
+ONE_THREAD_ROWS = 2000
+#: scikit-learn's QuantileTransformer clips at this distance from 0 and 1 (sklearn.preprocessing._data)
+BOUNDS_THRESHOLD = 1e-7
+
+Kernel = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """What the columns of a fast predictor's matrix are: the feature names, and for each category
+    column (by index) the levels its codes index."""
+
+    names: tuple[str, ...]
+    categories: dict[int, list[Any]]
+
+    def frame(self, matrix: np.ndarray) -> pd.DataFrame:
+        """The feature frame the processor would have made for these rows (numbers, and categories)."""
+        data: dict[str, Any] = {}
+        for j, name in enumerate(self.names):
+            col = matrix[:, j]
+            if j in self.categories:
+                codes = np.where(np.isnan(col), -1, col).astype(np.int64)
+                data[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(self.categories[j]))
+            else:
+                data[name] = col
+        return pd.DataFrame(data)
+
+
+def probe(layout: Layout, numbers: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """Rows that reach every level of every category column and its missing value, with numbers from
+    ``numbers`` (column index → values to cycle through; default a spread of magnitudes and NaN).
+
+    >>> m = probe(Layout(("x", "c"), {1: ["a", "b"]}))
+    >>> m.shape, sorted({v for v in m[:, 1].tolist() if v == v}), bool(np.isnan(m[:, 1]).any())
+    ((16, 2), [0.0, 1.0], True)
+    """
+    spread = np.array([math.nan, 0.0, 1.0, -1.0, 0.5, 3.0, -7.5, 10.0, 100.0, -1e3, 1e4, 2.5e5, 1e-3, 42.0])
+    n = max([16] + [len(levels) + 1 for levels in layout.categories.values()])
+    out = np.empty((n, len(layout.names)))
+    r = np.arange(n)
+    for j in range(len(layout.names)):
+        if j in layout.categories:
+            k = len(layout.categories[j])
+            codes = ((r + j) % (k + 1)).astype(np.float64)
+            codes[codes == k] = math.nan
+            out[:, j] = codes
+        else:
+            values = spread if numbers is None or j not in numbers else numbers[j]
+            out[:, j] = values[(r * 7 + j) % len(values)]
+    return out
+
+
+_KERNELS: weakref.WeakKeyDictionary[Any, tuple[Layout, tuple[int, ...], Any]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def kernel(model: Any, layout: Layout, task: str) -> Kernel | None:
+    """The checked kernel of fold ``model`` for matrices of ``layout``, or ``None`` (the frame path)."""
+    fused = member_kernel([model], layout, task)
+    return None if fused is None else (lambda matrix: fused(matrix)[0])
+
+
+def member_kernel(
+    models: list[Any], layout: Layout, task: str
+) -> Callable[[np.ndarray], list[np.ndarray]] | None:
+    """One checked kernel for the fold models of a member, giving each fold's output, or ``None``."""
+    if not models:
+        return None
+    ids = tuple(id(m) for m in models)
+    try:
+        found = _KERNELS.get(models[0])
+    except TypeError:  # not weakly referenceable: no kernel
+        return None
+    if found is not None and found[0] is layout and found[1] == ids:
+        return found[2]
+    with _LOCK:
+        built = _build(models, layout, task)
+        _KERNELS[models[0]] = (layout, ids, built)
+    return built
+
+
+def _build(models: list[Any], layout: Layout, task: str) -> Callable[[np.ndarray], list[np.ndarray]] | None:
+    from lamarck.search._learners import _DenseModel
+
+    kinds = {type(m) for m in models}
+    if len(kinds) != 1:
+        return None
+    try:
+        numbers = None
+        made: Callable[[np.ndarray], list[np.ndarray]] | None = None
+        if type(models[0]).__module__.startswith("xgboost"):
+            singles = [_xgboost(m, task) for m in models]
+            if all(k is not None for k in singles):
+                made = lambda matrix: [k(matrix) for k in singles]  # type: ignore[misc]  # noqa: E731
+        elif type(models[0]).__module__.startswith("lightgbm"):
+            singles = [_lightgbm(m, layout, task) for m in models]
+            if all(k is not None for k in singles):
+                made = lambda matrix: [k(matrix) for k in singles]  # type: ignore[misc]  # noqa: E731
+        elif isinstance(models[0], _DenseModel):
+            dense = _Dense.of(models, layout, task)
+            if dense is not None:
+                made, numbers = dense, dense.probe_numbers()
+        if made is None:
+            return None
+        rows = probe(layout, numbers)
+        frame = layout.frame(rows)
+        got = made(rows)
+        for model, out in zip(models, got, strict=True):
+            own = model.predict(frame) if task == "regression" else model.predict_proba(frame)
+            if np.shape(own) != np.shape(out) or not np.allclose(
+                out, own, rtol=0.0, atol=TOLERANCE, equal_nan=True
+            ):
+                log.warning(
+                    "%s: the compiled predictor differs from the model's own; using the frame path",
+                    type(model).__name__,
+                )
+                return None
+        return made
+    except Exception:  # a kernel is an optimisation: the frame path always remains
+        log.warning("%s: no compiled predictor", type(models[0]).__name__, exc_info=True)
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- xgboost
+
+
+def _xgboost(model: Any, task: str) -> Kernel | None:
+    booster = model.get_booster()
+    if getattr(model, "booster", None) == "gblinear":
+        return None
+    objective = str(model.get_params().get("objective") or "")
+    if task != "regression" and objective == "multi:softmax":
+        return None  # its predict_proba applies a softmax to margins: not worth a kernel
+    best = getattr(model, "best_iteration", None)
+    span = (0, int(best) + 1) if best is not None else (0, 0)
+    single = booster.copy()
+    single.set_param({"nthread": 1})
+    direct = _xgboost_dense(single, span)
+
+    def run(matrix: np.ndarray) -> np.ndarray:
+        if len(matrix) < ONE_THREAD_ROWS:
+            out = direct(matrix)
+        else:
+            out = np.asarray(booster.inplace_predict(matrix, iteration_range=span, validate_features=False))
+        if task != "regression" and out.ndim == 1:  # binary: (1 - p, p), as predict_proba
+            return np.vstack((1.0 - out, out)).T
+        return out
+
+    return run
+
+
+def _xgboost_dense(booster: Any, span: tuple[int, int]) -> Kernel:
+    """``booster.inplace_predict(matrix, iteration_range=span)`` through XGBoost's C function
+    ``XGBoosterPredictFromDense`` with the call's arguments made once: the Python wrapper costs more than
+    the trees on a few rows. (Its library handle is the wrapper's; a version without it fails here, at
+    build time, and the model keeps the wrapper's path.)"""
+    import ctypes
+    import json
+
+    from xgboost import core
+
+    lib, check, ulong = core._LIB, core._check_call, core.c_bst_ulong
+    predict = lib.XGBoosterPredictFromDense
+    args = json.dumps(
+        {
+            "type": 0,
+            "training": False,
+            "iteration_begin": span[0],
+            "iteration_end": span[1],
+            "missing": float("nan"),
+            "strict_shape": False,
+            "cache_id": 0,
+        }
+    ).encode()
+    no_proxy = ctypes.c_void_p()
+
+    def run(matrix: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(matrix, dtype=np.float64)
+        face = (
+            f'{{"data": [{x.ctypes.data}, true], "shape": [{x.shape[0]}, {x.shape[1]}], '
+            '"strides": null, "typestr": "<f8", "version": 3}'
+        ).encode()
+        preds = ctypes.POINTER(ctypes.c_float)()
+        shape = ctypes.POINTER(ulong)()
+        dims = ulong()
+        check(
+            predict(
+                booster.handle,
+                face,
+                args,
+                no_proxy,
+                ctypes.byref(shape),
+                ctypes.byref(dims),
+                ctypes.byref(preds),
+            )
+        )
+        dims_n = int(dims.value)
+        size = 1
+        out_shape = tuple(int(shape[i]) for i in range(dims_n))
+        for d in out_shape:
+            size *= d
+        out = np.ctypeslib.as_array(preds, shape=(size,)).astype(np.float32, copy=True)
+        return out.reshape(out_shape) if dims_n > 1 and out_shape[1] > 1 else out
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------- lightgbm
+
+
+def _lightgbm(model: Any, layout: Layout, task: str) -> Kernel | None:
+    """A LightGBM estimator's ``predict_proba`` / ``predict`` on the layout's matrix: row by row through
+    LightGBM's single-row C functions (``LGBM_BoosterPredictForMatSingleRowFast``, made for this) up to
+    64 rows, the booster's ``predict`` beyond. Only where the booster's categories are the layout's."""
+    import ctypes
+
+    import lightgbm as lgb
+    from lightgbm import basic
+
+    if not isinstance(model, lgb.LGBMModel) or callable(model.objective):
+        return None
+    booster = model.booster_
+    seen = booster.pandas_categorical
+    columns = sorted(layout.categories)
+    if seen is not None and (
+        len(seen) != len(columns)
+        or any(list(s) != list(layout.categories[j]) for s, j in zip(seen, columns, strict=True))
+    ):
+        return None
+    width = booster.num_feature()
+    if width != len(layout.names):
+        return None
+    best = int(getattr(booster, "best_iteration", 0) or 0)
+    lib = basic._LIB
+    fast = ctypes.c_void_p()
+    check = basic._safe_call
+    check(
+        lib.LGBM_BoosterPredictForMatSingleRowFastInit(
+            booster._handle,
+            ctypes.c_int(0),  # C_API_PREDICT_NORMAL
+            ctypes.c_int(0),  # start iteration
+            ctypes.c_int(best if best > 0 else -1),  # as Booster.predict: the best iteration, else all
+            ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
+            ctypes.c_int32(width),
+            basic._c_str("num_threads=1"),
+            ctypes.byref(fast),
+        )
+    )
+    weakref.finalize(booster, lib.LGBM_FastConfigFree, fast)
+    n_out = booster.num_model_per_iteration()
+    lock = threading.Lock()
+    classify = task != "regression" and isinstance(model, lgb.LGBMClassifier)
+    single = lib.LGBM_BoosterPredictForMatSingleRowFast
+    as_double = ctypes.POINTER(ctypes.c_double)
+
+    def run(matrix: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(matrix, dtype=np.float64)
+        if len(x) > 64:
+            out = np.asarray(booster.predict(x, num_threads=0 if len(x) >= ONE_THREAD_ROWS else 1))
+        else:
+            out = np.empty((len(x), n_out))
+            length = ctypes.c_int64()
+            with lock:  # a fast configuration is one buffer
+                for i in range(len(x)):
+                    check(
+                        single(
+                            fast,
+                            x[i].ctypes.data_as(ctypes.c_void_p),
+                            ctypes.byref(length),
+                            out[i].ctypes.data_as(as_double),
+                        )
+                    )
+            if n_out == 1:
+                out = out[:, 0]
+        if classify and out.ndim == 1:  # binary: (1 - p, p), as predict_proba
+            return np.vstack((1.0 - out, out)).transpose()
+        return out
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------- dense
+
+
+def interp_columns(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x[:, k], xp[:, k], fp[:, k])`` for every column ``k`` at once, with numpy's own rules
+    (the interval ``xp[j] <= x < xp[j + 1]``, ``fp[j]`` where ``x`` equals ``xp[j]``, the end values
+    outside, NaN kept), for small ``x``: it compares every value with every point.
+
+    >>> xp = np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 2.0], [4.0, 3.0]])
+    >>> fp = np.array([[0.0, 0.0], [10.0, 1.0], [20.0, 2.0], [40.0, 3.0]])
+    >>> x = np.array([[-1.0, 2.0], [1.5, 2.5], [3.0, np.nan], [9.0, 1.0]])
+    >>> got = interp_columns(x, xp, fp)
+    >>> ref = np.column_stack([np.interp(x[:, k], xp[:, k], fp[:, k]) for k in range(2)])
+    >>> bool(np.array_equal(got, ref, equal_nan=True))
+    True
+    """
+    n_points = xp.shape[0]
+    j = (xp[None, :, :] <= x[:, None, :]).sum(axis=1) - 1  # the interval (-1: left of xp[0])
+    inner = np.clip(j, 0, n_points - 2)
+    x0 = _take(xp, inner)
+    x1 = _take(xp, inner + 1)
+    y0 = _take(fp, inner)
+    y1 = _take(fp, inner + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (y1 - y0) / (x1 - x0)
+        out = slope * (x - x0) + y0
+        again = np.isnan(out)
+        if again.any():  # numpy tries the other end, then a flat interval's value
+            other = slope * (x - x1) + y1
+            out = np.where(again, other, out)
+            out = np.where(np.isnan(out) & (y0 == y1), y0, out)
+    out = np.where(x0 == x, y0, out)
+    out = np.where(j < 0, fp[0], out)
+    out = np.where(j >= n_points - 1, fp[n_points - 1], out)
+    return np.where(np.isnan(x), x, out)
+
+
+def _take(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``table[index[i, k], k]`` for every ``i``, ``k``."""
+    return table[index, np.arange(table.shape[1])[None, :]]
+
+
+#: rows x points x columns compared at once by interp_columns (larger inputs go in blocks)
+_BLOCK = 2_000_000
+
+
+@dataclass
+class _Numbers:
+    """The numeric branch of several fold pipelines side by side: median imputation (+ missing
+    indicators), quantile transform to the normal distribution, standard scaling. Output column ``w``
+    reads the matrix column ``source[w]`` (its value, or its missing indicator where ``indicator[w]``)."""
+
+    source: np.ndarray
+    indicator: np.ndarray
+    fill: np.ndarray
+    quantiles: np.ndarray  # (n_quantiles, width)
+    references: np.ndarray  # (n_quantiles,), the same for every fold
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.forward_fp = np.repeat(self.references[:, None], self.quantiles.shape[1], axis=1)
+        self.back_xp = -self.quantiles[::-1]
+        self.back_fp = -self.forward_fp[::-1]
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtri
+
+        raw = matrix[:, self.source]
+        missing = np.isnan(raw)
+        x = np.where(self.indicator, missing.astype(np.float64), np.where(missing, self.fill, raw))
+        q = self.quantiles
+        step = max(1, _BLOCK // max(q.size, 1))
+        parts = []
+        for a in range(0, len(x), step):
+            v = x[a : a + step]
+            parts.append(
+                0.5 * (interp_columns(v, q, self.forward_fp) - interp_columns(-v, self.back_xp, self.back_fp))
+            )
+        y = np.concatenate(parts) if len(parts) != 1 else parts[0]
+        with np.errstate(invalid="ignore"):
+            y = np.where(x + BOUNDS_THRESHOLD > q[-1], 1.0, y)
+            y = np.where(x - BOUNDS_THRESHOLD < q[0], 0.0, y)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = ndtri(y)
+        low, high = ndtri(BOUNDS_THRESHOLD - np.spacing(1)), ndtri(1 - (BOUNDS_THRESHOLD - np.spacing(1)))
+        y = np.clip(y, low, high)
+        y -= self.mean
+        y /= self.scale
+        return y
+
+
+@dataclass
+class _OneHot:
+    """The category branch of several fold pipelines side by side, as tables: the encoded row of the
+    base levels, plus per category column the change each level (and the missing value, last) makes."""
+
+    columns: list[int]
+    base: np.ndarray
+    tables: list[np.ndarray]
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        out = np.repeat(self.base[None, :], len(matrix), axis=0)
+        for j, table in zip(self.columns, self.tables, strict=True):
+            codes = matrix[:, j]
+            out += table[np.where(np.isnan(codes), len(table) - 1, codes).astype(np.intp)]
+        return out
+
+
+@dataclass
+class _Fold:
+    """What one fold pipeline reads of the stacked branches, and its estimator."""
+
+    order: list[str]  # "num" / "cat", in the pipeline's order
+    numbers: slice
+    onehot: slice
+    est: Any
+    linear: bool
+
+
+class _Dense:
+    """The ``_DenseModel`` folds of a member (``_ToObject`` → ``ColumnTransformer`` → estimator) as one
+    kernel: the branches of all folds computed side by side, then each fold's estimator.
+    Calling it gives each fold's output (``predict_proba``, or ``predict`` for a regression)."""
+
+    def __init__(
+        self, numbers: _Numbers | None, onehot: _OneHot | None, folds: list[_Fold], task: str
+    ) -> None:
+        self.numbers, self.onehot, self.folds, self.task = numbers, onehot, folds, task
+
+    @classmethod
+    def of(cls, models: list[Any], layout: Layout, task: str) -> _Dense | None:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
+
+        index = {name: j for j, name in enumerate(layout.names)}
+        num: dict[str, list[Any]] = {
+            k: [] for k in ("source", "indicator", "fill", "quantiles", "mean", "scale")
+        }
+        references: np.ndarray | None = None
+        cat_parts: list[tuple[Any, list[str], np.ndarray]] = []
+        folds: list[_Fold] = []
+        width = cat_width = 0
+        for model in models:
+            steps = [s for _, s in model.pipeline.steps]
+            if len(steps) != 3 or not isinstance(steps[1], ColumnTransformer):
+                return None
+            ct, est = steps[1], steps[2]
+            order: list[str] = []
+            numbers, onehot = slice(0, 0), slice(0, 0)
+            for name, trans, cols in ct.transformers_:
+                if name == "remainder":
+                    if trans != "drop" and len(cols):
+                        return None
+                    continue
+                if any(c not in index for c in cols):
+                    return None
+                at = np.array([index[c] for c in cols], dtype=np.intp)
+                parts = [s for _, s in trans.steps]
+                kinds = [type(p) for p in parts]
+                if name == "num" and kinds == [SimpleImputer, QuantileTransformer, StandardScaler]:
+                    imp, qt, sc = parts
+                    if imp.strategy != "median" or qt.output_distribution != "normal":
+                        return None
+                    if any(int(j) in layout.categories for j in at):
+                        return None
+                    refs = np.asarray(qt.references_, dtype=np.float64)
+                    if references is not None and not np.array_equal(references, refs):
+                        return None  # folds with different numbers of quantiles: one kernel per fold
+                    references = refs
+                    ind = np.asarray(imp.indicator_.features_ if imp.add_indicator else [], dtype=np.intp)
+                    k = len(at) + len(ind)
+                    num["source"].append(np.concatenate([at, at[ind]]))
+                    num["indicator"].append(np.r_[np.zeros(len(at), bool), np.ones(len(ind), bool)])
+                    num["fill"].append(
+                        np.r_[np.asarray(imp.statistics_, dtype=np.float64), np.zeros(len(ind))]
+                    )
+                    num["quantiles"].append(np.asarray(qt.quantiles_, dtype=np.float64))
+                    num["mean"].append(
+                        np.zeros(k) if sc.mean_ is None else np.asarray(sc.mean_, dtype=np.float64)
+                    )
+                    num["scale"].append(
+                        np.ones(k) if sc.scale_ is None else np.asarray(sc.scale_, dtype=np.float64)
+                    )
+                    numbers = slice(width, width + k)
+                    width += k
+                elif name == "cat" and kinds == [SimpleImputer, OneHotEncoder]:
+                    if any(int(j) not in layout.categories for j in at):
+                        return None
+                    n_out = len(trans.get_feature_names_out())
+                    cat_parts.append((trans, list(cols), at))
+                    onehot = slice(cat_width, cat_width + n_out)
+                    cat_width += n_out
+                else:
+                    return None
+                order.append(name)
+            if order not in (["num"], ["cat"], ["num", "cat"]):
+                return None
+            linear = type(est) in (LogisticRegression, Ridge)
+            folds.append(_Fold(order, numbers, onehot, est, linear))
+        numbers_branch = None
+        if num["source"]:
+            assert references is not None
+            numbers_branch = _Numbers(
+                source=np.concatenate(num["source"]),
+                indicator=np.concatenate(num["indicator"]),
+                fill=np.concatenate(num["fill"]),
+                quantiles=np.hstack(num["quantiles"]),
+                references=references,
+                mean=np.concatenate(num["mean"]),
+                scale=np.concatenate(num["scale"]),
+            )
+        onehot_branch = _tables(cat_parts, layout) if cat_parts else None
+        if onehot_branch is not None and len(onehot_branch.base) != cat_width:
+            return None
+        return cls(numbers_branch, onehot_branch, folds, task)
+
+    def probe_numbers(self) -> dict[int, np.ndarray]:
+        """Numbers for the probe: each numeric column's training quantiles (of every fold), their
+        midpoints, values beyond them, and missing."""
+        if self.numbers is None:
+            return {}
+        out: dict[int, list[np.ndarray]] = {}
+        for w, j in enumerate(self.numbers.source.tolist()):
+            if self.numbers.indicator[w]:
+                continue
+            q = self.numbers.quantiles[:, w]
+            span = max(float(q[-1] - q[0]), 1.0)
+            out.setdefault(j, []).append(
+                np.concatenate([q, (q[:-1] + q[1:]) / 2, [q[0] - span, q[-1] + span]])
+            )
+        return {j: np.concatenate([*values, [math.nan]]) for j, values in out.items()}
+
+    def __call__(self, matrix: np.ndarray) -> list[np.ndarray]:
+        empty = np.empty((len(matrix), 0))
+        numbers = self.numbers(matrix) if self.numbers is not None else empty
+        onehot = self.onehot(matrix) if self.onehot is not None else empty
+        outputs = []
+        for fold in self.folds:
+            parts = [
+                numbers[:, fold.numbers] if name == "num" else onehot[:, fold.onehot] for name in fold.order
+            ]
+            z = parts[0] if len(parts) == 1 else np.hstack(parts)
+            outputs.append(self._estimate(fold, z))
+        return outputs
+
+    def _estimate(self, fold: _Fold, z: np.ndarray) -> np.ndarray:
+        est = fold.est
+        if not fold.linear:
+            return np.asarray(est.predict(z) if self.task == "regression" else est.predict_proba(z))
+        coef = est.coef_.T if est.coef_.ndim == 2 else est.coef_
+        scores = z @ coef + est.intercept_
+        if scores.ndim > 1 and scores.shape[1] == 1:
+            scores = scores.reshape(-1)
+        if self.task == "regression":
+            return np.asarray(scores)
+        from scipy.special import expit
+
+        if len(est.classes_) <= 2:
+            p = expit(scores)
+            return np.stack([1 - p, p], axis=1)
+        scores = scores - scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+
+def _tables(parts: list[tuple[Any, list[str], np.ndarray]], layout: Layout) -> _OneHot:
+    """The category branches (imputer → one-hot encoder) of the folds, evaluated once on every level of
+    every column, side by side."""
+    columns = sorted({int(j) for _, _, at in parts for j in at})
+    levels = {j: layout.categories[j] for j in columns}
+    bases: list[np.ndarray] = []
+    tables: dict[int, list[np.ndarray]] = {j: [] for j in columns}
+    for pipeline, cols, at in parts:
+        spots = [int(j) for j in at]
+        base = {c: (levels[j][0] if levels[j] else np.nan) for c, j in zip(cols, spots, strict=True)}
+        rows: list[dict[str, Any]] = [base]
+        spans = {}
+        for c, j in zip(cols, spots, strict=True):
+            start = len(rows)
+            rows += [{**base, c: v} for v in [*levels[j], np.nan]]
+            spans[j] = (start, len(rows))
+        frame = pd.DataFrame(rows, columns=cols).astype(object)
+        frame = frame.where(frame.notna(), np.nan)
+        encoded = np.asarray(pipeline.transform(frame), dtype=np.float64)
+        first = encoded[0]
+        bases.append(first)
+        for j in columns:  # a column this fold does not read changes nothing of its block
+            if j in spans:
+                a, b = spans[j]
+                tables[j].append(encoded[a:b] - first)
+            else:
+                tables[j].append(np.zeros((len(levels[j]) + 1, len(first))))
+    return _OneHot(
+        columns=columns, base=np.concatenate(bases), tables=[np.hstack(tables[j]) for j in columns]
+    )
