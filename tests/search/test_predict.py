@@ -117,7 +117,11 @@ def test_fast_predict_equals_the_fold_models_one_by_one(task: str, learners: lis
     for X in _requests():
         expected = _reference(model, X)
         got = model.predict(X) if task == "regression" else model.predict_proba(X)
-        assert np.array_equal(got, expected), f"{learners} on {len(X)} rows differs"
+        # bit for bit, but for the forests' sums: scikit-learn adds its trees in the order its threads
+        # finish them, so its own answer moves in the last bits from one call to the next
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12, err_msg=f"{learners} on {len(X)} rows")
+        if not {"random_forest", "extra_trees"} & set(learners):
+            assert np.array_equal(got, expected), f"{learners} on {len(X)} rows differs"
 
 
 def test_catboost_shares_its_prepared_frame() -> None:
@@ -193,7 +197,7 @@ def test_the_rows_path_answers_as_a_frame_of_each_row(task: str, learners: list[
     fast = _fast(model.processor)
     assert fast is not None
     compiled = {m.learner for m in model.members if member_kernel(m.models, fast[1], task) is not None}
-    assert compiled == {"lightgbm", "xgboost", "linear", "knn"}
+    assert compiled == set(learners)
 
 
 def test_a_kernel_that_disagrees_with_its_model_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -123,7 +123,7 @@ def member_kernel(
 
 
 def _build(models: list[Any], layout: Layout, task: str) -> Callable[[np.ndarray], list[np.ndarray]] | None:
-    from lamarck.search._learners import _DenseModel
+    from lamarck.search._learners import _DenseModel, _ForestModel
 
     kinds = {type(m) for m in models}
     if len(kinds) != 1:
@@ -139,6 +139,8 @@ def _build(models: list[Any], layout: Layout, task: str) -> Callable[[np.ndarray
             singles = [_lightgbm(m, layout, task) for m in models]
             if all(k is not None for k in singles):
                 made = lambda matrix: [k(matrix) for k in singles]  # type: ignore[misc]  # noqa: E731
+        elif isinstance(models[0], _ForestModel):
+            made = _Forest.of(models, task)
         elif isinstance(models[0], _DenseModel):
             dense = _Dense.of(models, layout, task)
             if dense is not None:
@@ -320,6 +322,107 @@ def _lightgbm(model: Any, layout: Layout, task: str) -> Kernel | None:
         return out
 
     return run
+
+
+# ---------------------------------------------------------------------------------------------- forests
+
+#: a forest kernel keeps its own copy of the trees' nodes: not for forests larger than this
+MAX_FOREST_NODES = 4_000_000
+#: beyond this many rows the forests predict through scikit-learn (its trees walk one row at a time in C;
+#: the kernel walks every tree one level at a time in numpy, which pays on few rows)
+FOREST_ROWS = 64
+
+
+class _Forest:
+    """The fold forests of a member (random forest or extra trees on integer-coded categories, missing
+    values filled with the fold's medians) walked together: every tree of every fold advances one level
+    per numpy step, as scikit-learn's ``X[i, feature] <= threshold`` decides (the float32 input compared
+    in double precision); then each fold's mean over its trees of the leaves' class fractions (or
+    values)."""
+
+    def __init__(self, models: list[Any], task: str) -> None:
+        self.models, self.task = models, task
+        lefts, rights, features, thresholds, leaves, roots, folds = [], [], [], [], [], [], []
+        offset = 0
+        self.depth = 0
+        self.sizes = []
+        for f, model in enumerate(models):
+            trees = model.est.estimators_
+            self.sizes.append(len(trees))
+            for tree in trees:
+                t = tree.tree_
+                n = t.node_count
+                left = t.children_left.astype(np.int64)
+                right = t.children_right.astype(np.int64)
+                is_leaf = left < 0
+                here = np.arange(n)
+                lefts.append(np.where(is_leaf, here, left) + offset)  # a leaf points at itself
+                rights.append(np.where(is_leaf, here, right) + offset)
+                features.append(np.where(is_leaf, 0, t.feature).astype(np.int64))
+                thresholds.append(np.where(is_leaf, np.inf, t.threshold))
+                value = t.value[:, 0, :]  # (nodes, classes), or (nodes, 1) for a regression
+                if task == "regression":
+                    leaves.append(value[:, 0].astype(np.float64))
+                else:  # DecisionTreeClassifier.predict_proba: the leaf's values, normalised
+                    total = value.sum(axis=1, keepdims=True)
+                    total[total == 0.0] = 1.0
+                    leaves.append(value / total)
+                roots.append(offset)
+                folds.append(f)
+                offset += n
+                self.depth = max(self.depth, int(t.max_depth))
+        self.left = np.concatenate(lefts)
+        self.right = np.concatenate(rights)
+        self.feature = np.concatenate(features)
+        self.threshold = np.concatenate(thresholds)
+        self.leaf = np.concatenate(leaves)
+        self.roots = np.array(roots, dtype=np.int64)
+        self.fold_of_tree = np.array(folds, dtype=np.int64)
+        self.fills = np.stack([np.asarray(m.fill, dtype=np.float32) for m in models])
+
+    @classmethod
+    def of(cls, models: list[Any], task: str) -> _Forest | None:
+        from lamarck.search._learners import _ForestModel
+
+        if not all(isinstance(m, _ForestModel) for m in models):
+            return None
+        nodes = sum(t.tree_.node_count for m in models for t in m.est.estimators_)
+        if nodes > MAX_FOREST_NODES:
+            return None
+        return cls(models, task)
+
+    def __call__(self, matrix: np.ndarray) -> list[np.ndarray]:
+        x32 = matrix.astype(np.float32)
+        if len(matrix) > FOREST_ROWS:
+            outputs = []
+            for model in self.models:
+                filled = model.fill_missing(x32.copy())
+                est = model.est
+                outputs.append(
+                    np.asarray(
+                        est.predict(filled) if self.task == "regression" else est.predict_proba(filled)
+                    )
+                )
+            return outputs
+        n, p = x32.shape
+        # every fold's input, its missing values filled with that fold's medians, as doubles
+        inputs = np.where(np.isnan(x32)[None, :, :], self.fills[:, None, :], x32[None, :, :]).astype(
+            np.float64
+        )
+        flat = inputs.reshape(-1)
+        base = (self.fold_of_tree[None, :] * n + np.arange(n)[:, None]) * p  # (n, trees)
+        node = np.repeat(self.roots[None, :], n, axis=0)
+        for _ in range(self.depth):
+            go_left = flat[base + self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        values = self.leaf[node]  # (n, trees) or (n, trees, classes)
+        outputs = []
+        start = 0
+        for size in self.sizes:
+            # tree after tree, as scikit-learn accumulates them (a cumulative sum adds in order)
+            outputs.append(np.cumsum(values[:, start : start + size], axis=1)[:, -1] / size)
+            start += size
+        return outputs
 
 
 # ---------------------------------------------------------------------------------------------- dense

@@ -5,8 +5,14 @@ the same feature frame. Called one by one through their scikit-learn interface, 
 the pandas frame to a matrix again (category codes, dtype checks, a copy) and validates its parameters,
 which costs far more than the trees themselves on a small request. :class:`SharedInputs` holds the frame
 and the matrices made from it, built on first use and reused by every fold model that takes the same
-form; :func:`fold_matrix` predicts one fold model from it and gives exactly what
-:func:`~lamarck.search._search.predict_matrix` gives on the frame (the tests compare them bit for bit).
+form; :func:`fold_matrix` predicts one fold model from it and gives what
+:func:`~lamarck.search._search.predict_matrix` gives on the frame.
+
+With a :class:`~lamarck.search._compiled.Layout` (a model whose processor the row encoder reads), the fold
+models of XGBoost, LightGBM, the forests and the linear / k-NN pipelines predict through compiled kernels
+(:mod:`lamarck.search._compiled`; :func:`fold_matrices` runs a member's folds in one), each checked against
+its model before use: the same answers to 1e-9 (bit for bit but for sums taken in another order). Without
+one, or for another learner:
 
 - LightGBM: one float64 matrix with categories as the codes of the booster's own training categories
   (missing and unseen → NaN), exactly what LightGBM builds from a frame, passed to the booster directly;

@@ -67,22 +67,49 @@ class Metrics:
 
 
 class Cached:
-    """A value recomputed at most every ``ttl`` seconds (``invalidate`` forces the next read)."""
+    """A value recomputed at most every ``ttl`` seconds (``invalidate`` forces the next read).
+
+    Once there is a value, an expired one is recomputed by a background thread while readers keep the
+    value they had: asking MLflow for the aliases takes tens of milliseconds, which a request that
+    happened to come due would otherwise wait for (the p99 of every second's requests). After
+    ``invalidate`` (this server moved an alias) the next read waits for the new value.
+    """
 
     def __init__(self, compute: Callable[[], Any], ttl: float = CACHE_S) -> None:
         self.compute, self.ttl = compute, ttl
         self.value: Any = None
         self.at = -float("inf")
         self.lock = threading.Lock()
+        self._fresh = False  # a value read since the last invalidate
+        self._refreshing = False
+        self._generation = 0  # invalidations so far: a refresh begun before one is dropped
 
     def get(self) -> Any:
         with self.lock:
-            if time.monotonic() - self.at > self.ttl:
-                self.value, self.at = self.compute(), time.monotonic()
+            if not self._fresh:
+                self.value, self.at, self._fresh = self.compute(), time.monotonic(), True
+            elif time.monotonic() - self.at > self.ttl and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(
+                    target=self._refresh, args=(self._generation,), name="lamarck-cache", daemon=True
+                ).start()
             return self.value
+
+    def _refresh(self, generation: int) -> None:
+        try:
+            value, ok = self.compute(), True
+        except Exception:  # the old value serves on; the next read tries again
+            log.warning("refreshing a cached value failed", exc_info=True)
+            value, ok = None, False
+        with self.lock:
+            if ok and self._fresh and generation == self._generation:
+                self.value, self.at = value, time.monotonic()
+            self._refreshing = False
 
     def invalidate(self) -> None:
         with self.lock:
+            self._fresh = False
+            self._generation += 1
             self.at = -float("inf")
 
 
