@@ -318,6 +318,7 @@ class Project:
         time_budget_s: float | None = None,
         exclude: Sequence[str] | None = None,
         positive_class: str | None = None,
+        max_latency_ms: float | None = None,
         sampler: str = "tpe",
         learners: Sequence[str] | None = None,
         portfolio: bool = True,
@@ -343,6 +344,8 @@ class Project:
         ``llm_review``: the LLM reviews the scorecard and the data findings in the report (changes nothing).
         ``started_at``: a ``time.monotonic()`` value the time budget counts from (default: this call), so
         that reading and planning before the call count too (the CLI passes the start of the command).
+        ``max_latency_ms``: the served model's largest single-row latency (as a flag: it overrides the
+        sentence); the ensemble keeps only members that answer within it together.
         ``warm_configs``: configurations ``(learner, params, source)`` tried first, before the warm start
         from earlier tasks (the evolver's fresh search passes its champion's members, source ``champion
         vN``). The steps are in :mod:`lamarck._fit`.
@@ -355,6 +358,7 @@ class Project:
             time_budget_s=time_budget_s,
             exclude=as_tuple(exclude),
             positive_class=positive_class,
+            max_latency_ms=max_latency_ms,
             sampler=sampler,
             learners=as_tuple(learners),
             portfolio=portfolio,

@@ -55,7 +55,7 @@ def search(
 ) -> Any:
     """The :class:`lamarck.search.SearchResult` of the search over the processed rows; ``first``: the
     configurations tried before the portfolio (the warm start)."""
-    from lamarck.search import AutoSearch, EarlyStop
+    from lamarck.search import AutoSearch, EarlyStop, latency_probe
 
     spec = prepared.spec
     budget = search_budget(spec.time_budget_s, time.monotonic() - t_start)
@@ -73,7 +73,15 @@ def search(
         storage=project.settings.optuna_storage or None,
         first=first,
         early_stop=EarlyStop() if project.settings.early_stop else None,
+        latency_ms=spec.max_latency_ms,
+        latency_of=None
+        if spec.max_latency_ms is None
+        else latency_probe(processed.processor, processed.X, spec.task, _n_classes(prepared)),
     ).fit(processed.X, prepared.y)
+
+
+def _n_classes(prepared: Prepared) -> int:
+    return 0 if prepared.spec.task == "regression" or prepared.classes is None else len(prepared.classes)
 
 
 def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled:

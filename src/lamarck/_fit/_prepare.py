@@ -45,6 +45,7 @@ def prepare(project: Project, data: Any, options: FitOptions, seed: int) -> Prep
         time_budget_s=options.time_budget_s,
         exclude=list(options.exclude) if options.exclude else None,
         positive_class=options.positive_class,
+        max_latency_ms=options.max_latency_ms,
         llm=options.llm,
     )
     options.stage("checking data quality")

@@ -39,6 +39,7 @@ class FitOptions:
     time_budget_s: float | None = None
     exclude: tuple[str, ...] | None = None
     positive_class: str | None = None
+    max_latency_ms: float | None = None
     sampler: str = "tpe"
     learners: tuple[str, ...] | None = None
     portfolio: bool = True

@@ -81,6 +81,14 @@ def fit(
     positive_class: Annotated[
         str | None, typer.Option(help="Binary tasks: the class that counts as positive (for AUC, F1...).")
     ] = None,
+    max_latency_ms: Annotated[
+        float | None,
+        typer.Option(
+            help="Largest time the served model may take per row, in milliseconds (also read from the sentence, "
+            "e.g. 'within 5 ms'): the ensemble keeps only members that answer one row within it together.",
+            min=0.0,
+        ),
+    ] = None,
     sampler: Annotated[str, typer.Option(help="Search strategy: tpe, random, grid or evolutionary.")] = "tpe",
     learners: Annotated[
         str | None, typer.Option(help="Comma-separated subset of the zoo, e.g. lightgbm,catboost.")
@@ -133,6 +141,7 @@ def fit(
         exclude=exclude,
         task=task,
         positive_class=positive_class,
+        max_latency_ms=max_latency_ms,
         sampler=sampler,
         learners=learner_list,
         seed=seed,
@@ -159,6 +168,7 @@ def fit(
         exclude=exclude,
         task=task,
         positive_class=positive_class,
+        max_latency_ms=max_latency_ms,
         llm=llm,
     )
     print_plan_notes(spec)

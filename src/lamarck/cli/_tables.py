@@ -50,6 +50,8 @@ def spec_table(spec: Any) -> Table:
         "exclude_columns": ", ".join(spec.exclude_columns) or "—",
         "positive_class": spec.positive_class if spec.positive_class is not None else "—",
     }
+    if getattr(spec, "max_latency_ms", None) is not None:
+        values["max_latency_ms"] = f"{spec.max_latency_ms:g}"
     for key, value in values.items():
         reason = spec.reasons.get(key)
         why = f"[dim]{reason.source}:[/dim] {reason.text}" if reason else ""

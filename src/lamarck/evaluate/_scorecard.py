@@ -187,7 +187,14 @@ def scorecard(
         robustness = noisy / clean if clean else math.nan
     else:
         robustness = clean / noisy if noisy else math.nan
-    single = _median_seconds(lambda: _predict(model, X.iloc[:1], task), repeats=10)
+    # one row as the server answers it: JSON values through the model's rows path where it has one
+    # (LamarckModel.outputs: no DataFrame, compiled kernels), else a one-row frame
+    if hasattr(model, "outputs"):
+        first = X.iloc[:1].astype(object)
+        one = first.where(first.notna(), None).to_dict("records")
+        single = _median_seconds(lambda: model.outputs(one), repeats=10)
+    else:
+        single = _median_seconds(lambda: _predict(model, X.iloc[:1], task), repeats=10)
     batch = X.iloc[:1000]
     batch_s = _median_seconds(lambda: _predict(model, batch, task), repeats=3)
     latency = {

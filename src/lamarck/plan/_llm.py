@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from lamarck.errors import ConfigError, LLMUnavailableError, PlanError
 from lamarck.evaluate import DEFAULT_METRIC, METRICS, get_metric, metrics_for
 from lamarck.plan._client import LLMClient, Transcript, extract_json
-from lamarck.plan._rules import RulePlanner, positive_class_of
+from lamarck.plan._rules import RulePlanner, parse_latency, positive_class_of
 from lamarck.plan._spec import Reason, TaskSpec
 from lamarck.plan._verify import PlanIssue, verify_all
 
@@ -324,6 +324,10 @@ class LLMPlanner:
                 text=f"the sentence names no budget; default {self.default_time_budget_s:g} s",
             )
         data["exclude_columns"] = list(dict.fromkeys(data.get("exclude_columns") or []))
+        latency = parse_latency(sentence)  # read by the rule: the LLM's answer has no such field
+        if latency:
+            data["max_latency_ms"] = latency[0]
+            reasons["max_latency_ms"] = Reason(source="sentence", text=f"{latency[1]!r}")
         target = str(data["target"])
         if data["task"] == "binary" and data["positive_class"] is None and target in frame.columns:
             data["positive_class"], reasons["positive_class"] = positive_class_of(frame[target], sentence)

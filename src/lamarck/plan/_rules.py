@@ -29,6 +29,7 @@ __all__ = [
     "infer_task",
     "parse_budget",
     "parse_exclusions",
+    "parse_latency",
     "parse_metric",
 ]
 
@@ -337,6 +338,22 @@ def parse_budget(text: str) -> tuple[float, str] | None:
     return None
 
 
+_LATENCY = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|msec|msecs|milliseconds?)\b")
+
+
+def parse_latency(text: str) -> tuple[float, str] | None:
+    """A single-row latency limit named in ``text``, in milliseconds ("answers within 5 ms", "latency under
+    2 milliseconds"); any number of milliseconds is one, a budget is never that short.
+
+    >>> parse_latency("predict churn, AUC, 2 minutes, under 5 ms per row")
+    (5.0, '5 ms')
+    >>> parse_latency("predict churn in 2 minutes") is None
+    True
+    """
+    m = _LATENCY.search(text.lower())
+    return (float(m.group(1)), m.group(0)) if m else None
+
+
 def closest_columns(word: str, columns: list[str], n: int = 5) -> list[str]:
     norm = {_norm(c): c for c in columns}
     found = difflib.get_close_matches(_norm(word), list(norm), n=n, cutoff=0.3)
@@ -451,6 +468,9 @@ class RulePlanner:
         else:
             budget = self.default_time_budget_s
             reasons["time_budget_s"] = Reason(source="default", text=f"default budget of {budget:g} s")
+        latency = parse_latency(sentence)
+        if latency:
+            reasons["max_latency_ms"] = Reason(source="sentence", text=f"{latency[1]!r}")
         reasons["exclude_columns"] = (
             Reason(source="sentence", text="; ".join(f"{w!r}" for _, w in exclusions))
             if exclusions
@@ -467,6 +487,7 @@ class RulePlanner:
             time_budget_s=budget,
             exclude_columns=excluded,
             positive_class=positive,
+            max_latency_ms=latency[0] if latency else None,
             sentence=sentence,
             reasons=reasons,
             planner="rules",

@@ -44,6 +44,11 @@ class TaskSpec(BaseModel):
     time_budget_s: float = Field(description="Wall-clock budget of the search, in seconds.")
     exclude_columns: list[str] = Field(default_factory=list, description="Columns never used as features.")
     positive_class: str | None = Field(default=None, description="Label of the positive class (binary).")
+    max_latency_ms: float | None = Field(
+        default=None,
+        description="Largest time the served model may take to answer one row, in milliseconds (none: no limit); "
+        "the ensemble keeps only members that fit within it together.",
+    )
     sentence: str = Field(default="", description="The sentence the plan came from.")
     reasons: dict[str, Reason] = Field(default_factory=dict, description="Field name → why it has its value.")
     planner: str = Field(

@@ -169,6 +169,15 @@ def verify_all(spec: TaskSpec, frame: pd.DataFrame) -> list[PlanIssue]:
     problem = budget_problem(spec.time_budget_s)
     if problem is not None:
         issues.append(PlanIssue("time_budget_s", problem, budget=True))
+    latency = spec.max_latency_ms
+    if latency is not None and not (math.isfinite(latency) and latency > 0):
+        issues.append(
+            PlanIssue(
+                "max_latency_ms",
+                f"the latency limit must be a positive number of milliseconds, not {latency!r}. Fix: e.g. "
+                "--max-latency-ms 5, or leave it out for no limit.",
+            )
+        )
     return issues
 
 
@@ -195,6 +204,7 @@ def apply_overrides(spec: TaskSpec, frame: pd.DataFrame, **flags: Any) -> TaskSp
         "time_budget_s": "--time",
         "exclude_columns": "--exclude",
         "positive_class": "--positive-class",
+        "max_latency_ms": "--max-latency-ms",
     }
     for k, v in changes.items():
         reasons[k] = Reason(

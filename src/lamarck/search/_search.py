@@ -242,6 +242,10 @@ class AutoSearch:
     ``early_stop`` ends the search on a plateau (None: search to the budget).
     ``first``: configurations ``(learner, params, source)`` tried before the portfolio (the warm start of
     :mod:`lamarck.meta`); like the portfolio's, they are never pruned.
+    ``latency_ms`` with ``latency_of`` (milliseconds a trial's fold models take on one row, e.g.
+    :func:`lamarck.search.latency_probe`): the final model answers one row within that limit — trials
+    slower on their own are left out, and the ensemble drops its slowest member until the members fit
+    together (the fastest trial alone when none fits, with a note).
     """
 
     def __init__(
@@ -263,6 +267,8 @@ class AutoSearch:
         study_name: str | None = None,
         first: Sequence[tuple[str, dict[str, Any], str]] | None = None,
         early_stop: EarlyStop | None = EarlyStop(),
+        latency_ms: float | None = None,
+        latency_of: Callable[[list[Any]], float] | None = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -280,6 +286,8 @@ class AutoSearch:
         self.study_name = study_name
         self.first = first
         self.early_stop = early_stop
+        self.latency_ms = latency_ms
+        self.latency_of = latency_of
 
     # ------------------------------------------------------------------ set-up
 
@@ -569,6 +577,71 @@ class AutoSearch:
                 return [(name, named, "baseline")]
         return []
 
+    def _within_latency(
+        self,
+        order: list[int],
+        kept: dict[int, tuple[list[Any], np.ndarray, float]],
+        by_number: dict[int, TrialRecord],
+        notes: list[str],
+    ) -> tuple[list[int], dict[int, float]]:
+        """The candidates that answer one row within the limit on their own, best first, and every
+        candidate's latency (ms); the fastest alone when none does."""
+        assert self.latency_ms is not None and self.latency_of is not None
+        cost = {k: float(self.latency_of(kept[k][0])) for k in order}
+        fitting = [k for k in order if cost[k] <= self.latency_ms]
+        if not fitting:
+            fastest = min(order, key=lambda k: cost[k])
+            notes.append(
+                f"latency limit {self.latency_ms:g} ms: no trial answers one row within it; the fastest "
+                f"(trial {fastest}, {by_number[fastest].learner}, {cost[fastest]:.2f} ms) is served alone. Fix: "
+                "allow more milliseconds, or search faster learners (--learners lightgbm,linear)."
+            )
+            return [fastest], cost
+        slow = [k for k in order if k not in fitting]
+        if slow:
+            names = ", ".join(f"{by_number[k].learner} {cost[k]:.2f} ms" for k in slow[:5])
+            notes.append(
+                f"latency limit {self.latency_ms:g} ms: {len(slow)} of {len(order)} kept trials answer one row "
+                f"more slowly and are left out ({names}{'…' if len(slow) > 5 else ''})"
+            )
+        return fitting, cost
+
+    def _trim_to_latency(
+        self,
+        order: list[int],
+        weights: list[float],
+        preds: list[np.ndarray],
+        yv: np.ndarray,
+        cost: dict[int, float],
+        by_number: dict[int, TrialRecord],
+        notes: list[str],
+    ) -> list[float]:
+        """Ensemble weights whose members answer one row within the limit together: the slowest chosen
+        member is dropped and the weights chosen again without it, until they fit."""
+        assert self.latency_ms is not None
+        left_out: list[int] = []
+        while True:
+            chosen = [i for i, wi in enumerate(weights) if wi > 0]
+            total = sum(cost[order[i]] for i in chosen)
+            if total <= self.latency_ms or len(chosen) <= 1:
+                break
+            slowest = max(chosen, key=lambda i: cost[order[i]])
+            left_out.append(slowest)
+            allowed = [i for i in range(len(order)) if i not in left_out]
+            sub = caruana_weights(
+                [preds[i] for i in allowed], lambda p: signed(self.metric, score(self.metric, yv, p))
+            )
+            weights = [0.0] * len(order)
+            for i, wi in zip(allowed, sub, strict=True):
+                weights[i] = wi
+        if left_out:
+            names = ", ".join(f"{by_number[order[i]].learner} {cost[order[i]]:.2f} ms" for i in left_out)
+            notes.append(
+                f"latency limit {self.latency_ms:g} ms: the ensemble left out {names} to answer one row in "
+                f"{sum(cost[order[i]] for i, wi in enumerate(weights) if wi > 0):.2f} ms"
+            )
+        return weights
+
     def _finish(
         self,
         trials: list[TrialRecord],
@@ -585,6 +658,9 @@ class AutoSearch:
         by_number = {t.number: t for t in trials}
         # a truncated trial never beats a complete one: it is a candidate only when none completed
         order = sorted([k for k in kept if k not in cut] or kept, key=lambda k: kept[k][2], reverse=True)
+        cost: dict[int, float] = {}
+        if self.latency_ms is not None and self.latency_of is not None:
+            order, cost = self._within_latency(order, kept, by_number, notes)
         best = order[0]
         if best in cut:
             notes.append(
@@ -598,6 +674,8 @@ class AutoSearch:
             preds = [kept[k][1][oof_rows] for k in order]
             yv = y[oof_rows]
             w = caruana_weights(preds, lambda p: signed(self.metric, score(self.metric, yv, p)))
+            if cost:
+                w = self._trim_to_latency(order, w, preds, yv, cost, by_number, notes)
             blended = sum(wi * p for wi, p in zip(w, preds, strict=True))
             ens_signed = signed(self.metric, score(self.metric, yv, blended))
             if ens_signed > single_best + 1e-9 and sum(1 for wi in w if wi > 0) > 1:
