@@ -224,3 +224,12 @@ def test_interp_columns_is_numpys_interp_column_by_column() -> None:
     x = np.concatenate([rng.uniform(-1, 8, size=(40, 6)), xp[:5], np.full((1, 6), np.nan)])
     expected = np.column_stack([np.interp(x[:, k], xp[:, k], fp[:, k]) for k in range(6)])
     assert np.array_equal(interp_columns(x, xp, fp), expected, equal_nan=True)
+
+
+def test_compile_builds_the_kernels_before_the_first_answer() -> None:
+    from lamarck.search import _compiled
+
+    model = _model("binary", ["lightgbm", "linear"])
+    _compiled._KERNELS.clear()
+    assert sorted(model.compile()) == ["lightgbm", "linear"]
+    assert all(m.models[0] in _compiled._KERNELS for m in model.members)

@@ -75,6 +75,24 @@ class LamarckModel:
         raw = self._combine(SharedInputs(matrix=encoder.encode(rows), layout=layout))
         return np.asarray(raw, dtype=float) if self.task == "regression" else self._proba(raw)
 
+    def compile(self) -> list[str]:
+        """Build (and check) the members' compiled kernels now rather than on the first request; the
+        learners of the members that have one (the others answer through the frame path)."""
+        fast = _fast(self.processor)
+        if fast is None:
+            return []
+        from lamarck.search._compiled import kernel, member_kernel
+
+        done = []
+        for m in self.members:
+            if len(m.models) > 1:
+                built = member_kernel(m.models, fast[1], self.task) is not None
+            else:
+                built = bool(m.models) and kernel(m.models[0], fast[1], self.task) is not None
+            if built:
+                done.append(m.learner)
+        return done
+
     def _combine(self, inputs: SharedInputs) -> np.ndarray:
         n_classes = 0 if self.classes_ is None else len(self.classes_)
         means = [np.mean(fold_matrices(m.models, inputs, self.task, n_classes), axis=0) for m in self.members]

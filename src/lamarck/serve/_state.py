@@ -128,7 +128,14 @@ class Models:
         if version not in self.loaded:
             if len(self.loaded) > 4:
                 self.loaded.clear()
-            self.loaded[version] = self.project.load_model(version)
+            model = self.project.load_model(version)
+            compile_ = getattr(model, "compile", None)
+            if callable(compile_):  # the kernels' build and check, here rather than in the first answer
+                try:
+                    compile_()
+                except Exception:  # an optimisation: the model answers through its frame path
+                    log.warning("v%s: compiling the predictors failed", version, exc_info=True)
+            self.loaded[version] = model
         return self.loaded[version], version
 
     def champion(self) -> tuple[Any, str]:
