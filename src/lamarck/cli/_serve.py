@@ -30,6 +30,15 @@ def serve(
     evolve_every: Annotated[
         float, typer.Option(help="Seconds between evolution passes with --auto-evolve.", min=1.0)
     ] = 60.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Processes serving together on the same port, sharing the project's store and models; each "
+            "sees an alias move within about a second. Not with --auto-evolve, and the /v1/stream routes "
+            "need 1.",
+            min=1,
+        ),
+    ] = 1,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /v1/evolve,
@@ -43,6 +52,13 @@ def serve(
 
     from lamarck.serve import bind_host, create_app
 
+    if workers > 1 and auto_evolve:
+        from lamarck.errors import ConfigError
+
+        raise ConfigError(
+            f"--auto-evolve runs in one process, not in each of {workers} workers. Fix: drop --auto-evolve "
+            "and run `lamarck evolve` on a schedule, or one more `lamarck serve --auto-evolve` on another port."
+        )
     proj = open_project(project, create=True)
     mode: AuthMode = "keys" if proj.store.has_keys() else "open"
     if bind_host(host, mode=mode) != host:
@@ -57,6 +73,23 @@ def serve(
     console.print(
         f"Lamarck serving project {project} on http://{host}:{port} ({auth}{evolving}; docs at /docs)"
     )
+    if workers > 1:
+        import os
+
+        from lamarck.serve import WORKER_ENV
+
+        # each worker process builds its own app from these (uvicorn needs an import string for workers)
+        os.environ.update(dict(zip(WORKER_ENV, (str(proj.path.resolve()), mode, str(workers)), strict=True)))
+        console.print(f"{workers} worker processes")
+        uvicorn.run(
+            "lamarck.serve:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+        return
     app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every, auth_mode=mode)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 

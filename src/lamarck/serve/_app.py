@@ -30,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from lamarck.errors import LamarckError
+from lamarck.errors import ConfigError, LamarckError
 from lamarck.project import Project
 from lamarck.serve._auth import AuthMode
 from lamarck.serve._errors import lamarck_error, validation_error
@@ -49,6 +49,7 @@ def create_app(
     policy: Any = None,
     auth_mode: AuthMode | None = None,
     online_layer: bool | None = None,
+    workers: int = 1,
 ) -> FastAPI:
     """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves).
 
@@ -57,7 +58,15 @@ def create_app(
         ``"open"`` (see :mod:`lamarck.serve._auth`); by default keyed when the project has a key now. A keyed
         server stays keyed: revoking the last key refuses everyone but ``/healthz``. ``online_layer`` serves the
     champion with its online layer (:mod:`lamarck.serve._layer`; default: the setting ``online_layer``).
+    ``workers``: how many processes serve the project together (``lamarck serve --workers N``); with more
+    than one, the served stream learner (one state) is refused with 409 and ``auto_evolve`` too.
     """
+    if workers > 1 and auto_evolve:
+        raise ConfigError(
+            f"auto-evolve runs in one process, not in each of {workers} workers (two passes would train and "
+            "promote at once). Fix: serve with --workers N and no --auto-evolve, and run the loop in one "
+            "place: `lamarck evolve` on a schedule, or one more `lamarck serve --auto-evolve` on another port."
+        )
     state = ServerState.build(
         project,
         auto_evolve=auto_evolve,
@@ -65,6 +74,7 @@ def create_app(
         policy=policy,
         auth_mode=auth_mode,
         online_layer=online_layer,
+        workers=workers,
     )
 
     @contextlib.asynccontextmanager
@@ -100,3 +110,23 @@ def create_app(
     # for callers that move an alias outside the app (e.g. ``Project.fit`` beside a running server)
     app.state.invalidate_aliases = state.aliases.invalidate
     return app
+
+
+#: what ``lamarck serve --workers N`` hands each worker process (uvicorn starts them from an import string)
+WORKER_ENV = ("LAMARCK_SERVE_PROJECT", "LAMARCK_SERVE_AUTH", "LAMARCK_SERVE_WORKERS")
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker of ``lamarck serve --workers N`` (uvicorn's factory, in each process): the
+    project, auth mode and worker count come from the environment the command set."""
+    import os
+
+    from lamarck.project import Project
+
+    path, mode, workers = (os.environ.get(k, "") for k in WORKER_ENV)
+    if not path:
+        raise ConfigError(
+            "LAMARCK_SERVE_PROJECT is not set. Fix: start the workers with `lamarck serve --workers N`."
+        )
+    auth: AuthMode | None = "keys" if mode == "keys" else ("open" if mode == "open" else None)
+    return create_app(Project.existing(path), auth_mode=auth, workers=int(workers or 1))

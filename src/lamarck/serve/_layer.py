@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -225,7 +226,7 @@ class LayerService:
         path = save_state(state, self._path(state.version))
         # the cursor beside it (after the checkpoint: a cursor never claims more than the file holds)
         cursor = path.parent / CURSOR_FILE
-        tmp = cursor.with_suffix(".tmp")
+        tmp = cursor.with_suffix(f".{os.getpid()}.tmp")  # serve --workers N: one per process
         tmp.write_text(json.dumps({"version": state.version, "cursor": state.cursor}))
         tmp.replace(cursor)
         self.since_checkpoint_ = 0

@@ -216,6 +216,7 @@ class ServerState:
     layer: LayerService
     limits: Limits = field(default_factory=Limits)  # what one request may send (the project's settings)
     served_version: str | None = None
+    workers: int = 1  # processes serving this project together (``lamarck serve --workers N``)
 
     @classmethod
     def build(
@@ -227,6 +228,7 @@ class ServerState:
         policy: Any = None,
         auth_mode: AuthMode | None = None,
         online_layer: bool | None = None,
+        workers: int = 1,
     ) -> ServerState:
         """The state of a new app of ``project`` (the arguments are ``create_app``'s)."""
         metrics = Metrics()
@@ -273,4 +275,5 @@ class ServerState:
                 on_event=metrics.inc,
             ),
             limits=Limits.of(project.settings),
+            workers=workers,
         )

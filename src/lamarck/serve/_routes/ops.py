@@ -3,6 +3,7 @@ server's counters, and the store's commits and the batches they carried when app
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,8 +16,9 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, Any]:
-    return {"status": "ok"}
+async def healthz() -> dict[str, Any]:
+    """``{"status": "ok", "worker": PID}``: the process that answered (``serve --workers N`` runs several)."""
+    return {"status": "ok", "worker": os.getpid()}
 
 
 @router.get("/metrics", response_class=PlainTextResponse, responses=answers(401))

@@ -20,8 +20,16 @@ from lamarck.serve._stream import StreamFeedbackRequest, StreamPredictRequest, S
 log = logging.getLogger(__name__)
 
 
-def stream_service(state: State) -> StreamService:
-    """The app's stream service (``app.state.server.stream``, also ``app.state.stream``)."""
+async def stream_service(state: State) -> StreamService:
+    """The app's stream service (``app.state.server.stream``, also ``app.state.stream``); 409 when several
+    processes serve the project (each would learn its own copy of the stream learner)."""
+    if state.workers > 1:
+        raise HTTPException(
+            409,
+            f"the stream learner is served by one process, and this server runs {state.workers} workers. "
+            "Fix: serve it with `lamarck serve --workers 1` (another port), or learn the stream with "
+            "`lamarck stream`.",
+        )
     return state.stream
 
 

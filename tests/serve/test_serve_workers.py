@@ -1,0 +1,133 @@
+"""`lamarck serve --workers 2`: two processes answer on one port from one store, both follow an alias
+move within seconds, no feedback is lost; the stream learner and auto-evolve refuse to be served twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from lamarck import Project
+from lamarck.cli import main
+from lamarck.errors import ConfigError
+from lamarck.store import EventStore
+
+
+def _start(project: Project, port: int, log_path, *extra: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
+    log = log_path.open("wb")
+    cmd = [
+        sys.executable,
+        "-m",
+        "lamarck.cli",
+        "serve",
+        "--project",
+        str(project.path),
+        "--port",
+        str(port),
+        *extra,
+    ]
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait(proc: subprocess.Popen[bytes], base: str, log_path) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 90
+    while True:
+        assert proc.poll() is None, log_path.read_text()[-2000:]
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_store_and_follow_a_promotion(tmp_path, free_port):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = np.where(frame["a"] > frame["b"], "yes", "no")
+    project = Project(tmp_path / "p")
+    project.fit(frame, "predict y, in 3 seconds", learners=["linear"], report=False, seed=0)
+    project.fit(frame, "predict y, in 3 seconds", learners=["lightgbm"], report=False, seed=1)
+    champion = project.registry.alias_version("champion")
+    other = "1" if champion == "2" else "2"
+    base, log_path = f"http://127.0.0.1:{free_port}", tmp_path / "serve.log"
+    proc = _start(project, free_port, log_path, "--workers", "2")
+    try:
+        _wait(proc, base, log_path)
+        workers: set[int] = set()
+        deadline = time.monotonic() + 30
+        while len(workers) < 2 and time.monotonic() < deadline:  # new connections land on either process
+            with httpx.Client(base_url=base, timeout=5) as c:
+                workers.add(c.get("/healthz").json()["worker"])
+        assert len(workers) == 2, f"one process answered every connection: {workers}"
+        assert proc.pid not in workers  # the supervisor does not serve
+
+        labelled: list[str] = []
+        versions: list[str] = []
+        lock = threading.Lock()
+
+        def work(k: int, n: int) -> None:
+            for i in range(n):
+                with httpx.Client(base_url=base, timeout=10) as c:  # a new connection each time
+                    r = c.post("/v1/predict", json={"rows": [{"a": float(k), "b": float(i)}]})
+                    assert r.status_code == 200, r.text
+                    pid = r.json()["prediction_ids"][0]
+                    f = c.post("/v1/feedback", json={"items": [{"prediction_id": pid, "label": "yes"}]})
+                    assert f.status_code == 200, f.text
+                    with lock:
+                        labelled.append(pid)
+                        versions.append(r.json()["model_version"])
+
+        threads = [threading.Thread(target=work, args=(k, 15)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert len(labelled) == 60 and set(versions) == {champion}
+
+        with httpx.Client(base_url=base, timeout=30) as c:
+            assert c.post(f"/v1/models/{other}/promote").status_code == 200
+        deadline = time.monotonic() + 15
+        seen: set[str] = set()
+        while time.monotonic() < deadline:  # both processes answer with the new champion within seconds
+            answers = []
+            for _ in range(12):
+                with httpx.Client(base_url=base, timeout=10) as c:
+                    answers.append(c.post("/v1/predict", json={"rows": [{"a": 0.0, "b": 1.0}]}).json())
+            seen = {a["model_version"] for a in answers}
+            if seen == {other}:
+                break
+            time.sleep(0.5)
+        assert seen == {other}
+
+        with httpx.Client(base_url=base, timeout=10) as c:
+            refused = c.post("/v1/stream/predict", json={"rows": [{"a": 0.0, "b": 1.0}]})
+        assert refused.status_code == 409 and "--workers 1" in refused.json()["detail"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    store = EventStore(project.store.url)
+    stored = {r["prediction_id"] for r in store.feedback_after(0)}
+    assert set(labelled) <= stored  # every acknowledged label, whichever process took it
+
+
+def test_auto_evolve_is_not_run_by_every_worker(tmp_path, capsys):
+    code = main(["serve", "--project", str(tmp_path / "p"), "--workers", "2", "--auto-evolve", "--port", "0"])
+    assert code == ConfigError("x").exit_code != 0
+    out = capsys.readouterr()
+    assert "auto-evolve" in out.err + out.out and "lamarck evolve" in out.err + out.out
+    assert not (tmp_path / "p").exists()  # refused before anything was made
