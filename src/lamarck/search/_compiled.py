@@ -1,24 +1,32 @@
-"""Compiled fold predictors: a fold model's prediction from the numeric matrix alone, without pandas.
+"""Compiled fold predictors: a member's prediction from the numeric matrix alone, without pandas.
+
+Why one file of ~700 lines: every kernel shares the layout, the probe and the check against its model;
+split by learner, the one rule that makes them safe (checked before use) would be spread over modules.
 
 Through its own interface a fold model re-reads a pandas frame on every call: XGBoost converts it and its
 categories (4 ms for one row), the linear and k-NN members run a scikit-learn ``ColumnTransformer``
-pipeline (imputer, quantile transform, scaler, one-hot encoder: 20 ms for one row), while the arithmetic
-itself takes microseconds. A *kernel* does the same arithmetic on the matrix every fast predictor shares
-(:class:`Layout`: one float64 column per feature, categories as codes of the processor's levels):
+pipeline (imputer, quantile transform, scaler, one-hot encoder: 20 ms for one row), a forest dispatches
+its trees one by one, while the arithmetic itself takes microseconds. A *kernel* does the same arithmetic
+on the matrix every fast predictor shares (:class:`Layout`: one float64 column per feature, categories as
+codes of the processor's levels); :func:`member_kernel` gives one for all the fold models of a member:
 
-- XGBoost: the booster's ``inplace_predict`` on the matrix, with the iteration range the estimator uses
-  (the best iteration after early stopping), on one thread below 2,000 rows;
-- the dense pipeline of the linear and k-NN learners: median imputation and missing indicators, the
-  quantile transform (``np.interp`` both ways, as scikit-learn does, then the normal quantile function),
-  scaling, and the one-hot encoding as a table per category column computed once from the fitted
-  encoder itself; then the linear model's own formula (logistic or ridge), or the estimator on the
-  transformed matrix (k-NN).
+- XGBoost: the booster's C function ``XGBoosterPredictFromDense`` on the matrix, with the iteration range
+  the estimator uses (the best iteration after early stopping), on one thread below 2,000 rows;
+- LightGBM: its single-row C function (``LGBM_BoosterPredictForMatSingleRowFast``) up to 64 rows, the
+  booster's ``predict`` beyond, where the booster's categories are the layout's;
+- random forest / extra trees: every tree of every fold walked one level per NumPy step up to 64 rows
+  (scikit-learn beyond), the leaves' class fractions added tree after tree as scikit-learn adds them;
+- the dense pipeline of the linear and k-NN learners, the folds side by side: median imputation and
+  missing indicators, the quantile transform (:func:`interp_columns`, numpy's ``interp`` both ways for
+  every column at once, then the normal quantile function), scaling, and the one-hot encoding as a table
+  per category column computed once from the fitted encoder itself; then the linear model's own formula
+  (logistic or ridge), or the estimator on the transformed matrix (k-NN).
 
-A kernel is built on first use and **checked before it is trusted**: on a probe (:func:`probe`) that
-holds every level of every category column, missing values and numbers spread over the training range,
-its output must match the model's own prediction on the same rows as a frame to 1e-9; otherwise the
-model keeps its frame path (a kernel is ``None``). Kernels are kept beside the fold models (a weak
-mapping), never pickled with them.
+A kernel is built on first use (or by ``LamarckModel.compile``) and **checked before it is trusted**: on a
+probe (:func:`probe`) that holds every level of every category column, missing values and numbers spread
+over the training range, its output must match each fold model's own prediction on the same rows as a
+frame to 1e-9 (:data:`TOLERANCE`); otherwise the member keeps its frame path (its kernel is ``None``).
+Kernels are kept beside the fold models (a weak mapping), never pickled with them.
 """
 
 from __future__ import annotations
