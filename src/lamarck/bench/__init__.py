@@ -77,6 +77,8 @@ PARTS.update(
     }
 )
 
+#: names of the serving part imported from it on first use
+_SERVING_NAMES = ("serving_case",)
 #: names of the evolution part's loop (HTTP client, plots) imported from it on first use
 _EVOLUTION_NAMES = (
     "HttpClient",
@@ -91,6 +93,8 @@ _EVOLUTION_NAMES = (
 def __getattr__(name: str) -> Any:
     if name in _EVOLUTION_NAMES:
         return getattr(importlib.import_module("lamarck.bench._evolution"), name)
+    if name in _SERVING_NAMES:
+        return getattr(importlib.import_module("lamarck.bench._serving"), name)
     raise AttributeError(f"module 'lamarck.bench' has no attribute {name!r}")
 
 
@@ -119,6 +123,7 @@ __all__ = [
     "public_suite",
     "run_batch",
     "run_loop",
+    "serving_case",
     "shared_file",
     "shared_score",
     "split_case",

@@ -64,7 +64,17 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCENARIOS", "LoadResult", "Scenario", "cpu_seconds", "merge", "percentile", "run", "run_load"]
+__all__ = [
+    "SCENARIOS",
+    "LoadResult",
+    "Scenario",
+    "cpu_seconds",
+    "merge",
+    "percentile",
+    "run",
+    "run_load",
+    "serving_case",
+]
 
 DEFAULT_CASE = "hmda_mortgage_denial"
 FIT_BUDGET_S = 15.0
@@ -380,6 +390,19 @@ def _fit(case: Any, project_dir: Path, budget: float, seed: int) -> tuple[Any, A
         frame, case.instruction, target=case.target, time_budget_s=budget, seed=seed, report=False
     )
     return project, result, Xte
+
+
+def serving_case(
+    folder: Path, *, budget: float = FIT_BUDGET_S, seed: int = 0, rows: int = 200
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The serving bench's model and rows: ``DEFAULT_CASE`` fitted into a project in ``folder`` (``budget``
+    seconds), and ``rows`` hold-out rows as JSON values."""
+    from lamarck.bench._paths import public_suite
+    from lamarck.bench._suite import load_suite
+
+    case = {c.name: c for c in load_suite(public_suite())}[DEFAULT_CASE]
+    project, _, Xte = _fit(case, folder, budget, seed)
+    return project, _json_rows(Xte.head(rows))
 
 
 def _versions() -> dict[str, str]:

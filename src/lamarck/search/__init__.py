@@ -3,7 +3,7 @@ size, the Optuna-driven search, when it stops (plateau rule, time-to-quality) an
 
 from lamarck.search._decision import DecisionRule, choose_rule
 from lamarck.search._ensemble import caruana_weights
-from lamarck.search._latency import latency_probe
+from lamarck.search._latency import latency_probe, timings
 from lamarck.search._learners import LEARNERS, FitContext, Learner
 from lamarck.search._model import LamarckModel
 from lamarck.search._objective import (
@@ -43,5 +43,6 @@ __all__ = [
     "select_features",
     "target_shape",
     "time_to_quality",
+    "timings",
     "warm_start_learner",
 ]

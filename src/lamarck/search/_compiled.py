@@ -31,11 +31,12 @@ Kernels are kept beside the fold models (a weak mapping), never pickled with the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,16 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ONE_THREAD_ROWS", "TOLERANCE", "Layout", "interp_columns", "kernel", "member_kernel", "probe"]
+__all__ = [
+    "ONE_THREAD_ROWS",
+    "TOLERANCE",
+    "Layout",
+    "interp_columns",
+    "kernel",
+    "member_kernel",
+    "probe",
+    "without_kernels",
+]
 
 #: a kernel's output may differ from the model's own by at most this much (absolute), on the probe
 TOLERANCE = 1e-9
@@ -105,6 +115,20 @@ _KERNELS: weakref.WeakKeyDictionary[Any, tuple[Layout, tuple[int, ...], Any]] = 
 _LOCK = threading.Lock()
 
 
+_OFF = threading.local()
+
+
+@contextlib.contextmanager
+def without_kernels() -> Iterator[None]:
+    """Within this block (this thread), no member predicts through a kernel: the frame path as it was
+    before them (for profiles that compare the two)."""
+    _OFF.on = True
+    try:
+        yield
+    finally:
+        _OFF.on = False
+
+
 def kernel(model: Any, layout: Layout, task: str) -> Kernel | None:
     """The checked kernel of fold ``model`` for matrices of ``layout``, or ``None`` (the frame path)."""
     fused = member_kernel([model], layout, task)
@@ -115,7 +139,7 @@ def member_kernel(
     models: list[Any], layout: Layout, task: str
 ) -> Callable[[np.ndarray], list[np.ndarray]] | None:
     """One checked kernel for the fold models of a member, giving each fold's output, or ``None``."""
-    if not models:
+    if not models or getattr(_OFF, "on", False):
         return None
     ids = tuple(id(m) for m in models)
     try:

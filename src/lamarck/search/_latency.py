@@ -16,10 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from lamarck.search._compiled import without_kernels
 from lamarck.search._model import _fast
 from lamarck.search._predict import SharedInputs, fold_matrices
 
-__all__ = ["latency_probe"]
+__all__ = ["latency_probe", "timings"]
 
 REPEATS = 7
 
@@ -46,3 +47,57 @@ def latency_probe(
         return statistics.median(times)
 
     return measure
+
+
+def _median_ms(f: Callable[[], Any], repeats: int) -> float:
+    f()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def timings(
+    model: Any, rows: list[dict[str, Any]], *, compiled: bool = True, repeats: int = 200
+) -> dict[str, float]:
+    """Where a prediction of ``rows`` (JSON values) spends its time, median milliseconds per step.
+
+    ``compiled=True``: the server's rows path (``LamarckModel.outputs``): the rows encoded into the matrix,
+    then each member through its kernel, and the whole call. ``compiled=False``: the path before the
+    kernels: a DataFrame from the rows, the processor's frame, each member's fold models through their own
+    interface, and the whole ``predict_proba`` (``predict``) on the frame.
+    """
+    n_classes = 0 if model.classes_ is None else len(model.classes_)
+    out: dict[str, float] = {}
+    if compiled:
+        fast = _fast(model.processor)
+        if fast is not None:
+            encoder, layout = fast
+            out["rows encoded into the matrix"] = _median_ms(lambda: encoder.encode(rows), repeats)
+            matrix = encoder.encode(rows)
+            for m in model.members:
+
+                def members(models: list[Any] = m.models) -> Any:
+                    return fold_matrices(
+                        models, SharedInputs(matrix=matrix, layout=layout), model.task, n_classes
+                    )
+
+                out[f"{m.learner} x{len(m.models)}"] = _median_ms(members, repeats)
+        out["whole model"] = _median_ms(lambda: model.outputs(rows), repeats)
+        return out
+    whole = model.predict if model.task == "regression" else model.predict_proba
+    with without_kernels():
+        out["DataFrame from the JSON rows"] = _median_ms(lambda: pd.DataFrame.from_records(rows), repeats)
+        frame = pd.DataFrame.from_records(rows)
+        out["processor's frame"] = _median_ms(lambda: model._features(frame), repeats)
+        features = model._features(frame)
+        for m in model.members:
+
+            def framed(models: list[Any] = m.models) -> Any:
+                return fold_matrices(models, SharedInputs(features), model.task, n_classes)
+
+            out[f"{m.learner} x{len(m.models)}"] = _median_ms(framed, repeats)
+        out["whole model"] = _median_ms(lambda: whole(pd.DataFrame.from_records(rows)), max(repeats // 4, 5))
+    return out
