@@ -233,3 +233,27 @@ def test_compile_builds_the_kernels_before_the_first_answer() -> None:
     _compiled._KERNELS.clear()
     assert sorted(model.compile()) == ["lightgbm", "linear"]
     assert all(m.models[0] in _compiled._KERNELS for m in model.members)
+
+
+def test_timings_profile_both_paths_and_kernels_can_be_switched_off() -> None:
+    from lamarck.search import timings
+    from lamarck.search._compiled import member_kernel, without_kernels
+    from lamarck.search._model import _fast
+
+    model = _model("binary", ["lightgbm", "linear"])
+    rows = _json_rows()[:1]
+    layout = _fast(model.processor)[1]  # type: ignore[index]
+    with without_kernels():
+        assert member_kernel(model.members[0].models, layout, "binary") is None
+    assert member_kernel(model.members[0].models, layout, "binary") is not None
+    before = timings(model, rows, compiled=False, repeats=3)
+    after = timings(model, rows, compiled=True, repeats=3)
+    assert {
+        "DataFrame from the JSON rows",
+        "processor's frame",
+        "lightgbm x3",
+        "linear x3",
+        "whole model",
+    } == set(before)
+    assert {"rows encoded into the matrix", "lightgbm x3", "linear x3", "whole model"} == set(after)
+    assert all(v > 0 for v in [*before.values(), *after.values()])
