@@ -142,6 +142,21 @@ def _shown(url: str) -> str:
 
 
 def _json_safe(value: Any) -> Any:
+    """``value`` as JSON can hold it: NaN → None, numpy scalars → Python, dates → ISO text, keys → text.
+
+    >>> import numpy as np
+    >>> _json_safe({"a": float("nan"), 1: [np.int64(2), 2.5, "x", None, True], "t": pd.Timestamp("2024-01-02")})
+    {'a': None, '1': [2, 2.5, 'x', None, True], 't': '2024-01-02T00:00:00'}
+    """
+    kind = type(value)  # the plain types of a JSON request first: every logged row goes through here
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return None if value != value else value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _json_safe(v) for k, v in value.items()}
+    if kind is list:
+        return [_json_safe(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
