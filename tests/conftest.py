@@ -27,6 +27,58 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def serve_process(tmp_path):
+    """``start(project, *flags) -> (process, base URL)``: ``lamarck serve`` in its own process group on a
+    free port of 127.0.0.1, returned once ``/healthz`` answers (its output in ``tmp_path/serve.log``); the
+    group is killed when the test ends, if the test did not stop it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    started = []
+    log_path = tmp_path / "serve.log"
+
+    def start(project, *flags: str):  # type: ignore[no-untyped-def]
+        port = _unused_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "lamarck.cli",
+            "serve",
+            "--project",
+            str(project.path),
+            "--port",
+            str(port),
+        ]
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [*cmd, *flags], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        started.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log_path.read_text()[-2000:]
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return proc, base
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
 def live_server():
     """``start(app) -> base URL``: the app on a real uvicorn bound to 127.0.0.1 (a free port), stopped
     when the test ends."""

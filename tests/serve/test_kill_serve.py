@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -20,35 +18,17 @@ from lamarck.store import EventStore
 
 
 @pytest.mark.slow
-def test_kill_9_under_load_loses_no_acknowledged_prediction_or_feedback(tmp_path, free_port):
+def test_kill_9_under_load_loses_no_acknowledged_prediction_or_feedback(tmp_path, serve_process):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
     frame["y"] = np.where(frame["a"] > frame["b"], "yes", "no")
     project = Project(tmp_path / "p")
     project.fit(frame, "predict y, in 3 seconds", learners=["linear"], report=False)
-    port = free_port
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lamarck.cli", "serve", "--project", str(project.path), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = serve_process(project)
+    predicted: list[str] = []
+    labelled: list[str] = []
+    stop = threading.Event()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        predicted: list[str] = []
-        labelled: list[str] = []
-        stop = threading.Event()
 
         def work(k: int) -> None:
             with httpx.Client(base_url=base, timeout=10) as client:
@@ -82,9 +62,7 @@ def test_kill_9_under_load_loses_no_acknowledged_prediction_or_feedback(tmp_path
         for t in threads:
             t.join(timeout=15)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        stop.set()
     assert len(labelled) >= 150, "too few requests were answered to test anything"
     store = EventStore(project.store.url)  # a fresh connection: what is on disk
     logged = store.predictions_by_id(predicted)

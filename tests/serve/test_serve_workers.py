@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -21,37 +19,8 @@ from lamarck.errors import ConfigError
 from lamarck.store import EventStore
 
 
-def _start(project: Project, port: int, log_path, *extra: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
-    log = log_path.open("wb")
-    cmd = [
-        sys.executable,
-        "-m",
-        "lamarck.cli",
-        "serve",
-        "--project",
-        str(project.path),
-        "--port",
-        str(port),
-        *extra,
-    ]
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _wait(proc: subprocess.Popen[bytes], base: str, log_path) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 90
-    while True:
-        assert proc.poll() is None, log_path.read_text()[-2000:]
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
-def test_two_workers_share_the_store_and_follow_a_promotion(tmp_path, free_port):
+def test_two_workers_share_the_store_and_follow_a_promotion(tmp_path, serve_process):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
     frame["y"] = np.where(frame["a"] > frame["b"], "yes", "no")
@@ -60,10 +29,8 @@ def test_two_workers_share_the_store_and_follow_a_promotion(tmp_path, free_port)
     project.fit(frame, "predict y, in 3 seconds", learners=["lightgbm"], report=False, seed=1)
     champion = project.registry.alias_version("champion")
     other = "1" if champion == "2" else "2"
-    base, log_path = f"http://127.0.0.1:{free_port}", tmp_path / "serve.log"
-    proc = _start(project, free_port, log_path, "--workers", "2")
+    proc, base = serve_process(project, "--workers", "2")
     try:
-        _wait(proc, base, log_path)
         workers: set[int] = set()
         deadline = time.monotonic() + 30
         while len(workers) < 2 and time.monotonic() < deadline:  # new connections land on either process
@@ -113,13 +80,9 @@ def test_two_workers_share_the_store_and_follow_a_promotion(tmp_path, free_port)
         with httpx.Client(base_url=base, timeout=10) as c:
             refused = c.post("/v1/stream/predict", json={"rows": [{"a": 0.0, "b": 1.0}]})
         assert refused.status_code == 409 and "--workers 1" in refused.json()["detail"]
-    finally:
+    finally:  # a graceful stop (the fixture kills what does not stop)
         os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        proc.wait(timeout=20)
     store = EventStore(project.store.url)
     stored = {r["prediction_id"] for r in store.feedback_after(0)}
     assert set(labelled) <= stored  # every acknowledged label, whichever process took it
