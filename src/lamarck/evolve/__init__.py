@@ -19,6 +19,7 @@ from lamarck.evolve._memory import MemoryPool, PoolRow, hardness
 from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._reference import PRED_PREFIX, read_reference, write_reference
 from lamarck.evolve._scoring import predict as model_outputs
+from lamarck.evolve._scoring import predict_rows as row_outputs
 from lamarck.evolve._triggers import PredictionDrift, Triggers
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "model_outputs",
     "psi",
     "read_reference",
+    "row_outputs",
     "served_errors",
     "write_reference",
 ]

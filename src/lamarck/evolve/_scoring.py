@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from lamarck.evaluate import mcnemar, paired_bootstrap, score, signed
 from lamarck.evolve._memory import hardness
 
-__all__ = ["PerModel", "errors", "hard", "metric_value", "one_sided_test", "predict"]
+__all__ = ["PerModel", "errors", "hard", "metric_value", "one_sided_test", "predict", "predict_rows"]
 
 V = TypeVar("V")
 
@@ -46,6 +47,16 @@ def predict(model: Any, X: pd.DataFrame) -> np.ndarray:
     if model.task == "regression":
         return np.asarray(model.predict(X), dtype=float)
     return np.asarray(model.predict_proba(X), dtype=float)
+
+
+def predict_rows(model: Any, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """:func:`predict` of rows given as dicts of JSON values: through the model's rows path where it has
+    one (``LamarckModel.outputs``: no DataFrame, compiled kernels), else a frame of the model's columns."""
+    if hasattr(model, "outputs"):
+        return np.asarray(model.outputs(list(rows)), dtype=float)
+    frame = pd.DataFrame.from_records(list(rows))
+    columns = getattr(model, "input_columns", None)
+    return predict(model, frame if columns is None else frame.reindex(columns=list(columns)))
 
 
 def errors(model: Any, pred: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lamarck.evolve import PRED_PREFIX, encode, model_outputs, read_reference, served_errors
+from lamarck.evolve import PRED_PREFIX, encode, read_reference, row_outputs, served_errors
 from lamarck.stream import OnlineLayer, Seen, load_state, save_state
 
 __all__ = ["LayerService", "LayerState"]
@@ -370,10 +370,7 @@ def _base_outputs(model: Any, inputs: Sequence[dict[str, Any]]) -> np.ndarray | 
     """The champion's outputs for logged rows (probabilities, or values); ``None`` when it cannot answer
     them (the rows were checked when they were stored: this is not expected)."""
     try:
-        if hasattr(model, "outputs"):  # as the predict route answered them (LamarckModel.outputs)
-            return np.asarray(model.outputs(list(inputs)), dtype=float)
-        frame = pd.DataFrame.from_records(list(inputs)).reindex(columns=list(model.input_columns))
-        return model_outputs(model, frame)
+        return row_outputs(model, inputs)  # as the predict route answered them
     except Exception:
         log.exception(
             "the champion could not answer %d logged row(s); the layer skips their labels", len(inputs)

@@ -16,7 +16,7 @@ import orjson
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Response
 
-from lamarck.evolve import model_outputs
+from lamarck.evolve import row_outputs
 from lamarck.serve._deps import State, require
 from lamarck.serve._errors import answers
 from lamarck.serve._limits import clean_rows
@@ -26,13 +26,6 @@ from lamarck.serve._state import ServerState
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["predict"])
-
-
-def _outputs(model: Any, rows: list[dict[str, Any]]) -> np.ndarray:
-    """The champion's probabilities or values for ``rows`` (a model without the rows path: by frame)."""
-    if hasattr(model, "outputs"):
-        return np.asarray(model.outputs(rows), dtype=float)
-    return model_outputs(model, pd.DataFrame.from_records(rows))
 
 
 def _jsonable(values: np.ndarray) -> list[Any]:
@@ -88,7 +81,7 @@ def predict(
     probas = None
     # from the rows as received, without a DataFrame where the model allows it (LamarckModel.outputs);
     # the rows are also what is logged
-    served, seen = state.layer.answer(model, version, rows, _outputs(model, rows))
+    served, seen = state.layer.answer(model, version, rows, row_outputs(model, rows))
     if model.task != "regression":
         out["predictions"] = _jsonable(np.asarray(model.classes_)[served.argmax(axis=1)])
         probas = served.tolist()  # Python floats, once, for the answer and the log
