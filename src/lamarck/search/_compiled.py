@@ -163,12 +163,12 @@ def _build(models: list[Any], layout: Layout, task: str) -> Callable[[np.ndarray
     try:
         numbers = None
         made: Callable[[np.ndarray], list[np.ndarray]] | None = None
-        if type(models[0]).__module__.startswith("xgboost"):
-            singles = [_xgboost(m, task) for m in models]
-            if all(k is not None for k in singles):
-                made = lambda matrix: [k(matrix) for k in singles]  # type: ignore[misc]  # noqa: E731
-        elif type(models[0]).__module__.startswith("lightgbm"):
-            singles = [_lightgbm(m, layout, task) for m in models]
+        module = type(models[0]).__module__
+        if module.startswith(("xgboost", "lightgbm")):  # boosters: a kernel per fold
+            singles = [
+                _xgboost(m, task) if module.startswith("xgboost") else _lightgbm(m, layout, task)
+                for m in models
+            ]
             if all(k is not None for k in singles):
                 made = lambda matrix: [k(matrix) for k in singles]  # type: ignore[misc]  # noqa: E731
         elif isinstance(models[0], _ForestModel):

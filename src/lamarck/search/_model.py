@@ -81,17 +81,10 @@ class LamarckModel:
         fast = _fast(self.processor)
         if fast is None:
             return []
-        from lamarck.search._compiled import kernel, member_kernel
+        from lamarck.search._compiled import member_kernel
 
-        done = []
-        for m in self.members:
-            if len(m.models) > 1:
-                built = member_kernel(m.models, fast[1], self.task) is not None
-            else:
-                built = bool(m.models) and kernel(m.models[0], fast[1], self.task) is not None
-            if built:
-                done.append(m.learner)
-        return done
+        # the kernels fold_matrices finds: member_kernel([model]) is a single fold's kernel too
+        return [m.learner for m in self.members if member_kernel(m.models, fast[1], self.task) is not None]
 
     def _combine(self, inputs: SharedInputs) -> np.ndarray:
         n_classes = 0 if self.classes_ is None else len(self.classes_)

@@ -110,7 +110,6 @@ class Cached:
         with self.lock:
             self._fresh = False
             self._generation += 1
-            self.at = -float("inf")
 
 
 class Models:
