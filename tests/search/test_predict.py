@@ -255,5 +255,11 @@ def test_timings_profile_both_paths_and_kernels_can_be_switched_off() -> None:
         "linear x3",
         "whole model",
     } == set(before)
-    assert {"rows encoded into the matrix", "lightgbm x3", "linear x3", "whole model"} == set(after)
+    assert {
+        "rows encoded into the matrix",
+        "lightgbm x3",
+        "linear x3",
+        "whole model",
+        "whole model through a DataFrame",
+    } == set(after)
     assert all(v > 0 for v in [*before.values(), *after.values()])

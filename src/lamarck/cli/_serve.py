@@ -50,15 +50,9 @@ def serve(
     """
     import uvicorn
 
-    from lamarck.serve import bind_host, create_app
+    from lamarck.serve import bind_host, check_workers, create_app
 
-    if workers > 1 and auto_evolve:
-        from lamarck.errors import ConfigError
-
-        raise ConfigError(
-            f"--auto-evolve runs in one process, not in each of {workers} workers. Fix: drop --auto-evolve "
-            "and run `lamarck evolve` on a schedule, or one more `lamarck serve --auto-evolve` on another port."
-        )
+    check_workers(workers, auto_evolve=auto_evolve)
     proj = open_project(project, create=True)
     mode: AuthMode = "keys" if proj.store.has_keys() else "open"
     if bind_host(host, mode=mode) != host:

@@ -30,21 +30,15 @@ def latency_probe(
 ) -> Callable[[list[Any]], float]:
     """Milliseconds a member of these fold models takes on one row of ``features`` (the processed frame)."""
     fast = _fast(processor)
+    layout = None if fast is None else fast[1]
     row = features.iloc[:1]
+    matrix = SharedInputs(row, layout=layout).matrix()  # the row's matrix is the request's, not the member's
 
     def inputs() -> SharedInputs:
-        return SharedInputs(row, layout=None if fast is None else fast[1])
+        return SharedInputs(row) if matrix is None else SharedInputs(matrix=matrix, layout=layout)
 
-    def measure(models: list[Any]) -> float:
-        fold_matrices(models, inputs(), task, n_classes)  # builds (and checks) the kernels once
-        times = []
-        for _ in range(REPEATS):
-            shared = inputs()
-            shared.matrix()  # the row's matrix is the request's, not the member's
-            t0 = time.perf_counter()
-            fold_matrices(models, shared, task, n_classes)
-            times.append((time.perf_counter() - t0) * 1000)
-        return statistics.median(times)
+    def measure(models: list[Any]) -> float:  # the first call builds (and checks) the kernels, untimed
+        return _median_ms(lambda: fold_matrices(models, inputs(), task, n_classes), REPEATS)
 
     return measure
 
@@ -65,11 +59,13 @@ def timings(
     """Where a prediction of ``rows`` (JSON values) spends its time, median milliseconds per step.
 
     ``compiled=True``: the server's rows path (``LamarckModel.outputs``): the rows encoded into the matrix,
-    then each member through its kernel, and the whole call. ``compiled=False``: the path before the
+    then each member through its kernel, and the whole call; and the whole ``predict_proba`` (``predict``)
+    on a DataFrame of the rows, kernels included (what MLflow's pyfunc of the model runs). ``compiled=False``: the path before the
     kernels: a DataFrame from the rows, the processor's frame, each member's fold models through their own
     interface, and the whole ``predict_proba`` (``predict``) on the frame.
     """
     n_classes = 0 if model.classes_ is None else len(model.classes_)
+    whole = model.predict if model.task == "regression" else model.predict_proba
     out: dict[str, float] = {}
     if compiled:
         fast = _fast(model.processor)
@@ -86,8 +82,10 @@ def timings(
 
                 out[f"{m.learner} x{len(m.models)}"] = _median_ms(members, repeats)
         out["whole model"] = _median_ms(lambda: model.outputs(rows), repeats)
+        out["whole model through a DataFrame"] = _median_ms(
+            lambda: whole(pd.DataFrame.from_records(rows)), repeats
+        )
         return out
-    whole = model.predict if model.task == "regression" else model.predict_proba
     with without_kernels():
         out["DataFrame from the JSON rows"] = _median_ms(lambda: pd.DataFrame.from_records(rows), repeats)
         frame = pd.DataFrame.from_records(rows)

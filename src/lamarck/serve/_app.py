@@ -41,6 +41,17 @@ from lamarck.serve._state import ServerState
 __all__ = ["create_app"]
 
 
+def check_workers(workers: int, *, auto_evolve: bool) -> None:
+    """A ConfigError when several workers would each run the evolution loop (two passes could train and
+    promote at once), before anything starts."""
+    if workers > 1 and auto_evolve:
+        raise ConfigError(
+            f"--auto-evolve runs in one process, not in each of {workers} workers (two passes would train and "
+            "promote at once). Fix: drop --auto-evolve and run the loop in one place: `lamarck evolve` on a "
+            "schedule, or one more `lamarck serve --auto-evolve` on another port."
+        )
+
+
 def create_app(
     project: Project,
     *,
@@ -61,12 +72,7 @@ def create_app(
     ``workers``: how many processes serve the project together (``lamarck serve --workers N``); with more
     than one, the served stream learner (one state) is refused with 409 and ``auto_evolve`` too.
     """
-    if workers > 1 and auto_evolve:
-        raise ConfigError(
-            f"auto-evolve runs in one process, not in each of {workers} workers (two passes would train and "
-            "promote at once). Fix: serve with --workers N and no --auto-evolve, and run the loop in one "
-            "place: `lamarck evolve` on a schedule, or one more `lamarck serve --auto-evolve` on another port."
-        )
+    check_workers(workers, auto_evolve=auto_evolve)
     state = ServerState.build(
         project,
         auto_evolve=auto_evolve,
