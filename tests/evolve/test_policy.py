@@ -311,7 +311,7 @@ def test_evolve_passes_quarantine_the_same_bad_labels_once(tmp_path):
 def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
     """Served with its online layer, the champion's answers are not what users got: a challenger that
     beats the bare champion but not the served answers would be promoted for nothing, and is rejected."""
-    policy = EvolutionPolicy(**FAST, shadow_labels=0, online=True)
+    policy = EvolutionPolicy(**FAST, shadow_labels=0, online=True, scout_margin=math.inf)
     new = make(900, seed=2, region=4.0, rule="new")
     layered = champion_project(tmp_path / "layered")
     send(layered, new, served=new["label"])  # the layer had already learned the new region
@@ -321,6 +321,23 @@ def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
     bare = champion_project(tmp_path / "bare")
     send(bare, new)  # the bare champion's answers were served
     assert bare.evolve(policy).kind == "promote"
+
+
+def test_with_the_online_layer_a_scout_far_behind_what_was_served_trains_no_challenger(tmp_path):
+    """The scout (the champion's heaviest member retrained alone, one fold) trails the served answers by
+    more than ``scout_margin``: no warm start is trained and the pass is a reject that says why. Where the
+    served answers were the bare champion's, the scout comes near them and the challenger is trained."""
+    new = make(900, seed=2, region=4.0, rule="new")
+    layered = champion_project(tmp_path / "layered")
+    send(layered, new, served=new["label"])  # the layer served every new row right
+    refused = layered.evolve(EvolutionPolicy(**FAST, shadow_labels=0, online=True))
+    assert refused.kind == "reject" and "the scout" in refused.reason, refused.reason
+    assert [c["how"] for c in refused.figures["candidates"]] == ["scout"]
+    assert refused.figures["candidates"][0]["delta"] < -0.01  # behind by more than the margin
+    bare = champion_project(tmp_path / "bare")
+    send(bare, new)
+    promoted = bare.evolve(EvolutionPolicy(**FAST, shadow_labels=0, online=True))
+    assert promoted.kind == "promote", promoted.reason
 
 
 @pytest.mark.slow
@@ -349,6 +366,7 @@ def test_with_the_online_layer_no_fresh_search_runs_far_behind_what_was_served(t
                 shadow_labels=0,
                 online=True,
                 fresh_search_margin=margin,
+                scout_margin=math.inf,  # the scout would refuse first: the fresh search is what is tested
             ),
             fresh_fit=search,
         )

@@ -2,6 +2,8 @@
 
 - the **warm start**: the champion's processor and configuration; boosting members (LightGBM, XGBoost)
   continue from the champion's trees (``init_model``), the others refit its configuration;
+- the **scout** (online): the warm start of the champion's heaviest member alone, with one fold model,
+  a cheap look at whether a retrained model can come near what is served before paying for the warm start;
 - **earlier champions** (``reuse_versions``): the newest versions that served as champion for the same
   target, task, classes and inputs, so a concept that returns brings its model back (a challenger that
   never served is not brought back: it lost its shadow or its gate once already);
@@ -35,7 +37,7 @@ from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._reference import PRED_PREFIX, write_reference
 from lamarck.evolve._scoring import predict
 
-__all__ = ["Candidate", "FreshFit", "earlier_versions", "fresh_search", "register", "warm_start"]
+__all__ = ["Candidate", "FreshFit", "earlier_versions", "fresh_search", "register", "scout", "warm_start"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,15 @@ def warm_start(policy: EvolutionPolicy, champion: Any, X: pd.DataFrame, y: np.nd
     challenger.members = members
     challenger.version = None
     return challenger
+
+
+def scout(policy: EvolutionPolicy, champion: Any, X: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> Any:
+    """The warm start of the champion's heaviest member alone, with one fold model: what a retrained model
+    can reach on these rows, at a fraction of the warm start's cost (one member, one fold)."""
+    top = max(champion.members, key=lambda m: m.weight)
+    lean = copy.copy(champion)
+    lean.members = [replace(top, weight=1.0)]
+    return warm_start(replace(policy, max_fold_models=1), lean, X, y, w)
 
 
 def earlier_versions(

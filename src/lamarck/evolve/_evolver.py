@@ -66,6 +66,7 @@ from lamarck.evolve._candidates import (
     earlier_versions,
     fresh_search,
     register,
+    scout,
     warm_start,
 )
 from lamarck.evolve._decision import Decision, merge
@@ -544,6 +545,20 @@ class Evolver:
                 against=against,
             )
 
+        if against == "the served answers" and math.isfinite(p.scout_margin):
+            scouted = gate(Candidate("scout", scout(p, champion, train.X, train.y, train.w)))
+            behind = scouted.shortfall(champion.metric)
+            if behind > p.scout_margin:
+                figures = merge(window, triggers, rows, {"candidates": [scouted.to_dict()]})
+                return Decision(
+                    "reject",
+                    f"the scout (the champion's heaviest member retrained alone) fell {behind:.4f} behind the "
+                    f"served answers on {len(rows.X_test)} recent labels (more than scout_margin="
+                    f"{p.scout_margin:g}): a model retrained on these rows does not catch up with what the "
+                    "online layer serves, so no challenger was trained",
+                    figures,
+                    champ_version,
+                )
         candidates = [
             Candidate("warm start", warm_start(p, champion, train.X, train.y, train.w)),
             *earlier_versions(p, self.registry, self.ledger, champion, champ_version),

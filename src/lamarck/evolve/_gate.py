@@ -97,8 +97,12 @@ class GateResult:
         return out
 
     def shortfall(self, metric: str) -> float:
-        """How far the candidate scored below what it was tested against on the recent labels: metric
-        points on a 0..1 metric, a share of the baseline's value otherwise (0 when it scored higher)."""
+        """How far the candidate scored below what it was tested against on the recent labels (0 when it
+        scored higher): for classes, accuracy points, as McNemar's test counted them (the served answers
+        are labels: a ranking metric such as AUC would read their ties as a loss of the *answers*); for
+        values, metric points on a 0..1 metric, a share of the baseline's value otherwise."""
+        if self.test.startswith("mcnemar"):
+            return max(-self.delta, 0.0) if math.isfinite(self.delta) else math.inf
         gap = self.score_champion - self.score_challenger
         if not (math.isfinite(gap)):
             return math.inf

@@ -34,6 +34,7 @@ RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "max_fold_models": (">= 1", lambda v: v >= 1),
     "gain_growth": ("0 < gain_growth", lambda v: v > 0),
     "absorb_margin": (">= 0", lambda v: v >= 0),
+    "scout_margin": (">= 0 (inf: no scout)", lambda v: v >= 0),
     # the rule of a fit's --time: 1 s to 7 days
     "fresh_search_budget_s": ("1 to 604800 seconds", lambda v: 1 <= v <= 604_800),
     "cooldown_s": (">= 0", lambda v: v >= 0),
@@ -85,6 +86,13 @@ class EvolutionPolicy:
     #: online: a fresh search runs (on severe drift) only when the best quick candidate came within this of
     #: the served answers on the recent labels (metric points on a 0..1 metric, else a share of its value)
     fresh_search_margin: float = 0.03
+    #: online: before the warm start, a *scout* (the champion's heaviest member alone, one fold model,
+    #: refit the warm start's way: a fraction of its cost) is tested against the served answers; when it
+    #: falls more than this behind them (metric points on a 0..1 metric, else a share of its value), no
+    #: challenger is trained and the pass is a reject (a batch model retrained on these rows does not catch
+    #: up with what the layer serves: on SEA every full warm start lost by 1.6 to 2.9 points);
+    #: ``math.inf``: no scout
+    scout_margin: float = 0.01
     pool_reservoir: int = 5000
     pool_recent: int = 3000
     pool_hard: int = 1000
