@@ -334,6 +334,7 @@ class Project:
         spec: TaskSpec | None = None,
         started_at: float | None = None,
         warm_configs: Sequence[tuple[str, dict[str, Any], str]] | None = None,
+        cluster: Any = None,
     ) -> FitResult:
         """Plan, check the data, search within the budget, evaluate, register the champion, write the report.
 
@@ -348,7 +349,8 @@ class Project:
         sentence); the ensemble keeps only members that answer within it together.
         ``warm_configs``: configurations ``(learner, params, source)`` tried first, before the warm start
         from earlier tasks (the evolver's fresh search passes its champion's members, source ``champion
-        vN``). The steps are in :mod:`lamarck._fit`.
+        vN``). ``cluster``: a Dask scheduler address or ``distributed.Client`` whose workers run the
+        trials (default: the ``cluster`` setting; empty runs them here). The steps are in :mod:`lamarck._fit`.
         """
         options = FitOptions(
             sentence=sentence,
@@ -374,6 +376,7 @@ class Project:
             spec=spec,
             started_at=started_at,
             warm_configs=tuple(warm_configs) if warm_configs else None,
+            cluster=cluster,
         )
         return run_fit(self, data, options)
 

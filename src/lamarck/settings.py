@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     )
     seed: int = Field(default=0, description="Seed of every random choice.")
     n_jobs: int = Field(default=2, ge=1, le=512, description="Threads a learner may use.")
+    cluster: str = Field(
+        default="",
+        description="Dask scheduler address (e.g. tcp://10.0.0.5:8786) whose workers run a fit's trials "
+        "(needs lamarck[cluster]); empty runs them in the fitting process.",
+    )
     default_time_budget_s: float = Field(
         default=60.0, gt=0, description="Budget when the sentence names none."
     )

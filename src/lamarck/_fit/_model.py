@@ -71,6 +71,7 @@ def search(
         portfolio=options.portfolio,
         on_trial=options.on_trial,
         storage=project.settings.optuna_storage or None,
+        cluster=options.cluster or project.settings.cluster or None,
         first=first,
         early_stop=EarlyStop() if project.settings.early_stop else None,
         latency_ms=spec.max_latency_ms,

@@ -56,6 +56,8 @@ class FitOptions:
     started_at: float | None = None  # a time.monotonic() value the budget counts from (default: the call)
     #: configurations ``(learner, params, source)`` tried first, before the warm start from earlier tasks
     warm_configs: tuple[tuple[str, dict[str, Any], str], ...] | None = None
+    #: a Dask scheduler address or client for the trials (None: the ``cluster`` setting)
+    cluster: Any = field(default=None, compare=False)
 
     def stage(self, message: str) -> None:
         """Tell the caller (the CLI's progress display) which step runs."""

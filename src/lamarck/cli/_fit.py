@@ -124,6 +124,15 @@ def fit(
             "portfolio shipped with Lamarck) whose configurations the search tried first.",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Dask scheduler address (e.g. tcp://10.0.0.5:8786): its workers run the trials, as many at "
+            "once as they have threads (needs lamarck[cluster]; default: the LAMARCK_CLUSTER setting, empty "
+            "runs them here).",
+        ),
+    ] = None,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Plan, check the data, search models within the budget, register the champion, write a report.
@@ -153,6 +162,7 @@ def fit(
         if "://" in data
         else Path(data).name,  # no credentials
         started_at=started_at,
+        cluster=cluster,
     )
     if as_json:
         result = proj.fit(frame, sentence, **kwargs)

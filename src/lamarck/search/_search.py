@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,10 +39,11 @@ from lamarck.errors import ConfigError, DataError, LamarckError
 from lamarck.evaluate import get_metric, score, signed
 from lamarck.search._decision import DecisionRule, choose_rule, weighted_median
 from lamarck.search._ensemble import caruana_weights
-from lamarck.search._learners import LEARNERS, FitContext, FoldData, Learner
-from lamarck.search._objective import DEFAULT, fit_learner, learner_objectives, target_shape
+from lamarck.search._learners import LEARNERS, Learner
+from lamarck.search._objective import DEFAULT, learner_objectives, target_shape
 from lamarck.search._stopping import EarlyStop, time_to_quality
 from lamarck.search._threads import search_threads
+from lamarck.search._trial import FoldRun, run_folds
 from lamarck.search._validation import ValidationScheme, choose_scheme
 
 __all__ = ["SAMPLERS", "AutoSearch", "Member", "SearchResult", "TrialRecord", "failure_notes", "fit_threads"]
@@ -227,10 +227,6 @@ def seeded(
     return out
 
 
-class _BudgetReached(Exception):
-    """Raised inside a trial when the search's time budget has passed before the next fold starts."""
-
-
 class AutoSearch:
     """Search the zoo for the best model of ``task`` by ``metric`` within ``time_budget_s`` seconds.
 
@@ -246,6 +242,9 @@ class AutoSearch:
     :func:`lamarck.search.latency_probe`): the final model answers one row within that limit — trials
     slower on their own are left out, and the ensemble drops its slowest member until the members fit
     together (the fastest trial alone when none fits, with a note).
+    ``cluster``: a Dask scheduler address (or a ``distributed.Client``): trials run on its workers, as
+    many at a time as they have threads, and the search keeps the study, the budget and the ensemble
+    (:mod:`lamarck.search._cluster`); ``None`` runs them here, one after the other.
     """
 
     def __init__(
@@ -269,6 +268,7 @@ class AutoSearch:
         early_stop: EarlyStop | None = EarlyStop(),
         latency_ms: float | None = None,
         latency_of: Callable[[list[Any]], float] | None = None,
+        cluster: Any = None,
     ) -> None:
         self.task = task
         self.metric = metric
@@ -288,6 +288,7 @@ class AutoSearch:
         self.early_stop = early_stop
         self.latency_ms = latency_ms
         self.latency_of = latency_of
+        self.cluster = cluster
 
     # ------------------------------------------------------------------ set-up
 
@@ -362,7 +363,6 @@ class AutoSearch:
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> SearchResult:
         # predict_matrix's figures from conversions made once per frame (a module that imports this one)
-        from lamarck.search._predict import SharedInputs, fold_matrix
 
         learners = self._check()
         start = time.monotonic()
@@ -419,12 +419,10 @@ class AutoSearch:
         best_signed = -math.inf
         prepared: dict[str, Any] = {}  # what learners make of the whole table once (FoldData.cache)
 
-        def objective(trial: optuna.Trial) -> float:
-            nonlocal best_signed
-            t0 = time.monotonic()
+        def suggest(trial: optuna.Trial) -> tuple[str, dict[str, Any], str]:
+            """The trial's learner, parameters and source (a queued configuration, else the sampler)."""
             name = trial.suggest_categorical("learner", names)
-            learner = LEARNERS[name]
-            params = learner.search_space(trial, self.task, n_rows)
+            params = LEARNERS[name].search_space(trial, self.task, n_rows)
             if trial.number < len(queue) and queue[trial.number][0] == name:
                 # settings outside the search space that a queued configuration fixes (the baseline's trees)
                 params.update({k: v for k, v in queue[trial.number][1].items() if k not in params})
@@ -434,84 +432,68 @@ class AutoSearch:
                     **params,
                 }
             source = sources[trial.number] if trial.number < len(sources) else self.sampler
-            time_left = deadline - t0
+            return name, params, source
+
+        def too_costly(name: str, time_left: float) -> tuple[str, bool] | None:
+            """Why a trial of ``name`` is not started (its learner's last fit took longer than the time
+            left), and whether nothing fits any more; ``None`` to run it."""
             estimate = seconds_by_learner.get(name)
             if estimate is None and "lightgbm" in seconds_by_learner:
-                estimate = seconds_by_learner["lightgbm"] * learner.cost
+                estimate = seconds_by_learner["lightgbm"] * LEARNERS[name].cost
             if trials and estimate is not None and estimate > time_left:
                 cheapest = min(seconds_by_learner.values(), default=0.0)
-                if cheapest > time_left:
-                    trial.study.stop()  # nothing fits in the time left
-                raise optuna.TrialPruned(f"estimated {estimate:.1f}s > {time_left:.1f}s left")
-            oof = np.zeros((n_rows, n_classes)) if n_classes else np.zeros(n_rows)
-            models: list[Any] = []
-            fold_scores: list[float] = []
-            status: Literal["complete", "pruned", "failed"] = "complete"
-            error = ""
-            n_cut = 0  # folds whose fit ended at its deadline
-            # the first trial may use all the time (there must be a model); later ones at most half of it
-            trial_deadline = deadline if not kept else t0 + 0.5 * time_left
-            try:
-                for i, (tr, va) in enumerate(folds):
-                    now = time.monotonic()
-                    if now > deadline and trials:
-                        raise _BudgetReached()
-                    fold_deadline = now + max(trial_deadline - now, 0.5) / (len(folds) - i)
-                    ctx = FitContext(
-                        task=self.task,
-                        n_classes=n_classes,
-                        seed=self.seed,
-                        n_jobs=fit_threads(n_rows, n_jobs),
-                        deadline=fold_deadline,
-                        fold=FoldData(X, y, tr, va, prepared),
-                    )
-                    Xtr, Xva = X.iloc[tr], X.iloc[va]
-                    model = fit_learner(learner, params, Xtr, y[tr], ctx, Xva, y[va])
-                    if learner.stops_at_deadline and time.monotonic() > fold_deadline:
-                        n_cut += 1
-                    pred = fold_matrix(model, SharedInputs(Xva), self.task, n_classes)
-                    oof[va] = pred
-                    models.append(model)
-                    fold_scores.append(score(self.metric, y[va], pred))
-                    if len(folds) > 1 and i < len(folds) - 1 and not source.startswith(UNPRUNED):
-                        trial.report(float(np.mean([signed(self.metric, s) for s in fold_scores])), i)
-                        if trial.should_prune():
-                            status = "pruned"
-                            break
-            except _BudgetReached:
-                status = "pruned"
-                error = "time budget reached"
-            except Exception as e:  # a learner that fails on this data must not end the search
-                status = "failed"
-                error = f"{type(e).__name__}: {e}"
-                log.debug("trial %s (%s) failed:\n%s", trial.number, name, traceback.format_exc())
-            seconds = time.monotonic() - t0
-            if status == "complete":
-                seconds_by_learner[name] = max(seconds, seconds_by_learner.get(name, 0.0) * 0.5)
-                value = score(self.metric, y[oof_rows], oof[oof_rows])
+                return f"estimated {estimate:.1f}s > {time_left:.1f}s left", cheapest > time_left
+            return None
+
+        def job(name: str, params: dict[str, Any], time_left: float) -> dict[str, Any]:
+            """``run_folds``' arguments for a trial starting now, but the data and the pruning hook."""
+            return {
+                "name": name,
+                "params": params,
+                "folds": folds,
+                "task": self.task,
+                "metric": self.metric,
+                "n_classes": n_classes,
+                "seed": self.seed,
+                "n_jobs": fit_threads(n_rows, n_jobs),
+                "time_left_s": time_left,
+                # the first trial may use all the time (there must be a model); later ones at most half
+                "trial_time_s": time_left if not kept else 0.5 * time_left,
+                "may_stop": bool(trials),
+            }
+
+        def record(number: int, name: str, params: dict[str, Any], source: str, run: FoldRun) -> float | None:
+            """Keep a finished trial (its signed score when it completed, else ``None``)."""
+            nonlocal best_signed
+            fold_scores = tuple(run.fold_scores)
+            if run.status == "complete":
+                seconds_by_learner[name] = max(run.seconds, seconds_by_learner.get(name, 0.0) * 0.5)
+                value = score(self.metric, y[oof_rows], run.oof[oof_rows])
                 s = signed(self.metric, value)
-                kept[trial.number] = (models, oof, s)
-                if n_cut:
-                    cut.add(trial.number)
+                kept[number] = (run.models, run.oof, s)
+                if run.n_cut:
+                    cut.add(number)
                 if len(kept) > KEEP_TOP:  # truncated trials go first, then the worst
                     worst = min(kept, key=lambda k: (k not in cut, kept[k][2]))
                     del kept[worst]
                     cut.discard(worst)
-                if not n_cut:
+                if not run.n_cut:
                     best_signed = max(best_signed, s)
                     history.append((time.monotonic() - start, signed(self.metric, best_signed)))
-                ran.append(-math.inf if n_cut else s)
+                ran.append(-math.inf if run.n_cut else s)
                 trials.append(
                     TrialRecord(
-                        trial.number,
+                        number,
                         name,
                         params,
                         value,
-                        seconds,
-                        "truncated" if n_cut else "complete",
+                        run.seconds,
+                        "truncated" if run.n_cut else "complete",
                         source,
-                        error=f"cut by the time budget on {n_cut} of {len(folds)} folds" if n_cut else "",
-                        fold_scores=tuple(fold_scores),
+                        error=f"cut by the time budget on {run.n_cut} of {len(folds)} folds"
+                        if run.n_cut
+                        else "",
+                        fold_scores=fold_scores,
                     )
                 )
                 return s
@@ -519,18 +501,40 @@ class AutoSearch:
             partial = float(np.mean(fold_scores)) if fold_scores else math.nan
             trials.append(
                 TrialRecord(
-                    trial.number, name, params, partial, seconds, status, source, error, tuple(fold_scores)
+                    number, name, params, partial, run.seconds, run.status, source, run.error, fold_scores
                 )
             )
-            if status == "failed":
-                raise optuna.TrialPruned(error)  # recorded as failed by us; optuna only needs to move on
+            return None
+
+        def objective(trial: optuna.Trial) -> float:
+            t0 = time.monotonic()
+            name, params, source = suggest(trial)
+            costly = too_costly(name, deadline - t0)
+            if costly is not None:
+                if costly[1]:
+                    trial.study.stop()  # nothing fits in the time left
+                raise optuna.TrialPruned(costly[0])
+
+            def report(value: float, step: int) -> bool:
+                trial.report(value, step)
+                return trial.should_prune()
+
+            pruning = None if source.startswith(UNPRUNED) else report
+            run = run_folds(X=X, y=y, prepared=prepared, report=pruning, **job(name, params, deadline - t0))
+            s = record(trial.number, name, params, source, run)
+            if s is not None:
+                return s
+            if run.status == "failed":
+                raise optuna.TrialPruned(run.error)  # recorded as failed by us; optuna only needs to move on
             raise optuna.TrialPruned()
 
-        def stop_when_done(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
-            if time.monotonic() >= deadline:
-                study.stop()
-            if self.sampler == "grid" and len(study.trials) >= len(queue):
-                study.stop()
+        def done(_trial: optuna.trial.FrozenTrial) -> bool:
+            """After each trial: tell the progress display; whether the search stops (budget spent, the
+            grid done, or a plateau)."""
+            if self.on_trial and trials and trials[-1].number == _trial.number:
+                best = signed(self.metric, best_signed) if math.isfinite(best_signed) else math.nan
+                self.on_trial(trials[-1], best, time.monotonic() - start)
+            halt = time.monotonic() >= deadline or (self.sampler == "grid" and len(trials) >= len(queue))
             elapsed = time.monotonic() - start
             why = (
                 self.early_stop.reason(ran, elapsed_s=elapsed, budget_s=self.time_budget_s)
@@ -542,21 +546,39 @@ class AutoSearch:
                     f"search stopped early after {len(ran)} trials, at {elapsed:.0f}s of its "
                     f"{self.time_budget_s:.0f}s: {why}"
                 )
+            return halt or bool(why)
+
+        def stop_when_done(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+            if done(frozen):
                 study.stop()
 
-        def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-            if self.on_trial and trials and trials[-1].number == frozen.number:
-                best = signed(self.metric, best_signed) if math.isfinite(best_signed) else math.nan
-                self.on_trial(trials[-1], best, time.monotonic() - start)
+        if self.cluster is not None:
+            from lamarck.search._cluster import drive
 
-        study.optimize(
-            objective,
-            timeout=max(self.time_budget_s, 0.1),
-            n_trials=self.max_trials,
-            callbacks=[notify, stop_when_done],
-            catch=(),
-            gc_after_trial=False,
-        )
+            notes.append(
+                drive(
+                    self.cluster,
+                    study,
+                    suggest=suggest,
+                    too_costly=too_costly,
+                    job=job,
+                    record=record,
+                    done=done,
+                    X=X,
+                    y=y,
+                    deadline=deadline,
+                    max_trials=self.max_trials,
+                )
+            )
+        else:
+            study.optimize(
+                objective,
+                timeout=max(self.time_budget_s, 0.1),
+                n_trials=self.max_trials,
+                callbacks=[stop_when_done],
+                catch=(),
+                gc_after_trial=False,
+            )
         if not kept:
             raise _nothing_completed(trials, self.time_budget_s)
         notes.extend(stopped)

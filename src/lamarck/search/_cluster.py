@@ -1,0 +1,153 @@
+"""Trials on a Dask cluster: the search asks Optuna for a trial, a worker fits its folds, the search tells
+Optuna the score.
+
+The search's process keeps the study (ask and tell: workers never touch it, so no storage server is
+needed; ``optuna_storage`` still makes it outlive the process), the budget, the bookkeeping of every trial
+and the ensemble; the workers only run :func:`lamarck.search._trial.run_folds`. The table is scattered to
+every worker once. As many trials run at a time as the workers have threads. Each trial gets the seconds
+left, not a clock reading, so a worker on another machine keeps its own deadline; at the deadline the
+search waits a short grace for the trials still running (their fits stop at the deadline too), then
+cancels them. A worker that dies takes its running trial with it: Dask runs the trial again on another
+worker (``distributed.scheduler.allowed-failures``), and a trial that kills workers again and again is
+recorded as failed. Per-fold pruning does not run on the cluster (every fold of a trial runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from lamarck.errors import ConfigError
+from lamarck.search._trial import FoldRun, run_folds
+
+__all__ = ["connect", "drive"]
+
+log = logging.getLogger(__name__)
+
+#: what learners make of the whole table once, per worker process and table (``FoldData.cache``)
+_PREPARED: dict[str, dict[str, Any]] = {}
+#: seconds the search waits past its deadline for the trials still running, at most
+GRACE_S = 5.0
+
+
+def connect(cluster: Any) -> tuple[Any, bool]:
+    """A ``distributed.Client`` for ``cluster`` (an address, or a client already made) and whether this
+    call made it (and closes it)."""
+    try:
+        from distributed import Client
+    except ImportError as e:
+        raise ConfigError(
+            "cluster: running trials on Dask needs the 'distributed' package. Fix: pip install "
+            "'lamarck[cluster]', or leave the cluster setting empty to search in this process."
+        ) from e
+    if isinstance(cluster, Client):
+        return cluster, False
+    try:
+        return Client(str(cluster), timeout=10), True
+    except OSError as e:
+        raise ConfigError(
+            f"cluster={cluster!r}: no Dask scheduler answers there ({e}). Fix: start one (dask scheduler, "
+            "then dask worker ADDRESS) and pass its address, e.g. tcp://10.0.0.5:8786."
+        ) from e
+
+
+def _run(token: str, data: tuple[pd.DataFrame, np.ndarray], job: dict[str, Any]) -> FoldRun:
+    """On a worker: the trial's folds, with this worker's cache of what learners made of the table."""
+    X, y = data
+    if token not in _PREPARED:
+        _PREPARED.clear()  # one table at a time per worker
+        _PREPARED[token] = {}
+    return run_folds(X=X, y=y, prepared=_PREPARED[token], report=None, **job)
+
+
+def drive(
+    cluster: Any,
+    study: optuna.Study,
+    *,
+    suggest: Callable[[optuna.Trial], tuple[str, dict[str, Any], str]],
+    too_costly: Callable[[str, float], tuple[str, bool] | None],
+    job: Callable[[str, dict[str, Any], float], dict[str, Any]],
+    record: Callable[[int, str, dict[str, Any], str, FoldRun], float | None],
+    done: Callable[[optuna.trial.FrozenTrial], bool],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    deadline: float,
+    max_trials: int | None,
+) -> str:
+    """Run the search's trials on ``cluster`` until ``done`` says stop, the deadline or ``max_trials``;
+    returns a note for the report (workers, threads, trials run)."""
+    from distributed import wait
+
+    client, owned = connect(cluster)
+    token = uuid.uuid4().hex
+    running: dict[Any, tuple[optuna.Trial, str, dict[str, Any], str]] = {}
+    asked = finished = 0
+    halt = False
+    try:
+        slots = max(sum(client.nthreads().values()), 1)
+        workers = len(client.nthreads())
+        data = client.scatter((X, y), broadcast=True)
+        while True:
+            while not halt and len(running) < slots and (max_trials is None or asked < max_trials):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                trial = study.ask()
+                asked += 1
+                name, params, source = suggest(trial)
+                costly = too_costly(name, left)
+                if costly is not None:
+                    record(trial.number, name, params, source, FoldRun("pruned", error=costly[0]))
+                    halt = done(study.tell(trial, state=optuna.trial.TrialState.PRUNED)) or costly[1]
+                    continue
+                future = client.submit(
+                    _run,
+                    token,
+                    data,
+                    job(name, params, left),
+                    pure=False,
+                    key=f"lamarck-trial-{token}-{trial.number}",
+                )
+                running[future] = (trial, name, params, source)
+            if not running:
+                break
+            wait_s = max(deadline - time.monotonic(), 0.0) + GRACE_S
+            finished_now, _ = wait(list(running), timeout=wait_s, return_when="FIRST_COMPLETED")
+            if not finished_now:  # the grace is over: what still runs is lost to the budget
+                for future, (trial, name, params, source) in running.items():
+                    future.cancel()
+                    record(trial.number, name, params, source, FoldRun("pruned", error="time budget reached"))
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                running.clear()
+                break
+            for future in finished_now:
+                trial, name, params, source = running.pop(future)
+                try:
+                    run = future.result()
+                except Exception as e:  # the trial's worker died too often, or the task could not run
+                    run = FoldRun("failed", error=f"{type(e).__name__}: {e}")
+                s = record(trial.number, name, params, source, run)
+                finished += 1
+                if s is None:
+                    state = (
+                        optuna.trial.TrialState.FAIL
+                        if run.status == "failed"
+                        else optuna.trial.TrialState.PRUNED
+                    )
+                    frozen = study.tell(trial, state=state)
+                else:
+                    frozen = study.tell(trial, s)
+                halt = done(frozen) or halt
+    finally:
+        for future in running:
+            future.cancel()
+        if owned:
+            client.close()
+    return f"trials ran on a Dask cluster: {workers} worker(s), {slots} at a time; {finished} trial(s) finished there"
