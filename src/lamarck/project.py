@@ -167,9 +167,11 @@ class Project:
             fresh_fit=fresh_fit,
         )
 
-    def evolve(self, policy: Any = None) -> Any:
-        """One pass of the evolution policy (see :mod:`lamarck.evolve`); returns the :class:`Decision`."""
-        return self.evolver(policy).run_once()
+    def evolve(self, policy: Any = None, *, pause_s: float = 0.0) -> Any:
+        """One pass of the evolution policy (see :mod:`lamarck.evolve`); returns the :class:`Decision`.
+        One pass at a time over the project's store, in any process (``pause_s``: no other pass starts
+        until that long after this one)."""
+        return self.evolver(policy).run_once(pause_s=pause_s)
 
     def history(self) -> dict[str, Any]:
         """The lineage of every version and every decision, oldest first, JSON-friendly."""

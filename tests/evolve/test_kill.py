@@ -73,5 +73,5 @@ def test_kill_9_during_evolve_loses_nothing_and_resumes(tmp_path):
     assert decision.kind in ("promote", "skip", "resume"), decision.reason
     assert any(
         d["kind"] == "promote" and d["figures"].get("origin") == "evolve" for d in done.store.decisions()
-    )
+    ), (decision.reason, [(d["kind"], d["reason"][:80]) for d in done.store.decisions()])
     _consistent(done)

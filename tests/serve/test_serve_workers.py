@@ -1,5 +1,6 @@
 """`lamarck serve --workers 2`: two processes answer on one port from one store, both follow an alias
-move within seconds, no feedback is lost; the stream learner and auto-evolve refuse to be served twice."""
+move within seconds, no feedback is lost; the stream learner refuses to be served twice (one evolve pass at a
+time across processes: tests/evolve/test_evolve_lease.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import pandas as pd
 import pytest
 
 from lamarck import Project
-from lamarck.cli import main
-from lamarck.errors import ConfigError
 from lamarck.store import EventStore
 
 
@@ -86,11 +85,3 @@ def test_two_workers_share_the_store_and_follow_a_promotion(tmp_path, serve_proc
     store = EventStore(project.store.url)
     stored = {r["prediction_id"] for r in store.feedback_after(0)}
     assert set(labelled) <= stored  # every acknowledged label, whichever process took it
-
-
-def test_auto_evolve_is_not_run_by_every_worker(tmp_path, capsys):
-    code = main(["serve", "--project", str(tmp_path / "p"), "--workers", "2", "--auto-evolve", "--port", "0"])
-    assert code == ConfigError("x").exit_code != 0
-    out = capsys.readouterr()
-    assert "auto-evolve" in out.err + out.out and "lamarck evolve" in out.err + out.out
-    assert not (tmp_path / "p").exists()  # refused before anything was made

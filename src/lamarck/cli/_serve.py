@@ -34,8 +34,8 @@ def serve(
         int,
         typer.Option(
             help="Processes serving together on the same port, sharing the project's store and models; each "
-            "sees an alias move within about a second. Not with --auto-evolve, and the /v1/stream routes "
-            "need 1.",
+            "sees an alias move within about a second. With --auto-evolve each runs the loop and the store's "
+            "evolve lease lets one pass run at a time; the /v1/stream routes need 1.",
             min=1,
         ),
     ] = 1,
@@ -50,9 +50,8 @@ def serve(
     """
     import uvicorn
 
-    from lamarck.serve import bind_host, check_workers, create_app
+    from lamarck.serve import bind_host, create_app
 
-    check_workers(workers, auto_evolve=auto_evolve)
     proj = open_project(project, create=True)
     mode: AuthMode = "keys" if proj.store.has_keys() else "open"
     if bind_host(host, mode=mode) != host:

@@ -52,6 +52,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +103,11 @@ from lamarck.evolve._triggers import (
 __all__ = ["Evolver", "ShadowFigures", "WatchFigures"]
 
 log = logging.getLogger(__name__)
+
+#: the store's lease that one evolve pass holds at a time, and the seconds it is held beyond two fresh
+#: search budgets (reading labels, the quick candidates, registration)
+EVOLVE_LEASE = "evolve"
+LEASE_SLACK_S = 600.0
 
 #: per served champion (the registry keeps one object per version), the watch it last passed: the version
 #: it replaced and the newest label judged; a pass that would judge the same labels again skips the work
@@ -241,8 +249,31 @@ class Evolver:
 
     # ------------------------------------------------------------------ the pass
 
-    def run_once(self) -> Decision:
-        """One pass of the policy; returns the decision (recorded in the store unless it is a skip)."""
+    def run_once(self, *, pause_s: float = 0.0) -> Decision:
+        """One pass of the policy; returns the decision (recorded in the store unless it is a skip).
+
+        One pass at a time over the store, whatever process runs it (``serve --workers N --auto-evolve``,
+        several servers, ``lamarck evolve`` on a schedule): the pass holds the store's ``evolve`` lease, and
+        a pass that finds it held is a skip. ``pause_s``: the lease is kept that long after the pass, so
+        that the other processes' loops do not run the same pass again right away."""
+        owner = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        # long enough for a pass with a fresh search; a process killed in a pass frees it after that
+        hold_s = 2 * self.policy.fresh_search_budget_s + LEASE_SLACK_S
+        if not self.store.take_lease(EVOLVE_LEASE, owner, seconds=hold_s):
+            holder = self.store.lease_holder(EVOLVE_LEASE)
+            dead = holder is not None and _dead_here(holder[0])
+            if not (dead and self.store.take_lease(EVOLVE_LEASE, owner, seconds=hold_s, replacing=holder[0])):
+                who = f" ({holder[0]}, until {holder[1]:%H:%M:%S} UTC)" if holder else ""
+                return Decision(
+                    "skip", f"another evolve pass holds the store's lease{who}: one pass at a time"
+                )
+        try:
+            return self._pass()
+        finally:
+            self.store.end_lease(EVOLVE_LEASE, owner, keep_s=pause_s)
+
+    def _pass(self) -> Decision:
+        """The pass itself (``run_once`` holds the lease around it)."""
         resumed = self._reconcile()
         if resumed is not None:
             return resumed
@@ -624,3 +655,23 @@ class Evolver:
             figures,
             version,
         )
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether a lease owner (``host:pid:thread``) is a process of this machine that no longer runs (killed
+    in its pass: its lease is taken over at once rather than after it expires).
+
+    >>> _dead_here(f"{socket.gethostname()}:{os.getpid()}:1"), _dead_here("elsewhere:1:1")
+    (False, False)
+    """
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False

@@ -180,3 +180,12 @@ class FakeStore:
 
     def recent_predictions(self, model_version: str, *, limit: int = 2000) -> pd.DataFrame:
         return pd.DataFrame(columns=["prediction", "proba"])
+
+    def take_lease(self, name: str, owner: str, *, seconds: float) -> bool:
+        return True  # one process: nothing to share
+
+    def end_lease(self, name: str, owner: str, *, keep_s: float = 0.0) -> None:
+        return None
+
+    def lease_holder(self, name: str) -> tuple[str, Any] | None:
+        return None

@@ -8,7 +8,7 @@ dependencies of :mod:`lamarck.serve._deps`; :mod:`lamarck.serve._auth` chooses t
 closed) and the bind address.
 """
 
-from lamarck.serve._app import WORKER_ENV, app_from_env, check_workers, create_app
+from lamarck.serve._app import WORKER_ENV, app_from_env, create_app
 from lamarck.serve._auth import LOCAL_HOSTS, Auth, AuthMode, bind_host
 
 __all__ = [
@@ -18,6 +18,5 @@ __all__ = [
     "AuthMode",
     "app_from_env",
     "bind_host",
-    "check_workers",
     "create_app",
 ]

@@ -41,17 +41,6 @@ from lamarck.serve._state import ServerState
 __all__ = ["create_app"]
 
 
-def check_workers(workers: int, *, auto_evolve: bool) -> None:
-    """A ConfigError when several workers would each run the evolution loop (two passes could train and
-    promote at once), before anything starts."""
-    if workers > 1 and auto_evolve:
-        raise ConfigError(
-            f"--auto-evolve runs in one process, not in each of {workers} workers (two passes would train and "
-            "promote at once). Fix: drop --auto-evolve and run the loop in one place: `lamarck evolve` on a "
-            "schedule, or one more `lamarck serve --auto-evolve` on another port."
-        )
-
-
 def create_app(
     project: Project,
     *,
@@ -70,9 +59,9 @@ def create_app(
         server stays keyed: revoking the last key refuses everyone but ``/healthz``. ``online_layer`` serves the
     champion with its online layer (:mod:`lamarck.serve._layer`; default: the setting ``online_layer``).
     ``workers``: how many processes serve the project together (``lamarck serve --workers N``); with more
-    than one, the served stream learner (one state) is refused with 409 and ``auto_evolve`` too.
+    than one, the served stream learner (one state) is refused with 409; with ``auto_evolve`` each runs the
+    loop, and the store's evolve lease lets one pass run at a time (:meth:`lamarck.evolve.Evolver.run_once`).
     """
-    check_workers(workers, auto_evolve=auto_evolve)
     state = ServerState.build(
         project,
         auto_evolve=auto_evolve,

@@ -169,9 +169,10 @@ class EvolveLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> Any:
+    def run_once(self, *, pause_s: float = 0.0) -> Any:
+        """One pass now (``pause_s``: no pass of another process starts until that long after it)."""
         with self._lock:
-            decision = self.project.evolve(self.policy)
+            decision = self.project.evolve(self.policy, pause_s=pause_s)
         if self.on_decision is not None:
             self.on_decision(decision)
         self.last = decision.to_dict()
@@ -180,7 +181,8 @@ class EvolveLoop:
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
             try:
-                decision = self.run_once()
+                # the other processes' loops (serve --workers N) wait for most of a period after this pass
+                decision = self.run_once(pause_s=0.9 * self.every_s)
                 log.info("evolve: %s (%s)", decision.kind, decision.reason)
             except Exception:  # the loop survives a bad pass; the champion keeps serving
                 log.exception("evolve pass failed")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -91,6 +92,14 @@ API_KEYS = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+#: named leases across processes (one evolve pass at a time over a shared store): who holds each, until when
+LEASES = sa.Table(
+    "leases",
+    _meta,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
 )
 
 #: roles of API keys: ``predict`` may predict, ``feedback`` may send labels, ``admin`` may do anything
@@ -177,6 +186,7 @@ class EventStore:
         self.url = url
         self._engine = engine
         self._group: GroupCommit | None = None
+        self._opening = threading.Lock()  # threads that first use the store at once open it once
 
     def group_commits(self, on: bool = True) -> bool:
         """Let appends from several threads (predictions, shadow answers, feedback, quarantine) share
@@ -210,7 +220,11 @@ class EventStore:
 
     @property
     def engine(self) -> sa.Engine:
-        if self._engine is None:
+        if self._engine is not None:
+            return self._engine
+        with self._opening:
+            if self._engine is not None:
+                return self._engine
             engine = create_store_engine(self.url)
             try:
                 _meta.create_all(engine)
@@ -604,6 +618,51 @@ class EventStore:
         with self.engine.connect() as conn:
             q = sa.select(sa.func.count()).select_from(API_KEYS).where(~API_KEYS.c.revoked)
             return int(conn.execute(q).scalar_one()) > 0
+
+    def take_lease(self, name: str, owner: str, *, seconds: float, replacing: str | None = None) -> bool:
+        """Hold the lease ``name`` for ``seconds`` unless another owner holds it and it has not expired;
+        whether ``owner`` holds it now. One process wins on SQLite and PostgreSQL alike: a conditional
+        update (free or expired, or already ours), else an insert that the primary key lets only one make.
+        ``replacing``: an owner known to be dead, whose lease is taken over whatever its expiry.
+
+        >>> store = EventStore("sqlite://")
+        >>> store.take_lease("evolve", "a", seconds=60), store.take_lease("evolve", "b", seconds=60)
+        (True, False)
+        >>> store.end_lease("evolve", "a"); store.take_lease("evolve", "b", seconds=60)
+        True
+        """
+        now = self._now()
+        until = now + timedelta(seconds=seconds)
+        free = sa.or_(LEASES.c.until < now, LEASES.c.owner.in_([owner, replacing or owner]))
+        with self.engine.begin() as conn:
+            if conn.execute(
+                LEASES.update().where(LEASES.c.name == name, free).values(owner=owner, until=until)
+            ).rowcount:
+                return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(LEASES.insert().values(name=name, owner=owner, until=until))
+        except sa.exc.IntegrityError:  # another process holds it (or took it first)
+            return False
+        return True
+
+    def end_lease(self, name: str, owner: str, *, keep_s: float = 0.0) -> None:
+        """Give the lease back (``keep_s`` > 0: keep it that many seconds more, so that the others wait)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                LEASES.update()
+                .where(LEASES.c.name == name, LEASES.c.owner == owner)
+                .values(until=self._now() + timedelta(seconds=max(keep_s, 0.0)) - timedelta(microseconds=1))
+            )
+
+    def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds the lease ``name`` and until when (``None`` when it is free or expired)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(LEASES.c.owner, LEASES.c.until).where(LEASES.c.name == name)).first()
+        if row is None:
+            return None
+        until = row.until if row.until.tzinfo is not None else row.until.replace(tzinfo=UTC)
+        return (str(row.owner), until) if until >= self._now() else None
 
     def decisions(self, limit: int = 50, *, kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """The newest decisions first (optionally only of ``kinds``)."""
