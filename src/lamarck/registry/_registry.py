@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -108,6 +109,10 @@ class Registry:
         exp = self.client.get_experiment_by_name(self.experiment)
         if exp is not None:
             return str(exp.experiment_id)
+        if urlparse(self.tracking_uri).scheme in ("http", "https"):
+            # a tracking server (a team's): its own artifact store (mlflow-artifacts:, served by it), which
+            # every process that uses the server reads, where a folder of this machine would be invisible
+            return str(self.client.create_experiment(self.experiment))
         self.artifact_root.mkdir(parents=True, exist_ok=True)
         return str(
             self.client.create_experiment(
@@ -238,7 +243,7 @@ class Registry:
                     f"model version {version!r} does not exist. Fix: run `lamarck models` to list versions."
                 ) from None
             run = self.client.get_run(mv.run_id)
-        art = _local(run.info.artifact_uri)
+        art = self._artifacts(mv.run_id, run.info.artifact_uri)
 
         def meta(name: str) -> dict[str, Any]:
             p = art / "meta" / name
@@ -258,6 +263,27 @@ class Registry:
             model_uri=f"models:/{self.model_name}/{mv.version}",
             artifact_dir=art,
         )
+
+    def _artifacts(self, run_id: str, uri: str) -> Path:
+        """The run's artifact folder on this machine: the folder itself for a local store; for a tracking
+        server's artifact store (``mlflow-artifacts:``, S3, ...) a copy downloaded once per run into
+        ``<artifact_root>/downloaded/<run id>`` (written beside, then renamed: a reader never sees half)."""
+        if urlparse(uri).scheme in ("file", ""):
+            return _local(uri)
+        dest = self.artifact_root / "downloaded" / run_id
+        if (dest / ".complete").exists():
+            return dest
+        tmp = dest.with_name(f".{run_id}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        with _quiet():
+            self.client.download_artifacts(run_id, "", str(tmp))
+        (tmp / ".complete").touch()
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another process put it there first
+            shutil.rmtree(tmp, ignore_errors=True)
+        return dest
 
     def versions(self) -> list[ModelVersionInfo]:
         with _quiet():
