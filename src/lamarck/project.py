@@ -24,7 +24,16 @@ import pandas as pd
 
 from lamarck._feedback import FeedbackResult
 from lamarck._feedback import add_feedback as _add_feedback
-from lamarck._fit import FitOptions, FitResult, StageCallback, TrialCallback, as_tuple, run_fit
+from lamarck._fit import (
+    FitOptions,
+    FitResult,
+    StageCallback,
+    TrialCallback,
+    as_tuple,
+    fit_large,
+    is_table_glob,
+    run_fit,
+)
 from lamarck.errors import ProjectNotFoundError, SchemaError
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings
@@ -380,6 +389,8 @@ class Project:
             warm_configs=tuple(warm_configs) if warm_configs else None,
             cluster=cluster,
         )
+        if is_table_glob(data):  # files larger than memory: read and trained on the Dask cluster
+            return fit_large(self, data, options)
         return run_fit(self, data, options)
 
     # ------------------------------------------------------------------ predict

@@ -140,7 +140,10 @@ def fit(
     Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"
     """
     started_at = time.monotonic()  # the budget is the whole command's: reading and planning count
-    frame = read_data(data, query, table)
+    from lamarck._fit import is_table_glob
+
+    large = is_table_glob(data)  # files larger than memory: read on the cluster, never here
+    frame = data if large else read_data(data, query, table)
     proj = open_project(project, create=True)
     learner_list = [s.strip() for s in learners.split(",") if s.strip()] if learners else None
     kwargs: dict[str, Any] = dict(
@@ -164,8 +167,11 @@ def fit(
         started_at=started_at,
         cluster=cluster,
     )
-    if as_json:
+    if as_json or large:
         result = proj.fit(frame, sentence, **kwargs)
+        if large and not as_json:
+            print_fit(result)
+            return
         print_plan_notes(result.spec)
         print(dumps(result.to_dict(), indent=2))
         return

@@ -1,6 +1,7 @@
 """Search: the model zoo, the objectives and decision rules that follow the metric, validation by data
 size, the Optuna-driven search, when it stops (plateau rule, time-to-quality) and the greedy ensemble."""
 
+from lamarck.search._cluster import connect as dask_client
 from lamarck.search._decision import DecisionRule, choose_rule
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._latency import latency_probe, timings
@@ -36,6 +37,7 @@ __all__ = [
     "caruana_weights",
     "choose_rule",
     "choose_scheme",
+    "dask_client",
     "fit_learner",
     "fit_threads",
     "latency_probe",

@@ -309,7 +309,9 @@ class LightGBMLearner(Learner):
             for mcs in (5, 30)
         ]
 
-    def _params(self, params: dict[str, Any], ctx: FitContext, y: np.ndarray) -> dict[str, Any]:
+    def estimator_params(self, params: dict[str, Any], ctx: FitContext, y: np.ndarray) -> dict[str, Any]:
+        """The keyword arguments of ``lightgbm.LGBMClassifier`` / ``LGBMRegressor`` (or their Dask
+        estimators) for a configuration of this search space."""
         p = {
             "n_estimators": 3000,
             "random_state": ctx.seed,
@@ -334,7 +336,7 @@ class LightGBMLearner(Learner):
         import lightgbm as lgb
 
         est_cls = lgb.LGBMClassifier if ctx.is_classification else lgb.LGBMRegressor
-        p = self._params(params, ctx, y)
+        p = self.estimator_params(params, ctx, y)
         # LightGBM otherwise times row-wise against column-wise histograms on each fit and keeps the
         # faster: on a busy machine that choice flips, and so do the trees (same seed, other scores)
         n_rows, n_cols = X.shape

@@ -1,0 +1,213 @@
+"""A table larger than one process's memory, on a Dask cluster: ``Project.fit("data/*.parquet", ...,
+cluster=...)`` (a glob of Parquet or CSV files, read as a Dask dataframe).
+
+1. A held-out tenth of the rows is split off (``random_split``, seeded); from the rest a sample of at most
+   :data:`SAMPLE_ROWS` rows is brought to this process.
+2. The sample goes through the whole fit (plan, data checks, features, the search with its trials on the
+   cluster, the ensemble), unregistered: the *sampled single-machine fit*.
+3. The search's best LightGBM configuration (its tree count from the fold models' early stopping) trains
+   on every training row with LightGBM's own Dask estimator, the sample's processor applied to each
+   partition on the workers: no process holds the table, each worker holds its partitions' features.
+4. Both models answer a sample of the held-out rows (at most :data:`HOLDOUT_ROWS`); the better one by the
+   metric is registered and becomes the champion, and a note gives both scores. Predictions, feedback and
+   evolution then work on it as on any model.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lamarck._fit._types import FitOptions, FitResult
+from lamarck.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from lamarck.project import Project
+
+__all__ = ["HOLDOUT_ROWS", "SAMPLE_ROWS", "fit_large", "is_table_glob"]
+
+#: rows of the training part brought to this process for the sampled fit, and of the held-out part scored
+SAMPLE_ROWS = 50_000
+HOLDOUT_ROWS = 200_000
+HOLDOUT_SHARE = 0.1
+
+
+def is_table_glob(data: Any) -> bool:
+    """Whether ``data`` names several files by a pattern (``*``, ``?``, ``[``), the large-table path's input.
+
+    >>> is_table_glob("data/part-*.parquet"), is_table_glob("houses.csv"), is_table_glob(pd.DataFrame())
+    (True, False, False)
+    """
+    return (
+        isinstance(data, str)
+        and data.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz"))
+        and any(c in data for c in "*?[")
+    )
+
+
+def _read(source: str) -> Any:
+    import dask.dataframe as dd
+
+    lower = source.lower()
+    try:
+        if lower.endswith((".parquet", ".pq")):
+            return dd.read_parquet(source)
+        if lower.endswith((".csv", ".csv.gz")):
+            return dd.read_csv(source, blocksize="64MB", assume_missing=True)
+    except (OSError, ValueError) as e:
+        raise DataError(
+            f"cannot read {source!r} as a Dask dataframe: {e}. Fix: check the pattern and files."
+        ) from e
+    raise ConfigError(
+        f"{source!r}: a table larger than memory is read from Parquet or CSV files. Fix: a pattern ending in "
+        ".parquet or .csv, e.g. data/part-*.parquet."
+    )
+
+
+def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
+    """Fit the table of the files ``source`` names on the cluster of ``options`` (see the module)."""
+    from lamarck._fit._pipeline import run_fit
+    from lamarck.search import dask_client
+
+    cluster = options.cluster or project.settings.cluster
+    if not cluster:
+        raise ConfigError(
+            f"{source!r} names several files: such a table is read and trained on a Dask cluster. Fix: pass "
+            "--cluster ADDRESS (or the cluster setting), or a single file."
+        )
+    seed = project.settings.seed if options.seed is None else options.seed
+    client, owned = dask_client(cluster)
+    try:
+        table = _read(source)
+        train, held = table.random_split([1 - HOLDOUT_SHARE, HOLDOUT_SHARE], random_state=seed)
+        n_train = int(train.shape[0].compute())
+        sample = train.sample(frac=min(1.0, SAMPLE_ROWS / max(n_train, 1)), random_state=seed).compute()
+        small = run_fit(
+            project,
+            sample.reset_index(drop=True),
+            dataclasses.replace(options, register=False, cluster=client),
+        )
+        model, spec = small.model, small.spec
+        n_held = int(held.shape[0].compute())
+        holdout = held.sample(frac=min(1.0, HOLDOUT_ROWS / max(n_held, 1)), random_state=seed).compute()
+        holdout = holdout[holdout[spec.target].notna()]
+        big = _on_every_row(client, train, model, small, seed)
+        scores = {name: _score(m, holdout, spec) for name, m in (("sample", model), ("full", big))}
+        from lamarck.evaluate import signed
+
+        chosen = (
+            "full"
+            if signed(spec.metric, scores["full"]) >= signed(spec.metric, scores["sample"])
+            else "sample"
+        )
+        winner = big if chosen == "full" else model
+        version = (
+            _register(project, winner, sample, spec, scores[chosen], source, n_train, seed)
+            if options.register
+            else None
+        )
+        note = (
+            f"large table {source}: {n_train:,} training rows on the cluster, {len(holdout):,} held-out rows "
+            f"scored; LightGBM on every row {spec.metric} {scores['full']:.4f}, the fit of a {len(sample):,}-row "
+            f"sample {scores['sample']:.4f}; the champion is the {'model of every row' if chosen == 'full' else 'sampled fit'}"
+        )
+        return dataclasses.replace(
+            small, champion_version=version, score=scores[chosen], notes=[*small.notes, note], model=winner
+        )
+    finally:
+        if owned:
+            client.close()
+
+
+def _best_lightgbm(model: Any, result: FitResult) -> tuple[dict[str, Any], int]:
+    """The best complete LightGBM trial's configuration, and the tree count its fold models stopped at."""
+    rows = [
+        r for r in result.leaderboard
+        if r.get("learner") == "lightgbm" and r.get("status") == "complete" and r.get("source") != "final"
+    ]  # fmt: skip
+    params = dict(rows[0]["params"]) if rows else {}
+    trees = [
+        int(getattr(m, "best_iteration_", 0) or getattr(m, "n_estimators_", 0) or 0)
+        for member in model.members if member.learner == "lightgbm" for m in member.models
+    ]  # fmt: skip
+    return params, int(np.median([t for t in trees if t > 0])) if any(trees) else 300
+
+
+def _on_every_row(client: Any, train: Any, model: Any, result: FitResult, seed: int) -> Any:
+    """The sample's model with one member: LightGBM trained on every training row by its Dask estimator."""
+    import lightgbm as lgb
+
+    from lamarck.search import LEARNERS, FitContext, Member
+
+    spec = result.spec
+    columns = list(model.input_columns)
+    frame = train[[*columns, spec.target]].dropna(subset=[spec.target])
+    classification = spec.task != "regression"
+    if classification:
+        index = {str(c): i for i, c in enumerate(model.classes_)}
+        frame = frame[frame[spec.target].astype(str).isin(list(index))]
+        y = frame[spec.target].astype(str).map(index, meta=(spec.target, "int64"))
+    else:
+        y = frame[spec.target].astype(float)
+    processor = model.processor
+    meta = processor.transform(frame[columns].head(2, npartitions=-1)).iloc[:0]
+    X = frame[columns].map_partitions(processor.transform, meta=meta)
+    params, trees = _best_lightgbm(model, result)
+    n_classes = len(model.classes_) if classification else 0
+    ctx = FitContext(task=spec.task, n_classes=n_classes, seed=seed, n_jobs=1)
+    learner: Any = LEARNERS["lightgbm"]
+    kwargs = learner.estimator_params(params, ctx, np.zeros(1))
+    kwargs.update(n_estimators=max(trees, 50), n_jobs=1)
+    if kwargs.get("objective") == "balanced":  # Lamarck's name for class weights, not a LightGBM objective
+        del kwargs["objective"]
+        kwargs["class_weight"] = "balanced"
+    estimator = (lgb.DaskLGBMClassifier if classification else lgb.DaskLGBMRegressor)(client=client, **kwargs)
+    estimator.fit(X, y)
+    member = Member(learner="lightgbm", params=params, models=[estimator.to_local()], weight=1.0, trial=-1,
+                    score=math.nan)  # fmt: skip
+    big = copy.copy(model)
+    big.members, big.rule, big.version = [member], None, None
+    return big
+
+
+def _score(model: Any, holdout: pd.DataFrame, spec: Any) -> float:
+    from lamarck.evaluate import score
+
+    X = holdout[list(model.input_columns)]
+    truth = holdout[spec.target]
+    if spec.task == "regression":
+        return float(score(spec.metric, truth.to_numpy(dtype=float), model.predict(X)))
+    index = {str(c): i for i, c in enumerate(model.classes_)}
+    known = truth.astype(str).isin(list(index)).to_numpy()
+    y = truth.astype(str)[known].map(index).to_numpy()
+    return float(score(spec.metric, y, model.predict_proba(X[known])))
+
+
+def _register(
+    project: Project, model: Any, sample: pd.DataFrame, spec: Any, holdout_score: float, source: str,
+    n_train: int, seed: int,
+) -> str:  # fmt: skip
+    """Register the winner and make it the champion through the ledger."""
+    from lamarck.data import fingerprint
+
+    previous = project.registry.alias_version("champion")
+    X = sample[list(model.input_columns)]
+    info = project.registry.register(
+        model,
+        params={"learner": model.describe(), "seed": seed, "source": source},
+        metrics={f"holdout_{spec.metric}": holdout_score},
+        spec=spec.model_dump(mode="json"),
+        fingerprint=fingerprint(X),
+        lineage={"parent": previous, "reason": "fit (large table)", "data": source, "rows": n_train},
+        tags={"task": spec.task, "target": spec.target, "metric": spec.metric},
+        input_example=X.head(5),
+    )
+    version = str(info.version)
+    model.version = version
+    project.ledger.move("promote", version, reason="new fit (large table)", figures={"origin": "fit"})
+    return version

@@ -1,0 +1,54 @@
+"""A table given as a glob of Parquet files, read as a Dask dataframe and trained on a LocalCluster of two
+worker processes: sampled fit, LightGBM's Dask estimator on every row, the better one on a held-out part
+registered as the champion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lamarck import Project
+from lamarck.errors import ConfigError
+
+distributed = pytest.importorskip(
+    "distributed", reason="the cluster extra (lamarck[cluster]) is not installed"
+)
+
+
+def _parts(folder, n_parts: int = 4, rows: int = 4000) -> str:
+    rng = np.random.default_rng(0)
+    for k in range(n_parts):
+        f = pd.DataFrame(
+            {"a": rng.normal(size=rows), "b": rng.normal(size=rows), "c": rng.choice(list("xyz"), rows)}
+        )
+        f["y"] = np.where(f["a"] + f["b"] * (f["c"] == "x") + 0.5 * rng.normal(size=rows) > 0, "yes", "no")
+        f.to_parquet(folder / f"part-{k}.parquet")
+    return str(folder / "part-*.parquet")
+
+
+@pytest.mark.slow
+def test_a_glob_of_parquet_files_trains_on_the_cluster_and_serves_like_any_model(tmp_path):
+    source = _parts(tmp_path)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        project = Project(tmp_path / "p")
+        result = project.fit(source, "predict y, in 10 seconds", cluster=client, report=False, seed=0)
+    note = result.notes[-1]
+    assert note.startswith("large table") and "training rows on the cluster" in note, note
+    n_train = int(note.split(": ")[1].split(" training rows")[0].replace(",", ""))
+    assert 13_000 < n_train < 15_500  # a tenth of the 16,000 rows held out
+    assert result.champion_version == "1" and result.score > 0.85
+    rows = pd.read_parquet(tmp_path / "part-0.parquet").head(20)
+    predicted, _ = project.predict(rows.drop(columns=["y"]))
+    assert (predicted["prediction"] == rows["y"]).mean() > 0.7  # the registered champion answers
+
+
+def test_a_glob_without_a_cluster_is_a_clear_error(tmp_path):
+    source = _parts(tmp_path, n_parts=1, rows=50)
+    with pytest.raises(ConfigError, match="--cluster"):
+        Project(tmp_path / "p").fit(source, "predict y")
