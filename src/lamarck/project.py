@@ -31,9 +31,9 @@ from lamarck._fit import (
     TrialCallback,
     as_tuple,
     fit_large,
-    is_table_glob,
     run_fit,
 )
+from lamarck.data import is_table_pattern
 from lamarck.errors import ProjectNotFoundError, SchemaError
 from lamarck.plan import TaskSpec
 from lamarck.settings import Settings
@@ -389,7 +389,7 @@ class Project:
             warm_configs=tuple(warm_configs) if warm_configs else None,
             cluster=cluster,
         )
-        if is_table_glob(data):  # files larger than memory: read and trained on the Dask cluster
+        if is_table_pattern(data):  # files larger than memory: read and trained on the Dask cluster
             return fit_large(self, data, options)
         return run_fit(self, data, options)
 

@@ -9,7 +9,7 @@ that the next steps read.
     False
 """
 
-from lamarck._fit._large import fit_large, is_table_glob
+from lamarck._fit._large import fit_large
 from lamarck._fit._pipeline import run_fit
 from lamarck._fit._types import FitOptions, FitResult, StageCallback, TrialCallback, as_tuple
 
@@ -20,6 +20,5 @@ __all__ = [
     "TrialCallback",
     "as_tuple",
     "fit_large",
-    "is_table_glob",
     "run_fit",
 ]

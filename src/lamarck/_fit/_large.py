@@ -29,25 +29,12 @@ from lamarck.errors import ConfigError, DataError
 if TYPE_CHECKING:
     from lamarck.project import Project
 
-__all__ = ["HOLDOUT_ROWS", "SAMPLE_ROWS", "fit_large", "is_table_glob"]
+__all__ = ["HOLDOUT_ROWS", "SAMPLE_ROWS", "fit_large"]
 
 #: rows of the training part brought to this process for the sampled fit, and of the held-out part scored
 SAMPLE_ROWS = 50_000
 HOLDOUT_ROWS = 200_000
 HOLDOUT_SHARE = 0.1
-
-
-def is_table_glob(data: Any) -> bool:
-    """Whether ``data`` names several files by a pattern (``*``, ``?``, ``[``), the large-table path's input.
-
-    >>> is_table_glob("data/part-*.parquet"), is_table_glob("houses.csv"), is_table_glob(pd.DataFrame())
-    (True, False, False)
-    """
-    return (
-        isinstance(data, str)
-        and data.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz"))
-        and any(c in data for c in "*?[")
-    )
 
 
 def _read(source: str) -> Any:

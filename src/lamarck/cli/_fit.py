@@ -140,9 +140,9 @@ def fit(
     Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"
     """
     started_at = time.monotonic()  # the budget is the whole command's: reading and planning count
-    from lamarck._fit import is_table_glob
+    from lamarck.data import is_table_pattern
 
-    large = is_table_glob(data)  # files larger than memory: read on the cluster, never here
+    large = is_table_pattern(data)  # files larger than memory: read on the cluster, never here
     frame = data if large else read_data(data, query, table)
     proj = open_project(project, create=True)
     learner_list = [s.strip() for s in learners.split(",") if s.strip()] if learners else None

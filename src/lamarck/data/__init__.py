@@ -9,7 +9,7 @@ from lamarck.data._expr import (
     parse_feature,
 )
 from lamarck.data._features import FeatureProcessor, fingerprint, schema_of
-from lamarck.data._io import named_columns, read_table
+from lamarck.data._io import is_table_pattern, named_columns, read_table
 from lamarck.data._profile import ColumnProfile, DataProfile, profile
 from lamarck.data._quality import Finding, QualityReport, check_quality
 from lamarck.data._rows import RowEncoder
@@ -28,6 +28,7 @@ __all__ = [
     "check_quality",
     "evaluate_feature",
     "fingerprint",
+    "is_table_pattern",
     "named_columns",
     "parse_feature",
     "profile",

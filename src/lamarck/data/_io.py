@@ -27,6 +27,19 @@ _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
 _TEXT = {".csv", ".tsv", ".txt", ".dat"}
 
 
+def is_table_pattern(data: Any) -> bool:
+    """Whether ``data`` names several files by a pattern (``*``, ``?``, ``[``), the large-table path's input.
+
+    >>> is_table_pattern("data/part-*.parquet"), is_table_pattern("houses.csv"), is_table_pattern(pd.DataFrame())
+    (True, False, False)
+    """
+    return (
+        isinstance(data, str)
+        and data.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz"))
+        and any(c in data for c in "*?[")
+    )
+
+
 def read_table(source: Any, *, query: str | None = None, table: str | None = None) -> pd.DataFrame:
     """Read ``source`` (a path, a SQLAlchemy URL or a DataFrame) into a DataFrame with checked columns."""
     if isinstance(source, pd.DataFrame):
