@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         description="Dask scheduler address (e.g. tcp://10.0.0.5:8786) whose workers run a fit's trials "
         "(needs lamarck[cluster]); empty runs them in the fitting process.",
     )
+    cluster_artifacts: str = Field(
+        default="",
+        description="A folder or fsspec URL (s3://bucket/lamarck, ...) that the Dask workers and the fitting "
+        "process reach: workers write trials' fold models there and only the kept trials' are read back; "
+        "empty: the models travel back with each task.",
+    )
     default_time_budget_s: float = Field(
         default=60.0, gt=0, description="Budget when the sentence names none."
     )

@@ -99,3 +99,16 @@ def test_lamarck_fit_cluster_sends_the_trials_to_the_scheduler(cluster, tmp_path
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "trials ran on a Dask cluster: 2 worker(s)" in result.output
+
+
+def test_fold_models_go_through_shared_storage_and_only_the_kept_ones_come_back(cluster, tmp_path):
+    X, y = _table(800, seed=3)
+    shared = tmp_path / "shared"
+    with distributed.Client(cluster) as client:
+        result = AutoSearch(
+            task="binary", metric="roc_auc", time_budget_s=6, cluster=client, learners=["lightgbm", "linear"],
+            cluster_artifacts=str(shared),
+        ).fit(X, y)  # fmt: skip
+    assert result.members and all(m.models for m in result.members)  # read back from the shared folder
+    assert result.members[0].models[0].predict_proba(X.head(3)).shape == (3, 2)
+    assert shared.exists() and not any(shared.iterdir())  # the search's folder removed once read

@@ -72,6 +72,7 @@ def search(
         on_trial=options.on_trial,
         storage=project.settings.optuna_storage or None,
         cluster=options.cluster or project.settings.cluster or None,
+        cluster_artifacts=project.settings.cluster_artifacts,
         first=first,
         early_stop=EarlyStop() if project.settings.early_stop else None,
         latency_ms=spec.max_latency_ms,

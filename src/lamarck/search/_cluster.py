@@ -58,13 +58,50 @@ def connect(cluster: Any) -> tuple[Any, bool]:
         ) from e
 
 
-def _run(token: str, data: tuple[pd.DataFrame, np.ndarray], job: dict[str, Any]) -> FoldRun:
-    """On a worker: the trial's folds, with this worker's cache of what learners made of the table."""
+def _run(
+    token: str, data: tuple[pd.DataFrame, np.ndarray], job: dict[str, Any], artifacts: str, number: int
+) -> FoldRun:
+    """On a worker: the trial's folds, with this worker's cache of what learners made of the table; with
+    ``artifacts``, a complete trial's fold models are written there and only their address comes back."""
     X, y = data
     if token not in _PREPARED:
         _PREPARED.clear()  # one table at a time per worker
         _PREPARED[token] = {}
-    return run_folds(X=X, y=y, prepared=_PREPARED[token], report=None, **job)
+    run = run_folds(X=X, y=y, prepared=_PREPARED[token], report=None, **job)
+    if artifacts and run.status == "complete":
+        import cloudpickle
+        import fsspec
+
+        run.models_at = f"{artifacts.rstrip('/')}/lamarck-trials-{token}/trial-{number}.pkl"
+        with fsspec.open(run.models_at, "wb", auto_mkdir=True) as fh:
+            fh.write(cloudpickle.dumps(run.models))
+        run.models = []
+    return run
+
+
+class StoredModels(list[Any]):
+    """The fold models of a trial that a worker wrote to shared storage: an empty list with their address,
+    read only for the trials the search keeps to the end (:func:`load_kept`)."""
+
+    def __init__(self, at: str) -> None:
+        super().__init__()
+        self.at = at
+
+
+def load_kept(kept: dict[int, tuple[list[Any], np.ndarray, float]], artifacts: str, token: str) -> None:
+    """Read the fold models of the kept trials from shared storage (in place), then remove the search's
+    folder there."""
+    import fsspec
+
+    from lamarck.registry import load_pickle
+
+    for number, (models, oof, s) in list(kept.items()):
+        if isinstance(models, StoredModels):
+            with fsspec.open(models.at, "rb") as fh:
+                kept[number] = (load_pickle(fh), oof, s)
+    fs, root = fsspec.core.url_to_fs(f"{artifacts.rstrip('/')}/lamarck-trials-{token}")
+    if fs.exists(root):
+        fs.rm(root, recursive=True)
 
 
 def drive(
@@ -80,6 +117,8 @@ def drive(
     y: np.ndarray,
     deadline: float,
     max_trials: int | None,
+    artifacts: str = "",
+    kept: dict[int, tuple[list[Any], np.ndarray, float]] | None = None,
 ) -> str:
     """Run the search's trials on ``cluster`` until ``done`` says stop, the deadline or ``max_trials``;
     returns a note for the report (workers, threads, trials run)."""
@@ -116,6 +155,8 @@ def drive(
                     token,
                     data,
                     job(name, params, left),
+                    artifacts,
+                    trial.number,
                     pure=False,
                     key=f"lamarck-trial-{token}-{trial.number}",
                 )
@@ -139,6 +180,8 @@ def drive(
                     run = future.result()
                 except Exception as e:  # the trial's worker died too often, or the task could not run
                     run = FoldRun("failed", error=f"{type(e).__name__}: {e}")
+                if run.models_at:  # its fold models wait in shared storage
+                    run.models = StoredModels(run.models_at)
                 s = record(trial.number, name, params, source, run)
                 finished += 1
                 if s is None:
@@ -156,6 +199,8 @@ def drive(
             future.cancel()
         if owned:
             client.close()
+    if artifacts and kept is not None:
+        load_kept(kept, artifacts, token)
     own_ms = 1000 * (time.monotonic() - began - waited - scatter_s) / max(asked, 1)
     return (
         f"trials ran on a Dask cluster: {workers} worker(s), {slots} at a time; {finished} trial(s) finished "

@@ -244,7 +244,9 @@ class AutoSearch:
     together (the fastest trial alone when none fits, with a note).
     ``cluster``: a Dask scheduler address (or a ``distributed.Client``): trials run on its workers, as
     many at a time as they have threads, and the search keeps the study, the budget and the ensemble
-    (:mod:`lamarck.search._cluster`); ``None`` runs them here, one after the other.
+    (:mod:`lamarck.search._cluster`); ``None`` runs them here, one after the other. ``cluster_artifacts``:
+    a folder or fsspec URL that the workers and this process reach, where workers write the fold models of
+    complete trials (only the kept trials' are read back); empty: the models come back with each task.
     """
 
     def __init__(
@@ -269,6 +271,7 @@ class AutoSearch:
         latency_ms: float | None = None,
         latency_of: Callable[[list[Any]], float] | None = None,
         cluster: Any = None,
+        cluster_artifacts: str = "",
     ) -> None:
         self.task = task
         self.metric = metric
@@ -289,6 +292,7 @@ class AutoSearch:
         self.latency_ms = latency_ms
         self.latency_of = latency_of
         self.cluster = cluster
+        self.cluster_artifacts = cluster_artifacts
 
     # ------------------------------------------------------------------ set-up
 
@@ -568,6 +572,8 @@ class AutoSearch:
                     y=y,
                     deadline=deadline,
                     max_trials=self.max_trials,
+                    artifacts=self.cluster_artifacts,
+                    kept=kept,
                 )
             )
         else:

@@ -41,6 +41,8 @@ class FoldRun:
     n_cut: int = 0
     error: str = ""
     seconds: float = 0.0
+    #: where the fold models were written instead of travelling with the run (a path or fsspec URL)
+    models_at: str = ""
 
 
 def run_folds(
