@@ -92,3 +92,28 @@ def test_two_workers_share_the_store_and_follow_a_promotion(
     store = EventStore(project.store.url)
     stored = {r["prediction_id"] for r in store.feedback_after(0)}
     assert set(labelled) <= stored  # every acknowledged label, whichever process took it
+
+
+@pytest.mark.slow
+def test_every_worker_runs_the_loop_and_the_lease_lets_one_pass_run(tmp_path, serve_process):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = np.where(frame["a"] > frame["b"], "yes", "no")
+    project = Project(tmp_path / "p")
+    project.fit(frame, "predict y, in 3 seconds", learners=["linear"], report=False, seed=0)
+    proc, base = serve_process(project, "--workers", "2", "--auto-evolve", "--evolve-every", "1")
+    try:
+        lasts: dict[int, dict] = {}
+        deadline = time.monotonic() + 30
+        while len(lasts) < 2 and time.monotonic() < deadline:  # both workers have run (or tried) a pass
+            with httpx.Client(base_url=base, timeout=5) as c:
+                worker = c.get("/healthz").json()["worker"]
+                loop = c.get("/v1/status").json()["auto_evolve"]
+            assert loop["enabled"] and loop["every_s"] == 1.0
+            if loop["last"] is not None:
+                lasts[worker] = loop["last"]
+            time.sleep(0.3)
+        assert len(lasts) == 2, lasts
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

@@ -72,7 +72,9 @@ def serve(
         from lamarck.serve import WORKER_ENV
 
         # each worker process builds its own app from these (uvicorn needs an import string for workers)
-        os.environ.update(dict(zip(WORKER_ENV, (str(proj.path.resolve()), mode, str(workers)), strict=True)))
+        every = f"{evolve_every:g}" if auto_evolve else ""
+        values = (str(proj.path.resolve()), mode, str(workers), every)
+        os.environ.update(dict(zip(WORKER_ENV, values, strict=True)))
         console.print(f"{workers} worker processes")
         uvicorn.run(
             "lamarck.serve:app_from_env",

@@ -108,20 +108,31 @@ def create_app(
 
 
 #: what ``lamarck serve --workers N`` hands each worker process (uvicorn starts them from an import string)
-WORKER_ENV = ("LAMARCK_SERVE_PROJECT", "LAMARCK_SERVE_AUTH", "LAMARCK_SERVE_WORKERS")
+WORKER_ENV = (
+    "LAMARCK_SERVE_PROJECT",
+    "LAMARCK_SERVE_AUTH",
+    "LAMARCK_SERVE_WORKERS",
+    "LAMARCK_SERVE_EVOLVE_EVERY",  # seconds between a worker's evolve passes; empty: no --auto-evolve
+)
 
 
 def app_from_env() -> FastAPI:
     """The app of one worker of ``lamarck serve --workers N`` (uvicorn's factory, in each process): the
-    project, auth mode and worker count come from the environment the command set."""
+    project, auth mode, worker count and evolve period come from the environment the command set."""
     import os
 
     from lamarck.project import Project
 
-    path, mode, workers = (os.environ.get(k, "") for k in WORKER_ENV)
+    path, mode, workers, every = (os.environ.get(k, "") for k in WORKER_ENV)
     if not path:
         raise ConfigError(
             "LAMARCK_SERVE_PROJECT is not set. Fix: start the workers with `lamarck serve --workers N`."
         )
     auth: AuthMode | None = "keys" if mode == "keys" else ("open" if mode == "open" else None)
-    return create_app(Project.existing(path), auth_mode=auth, workers=int(workers or 1))
+    return create_app(
+        Project.existing(path),
+        auth_mode=auth,
+        workers=int(workers or 1),
+        auto_evolve=bool(every),
+        evolve_every_s=float(every or 60.0),
+    )
