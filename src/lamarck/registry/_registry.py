@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ def _local(uri: str) -> Path:
     return Path(unquote(parsed.path)) if parsed.scheme in ("file", "") else Path(uri)
 
 
+#: held while a thread imports MLflow and opens a client (see :attr:`Registry.client`)
+_OPENING = threading.RLock()
+
+
 class Registry:
     """Versions of one model name in an MLflow tracking/registry store."""
 
@@ -87,8 +92,12 @@ class Registry:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with _quiet():
+        if self._client is not None:
+            return self._client
+        # one thread at a time imports MLflow and opens the client: two threads importing mlflow.tracking
+        # at once (a server's evolve loop and a request) can see it half-initialised (an ImportError)
+        with _OPENING, _quiet():
+            if self._client is None:
                 from mlflow.tracking import MlflowClient
                 from sqlalchemy.exc import DatabaseError
 
