@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,12 +24,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="bench/results/serve-workers")
     args = parser.parse_args(argv)
     from lamarck import Project
+    from lamarck.bench import free_port, server
     from lamarck.store import EventStore
 
     tmp = Path(tempfile.mkdtemp())
-    env = dict(os.environ)
+    env: dict[str, str] = {}
     if args.store != "sqlite":
         import sqlalchemy as sa
 
@@ -67,23 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     project.fit(frame, "predict y, in 3 seconds", learners=["lightgbm"], report=False, seed=1)
     champion = project.registry.alias_version("champion")
     other = "1" if champion == "2" else "2"
-    port = _port()
-    log = (tmp / "serve.log").open("wb")
+    port = free_port()
     cmd = [sys.executable, "-m", "lamarck.cli", "serve", "--project", str(project.path), "--port", str(port),
            "--workers", "2", "--auto-evolve", "--evolve-every", "2"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"the server did not start: {(tmp / 'serve.log').read_text()[-1500:]}")
-            time.sleep(0.2)
+    # started, waited for and stopped (its process group, SIGTERM) as the serving bench does
+    with server(cmd, f"{base}/healthz", log_path=tmp / "serve.log", env=env, start_timeout_s=90):
         acked: list[str] = []
         errors: list[str] = []
         lock = threading.Lock()
@@ -126,10 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         for t in threads:
             t.join()
         wall = time.monotonic() - t0
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
     stored = {r["prediction_id"] for r in EventStore(project.store.url).feedback_after(0)}
     lost = len(set(acked) - stored)
     text = (tmp / "serve.log").read_text(errors="replace")

@@ -3,12 +3,9 @@ serves, the event store on PostgreSQL, shared by two projects (two machines) tha
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,37 +19,19 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def tracking_server(postgres_url, free_port, tmp_path):
     """``mlflow server`` on 127.0.0.1 with its backend in a fresh PostgreSQL schema and its own artifact
-    folder, served to clients (they need no shared disk); stopped after the test."""
+    folder, served to clients (they need no shared disk); started, waited for and stopped as the serving
+    bench does (``lamarck.bench.server``)."""
+    from lamarck.bench import server
+
     mlflow = Path(sys.executable).parent / "mlflow"
-    log = (tmp_path / "mlflow.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(mlflow), "server", "--backend-store-uri", postgres_url, "--serve-artifacts",
-            "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1",
-            "--port", str(free_port), "--workers", "1",
-        ],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    cmd = [
+        str(mlflow), "server", "--backend-store-uri", postgres_url, "--serve-artifacts",
+        "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1",
+        "--port", str(free_port), "--workers", "1",
+    ]  # fmt: skip
     url = f"http://127.0.0.1:{free_port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start: {(tmp_path / 'mlflow.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    with server(cmd, f"{url}/health", log_path=tmp_path / "mlflow.log", start_timeout_s=90):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_two_projects_share_one_champion_through_the_server_and_postgresql(

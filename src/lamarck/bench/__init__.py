@@ -78,7 +78,7 @@ PARTS.update(
 )
 
 #: names of the serving part imported from it on first use
-_SERVING_NAMES = ("serving_case",)
+_SERVING_NAMES = ("free_port", "server", "serving_case")
 #: names of the evolution part's loop (HTTP client, plots) imported from it on first use
 _EVOLUTION_NAMES = (
     "HttpClient",
@@ -115,6 +115,7 @@ __all__ = [
     "elec2_csv",
     "ensure_peer",
     "excluded_names",
+    "free_port",
     "install_peers",
     "load_case",
     "load_suite",
@@ -123,6 +124,7 @@ __all__ = [
     "public_suite",
     "run_batch",
     "run_loop",
+    "server",
     "serving_case",
     "shared_file",
     "shared_score",
