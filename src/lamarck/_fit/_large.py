@@ -58,7 +58,10 @@ def _read(source: str) -> Any:
 
 def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
     """Fit the table of the files ``source`` names on the cluster of ``options`` (see the module)."""
+    import dask
+
     from lamarck._fit._pipeline import run_fit
+    from lamarck.evaluate import signed
     from lamarck.search import dask_client
 
     cluster = options.cluster or project.settings.cluster
@@ -72,7 +75,9 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
     try:
         table = _read(source)
         train, held = table.random_split([1 - HOLDOUT_SHARE, HOLDOUT_SHARE], random_state=seed)
-        n_train = int(train.shape[0].compute())
+        n_train, n_held = (
+            int(n) for n in dask.compute(train.shape[0], held.shape[0])
+        )  # one pass over the files
         sample = train.sample(frac=min(1.0, SAMPLE_ROWS / max(n_train, 1)), random_state=seed).compute()
         small = run_fit(
             project,
@@ -80,13 +85,10 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
             dataclasses.replace(options, register=False, cluster=client),
         )
         model, spec = small.model, small.spec
-        n_held = int(held.shape[0].compute())
         holdout = held.sample(frac=min(1.0, HOLDOUT_ROWS / max(n_held, 1)), random_state=seed).compute()
         holdout = holdout[holdout[spec.target].notna()]
         big = _on_every_row(client, train, model, small, seed)
         scores = {name: _score(m, holdout, spec) for name, m in (("sample", model), ("full", big))}
-        from lamarck.evaluate import signed
-
         chosen = (
             "full"
             if signed(spec.metric, scores["full"]) >= signed(spec.metric, scores["sample"])
@@ -109,6 +111,11 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
     finally:
         if owned:
             client.close()
+
+
+def _class_index(model: Any) -> dict[str, int]:
+    """Each class of ``model`` as text -> its probability column (labels are matched as text)."""
+    return {str(c): i for i, c in enumerate(model.classes_)}
 
 
 def _best_lightgbm(model: Any, result: FitResult) -> tuple[dict[str, Any], int]:
@@ -136,7 +143,7 @@ def _on_every_row(client: Any, train: Any, model: Any, result: FitResult, seed: 
     frame = train[[*columns, spec.target]].dropna(subset=[spec.target])
     classification = spec.task != "regression"
     if classification:
-        index = {str(c): i for i, c in enumerate(model.classes_)}
+        index = _class_index(model)
         frame = frame[frame[spec.target].astype(str).isin(list(index))]
         y = frame[spec.target].astype(str).map(index, meta=(spec.target, "int64"))
     else:
@@ -169,7 +176,7 @@ def _score(model: Any, holdout: pd.DataFrame, spec: Any) -> float:
     truth = holdout[spec.target]
     if spec.task == "regression":
         return float(score(spec.metric, truth.to_numpy(dtype=float), model.predict(X)))
-    index = {str(c): i for i, c in enumerate(model.classes_)}
+    index = _class_index(model)
     known = truth.astype(str).isin(list(index)).to_numpy()
     y = truth.astype(str)[known].map(index).to_numpy()
     return float(score(spec.metric, y, model.predict_proba(X[known])))

@@ -88,10 +88,10 @@ class EvolutionPolicy:
     fresh_search_margin: float = 0.03
     #: online: before the warm start, a *scout* (the champion's heaviest member alone, one fold model,
     #: refit the warm start's way: a fraction of its cost) is tested against the served answers; when it
-    #: falls more than this behind them (metric points on a 0..1 metric, else a share of its value), no
-    #: challenger is trained and the pass is a reject (a batch model retrained on these rows does not catch
-    #: up with what the layer serves: on SEA every full warm start lost by 1.6 to 2.9 points);
-    #: ``math.inf``: no scout
+    #: falls more than this behind them (accuracy points for classes, as McNemar counts them; for values,
+    #: metric points on a 0..1 metric, else a share of its value), no challenger is trained and the pass is
+    #: a reject (a batch model retrained on these rows does not catch up with what the layer serves: on SEA
+    #: every full warm start lost by 1.6 to 2.9 points); ``math.inf``: no scout
     scout_margin: float = 0.01
     pool_reservoir: int = 5000
     pool_recent: int = 3000

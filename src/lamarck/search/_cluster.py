@@ -146,8 +146,7 @@ def drive(
                 asked += 1
                 name, params, source = suggest(trial)
                 costly = too_costly(name, left)
-                if costly is not None:
-                    record(trial.number, name, params, source, FoldRun("pruned", error=costly[0]))
+                if costly is not None:  # not started, and not a trial of the records: as in process
                     halt = done(study.tell(trial, state=optuna.trial.TrialState.PRUNED)) or costly[1]
                     continue
                 future = client.submit(

@@ -366,8 +366,6 @@ class AutoSearch:
     # ------------------------------------------------------------------ the search
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> SearchResult:
-        # predict_matrix's figures from conversions made once per frame (a module that imports this one)
-
         learners = self._check()
         start = time.monotonic()
         deadline = start + self.time_budget_s
