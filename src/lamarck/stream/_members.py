@@ -20,6 +20,8 @@ often) switches the kind or the inputs, the EvoAutoML way. Classification member
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -93,13 +95,31 @@ class OneHotStrings(base.Transformer):
     """
 
     def transform_one(self, x: dict[Hashable, Any]) -> dict[Hashable, Any]:
+        # every member of a population encodes the same event (to predict it, then to learn it): the last
+        # few encodings are kept by the event's identity, shared by all instances, and handed out as copies
+        # (20 % of the stream learner's CPU on elec2 went to encoding the same event again)
+        recent = getattr(_LOCAL, "encoded", None)
+        if recent is None:
+            recent = _LOCAL.encoded = deque(maxlen=4)
+        for seen, encoded in recent:
+            if seen is x:
+                return dict(encoded)
         out: dict[Hashable, Any] = {}
         for k, v in x.items():
-            if isinstance(v, str):
+            kind = type(v)
+            if kind is float or kind is int:  # the common case, without the ABC check below (3x slower)
+                out[k] = v
+            elif isinstance(v, str):
                 out[f"{k}_{v}"] = 1
             elif isinstance(v, Number):
                 out[k] = v
-        return out
+        recent.append((x, out))
+        return dict(out)
+
+
+#: per thread, ``encoded``: (event, encoding) of the last events encoded. An event is held while kept, so its
+#: identity is not reused; the learners hand their members a fresh dict per event and never change it
+_LOCAL = threading.local()
 
 
 def _encoded(scale: bool) -> Any:
