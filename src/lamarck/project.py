@@ -214,13 +214,16 @@ class Project:
         rows = self.store.unlabelled_predictions()
         rows = rows[rows["proba"].notna()] if len(rows) else rows
         if rows.empty:
-            return pd.DataFrame(columns=["prediction_id", "score", "prediction", "model_version"])
+            return pd.DataFrame(
+                columns=["prediction_id", "score", "prediction", "confidence", "model_version"]
+            )
         out = pd.DataFrame(
             {
                 "prediction_id": rows["id"].to_numpy(),
                 # the strategy was checked against UNCERTAINTY_STRATEGIES above
                 "score": uncertainty(list(rows["proba"]), strategy=cast("UncertaintyStrategy", strategy)),
                 "prediction": rows["prediction"].to_numpy(),
+                "confidence": [max(p) if isinstance(p, list) and p else None for p in rows["proba"]],
                 "model_version": rows["model_version"].to_numpy(),
             }
         )

@@ -1,4 +1,5 @@
-"""Step ``report``: the HTML report of a fit (``reports/fit-<time>.html``) from one typed bundle."""
+"""Step ``report``: the HTML report of a fit (``reports/fit-<time>-v<version>.html``, without the version
+when the fit registered none) from one typed bundle."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def write_report(folder: Path, inputs: ReportInputs) -> Path:
     from lamarck.report import render_report
 
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"fit-{datetime.now(UTC):%Y%m%dT%H%M%S}.html"
+    version = f"-v{inputs.version}" if inputs.version is not None else ""  # the console links a version to it
+    path = folder / f"fit-{datetime.now(UTC):%Y%m%dT%H%M%S}{version}.html"
     return render_report(report_data(inputs), path)
 
 

@@ -10,7 +10,14 @@ whose figures are built once from those typed parts.
 
 from lamarck.evolve._candidates import Candidate
 from lamarck.evolve._decision import Decision
-from lamarck.evolve._drift import ColumnDrift, DecayDetector, DriftReport, feature_drift, psi
+from lamarck.evolve._drift import (
+    ColumnDrift,
+    DecayDetector,
+    DriftReport,
+    feature_drift,
+    prediction_drift,
+    psi,
+)
 from lamarck.evolve._evolver import Evolver, ShadowFigures, WatchFigures
 from lamarck.evolve._gate import Forgetting, GateResult
 from lamarck.evolve._labels import LabelWindow, encode, label_text, served_errors
@@ -48,6 +55,7 @@ __all__ = [
     "hardness",
     "label_text",
     "model_outputs",
+    "prediction_drift",
     "psi",
     "read_reference",
     "row_outputs",

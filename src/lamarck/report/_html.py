@@ -7,9 +7,7 @@ residuals), feature importance, search progress, data profile and quality findin
 
 from __future__ import annotations
 
-import io
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,8 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
+
+from lamarck.report._charts import svg_of as _svg
 
 __all__ = ["ReportData", "render_report"]
 
@@ -45,16 +45,6 @@ class ReportData:
     llm_features: list[dict[str, Any]] = field(default_factory=list)
     #: the LLM's review (summary, watch, leakage, more_data, self_score, score_reason, model)
     review: dict[str, Any] | None = None
-
-
-def _svg(fig: Any) -> Markup:
-    import matplotlib.pyplot as plt
-
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = re.sub(r"<metadata>.*?</metadata>", "", buf.getvalue(), flags=re.S)
-    return Markup(text[text.index("<svg") :])
 
 
 def _fig(w: float = 4.6, h: float = 3.4) -> tuple[Any, Any]:

@@ -35,7 +35,7 @@ from lamarck.project import Project
 from lamarck.serve._auth import AuthMode
 from lamarck.serve._errors import lamarck_error, validation_error
 from lamarck.serve._limits import RequestSizeLimit
-from lamarck.serve._routes import ROUTERS
+from lamarck.serve._routes import CONSOLE_ROUTERS, ROUTERS
 from lamarck.serve._state import ServerState
 
 __all__ = ["create_app"]
@@ -50,13 +50,14 @@ def create_app(
     auth_mode: AuthMode | None = None,
     online_layer: bool | None = None,
     workers: int = 1,
+    console_only: bool = False,
 ) -> FastAPI:
     """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves).
 
-        With ``auto_evolve``, a background thread runs one pass of the evolution policy every
-        ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``). ``auth_mode`` is ``"keys"`` or
-        ``"open"`` (see :mod:`lamarck.serve._auth`); by default keyed when the project has a key now. A keyed
-        server stays keyed: revoking the last key refuses everyone but ``/healthz``. ``online_layer`` serves the
+    With ``auto_evolve``, a background thread runs one pass of the evolution policy every
+    ``evolve_every_s`` seconds (the same pass as ``lamarck evolve``). ``auth_mode`` is ``"keys"`` or
+    ``"open"`` (see :mod:`lamarck.serve._auth`); by default keyed when the project has a key now. A keyed
+    server stays keyed: revoking the last key refuses everyone but ``/healthz``. ``online_layer`` serves the
     champion with its online layer (:mod:`lamarck.serve._layer`; default: the setting ``online_layer``).
     ``workers``: how many processes serve the project together (``lamarck serve --workers N``); with more
     than one, the served stream learner (one state) is refused with 409; with ``auto_evolve`` each runs the
@@ -99,7 +100,7 @@ def create_app(
     app.add_middleware(RequestSizeLimit, max_bytes=state.limits.request_bytes)  # 413 before any parsing
     app.add_exception_handler(LamarckError, lamarck_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # never echoes the input
-    for router in ROUTERS:
+    for router in CONSOLE_ROUTERS if console_only else ROUTERS:
         app.include_router(router)
     app.state.stream = state.stream  # the served stream learner (bench and tests tune it)
     # for callers that move an alias outside the app (e.g. ``Project.fit`` beside a running server)

@@ -28,6 +28,7 @@ from lamarck.project import Project
 from lamarck.serve._auth import Auth, AuthMode
 from lamarck.serve._layer import LayerService
 from lamarck.serve._limits import Limits
+from lamarck.serve._sessions import Sessions
 from lamarck.serve._stream import StreamService
 
 __all__ = ["CACHE_S", "Cached", "EvolveLoop", "Metrics", "Models", "ServerState"]
@@ -215,6 +216,7 @@ class ServerState:
     evolve: EvolveLoop
     stream: StreamService
     layer: LayerService
+    sessions: Sessions  # the console's signed sessions of the API keys
     limits: Limits = field(default_factory=Limits)  # what one request may send (the project's settings)
     served_version: str | None = None
     workers: int = 1  # processes serving this project together (``lamarck serve --workers N``)
@@ -275,6 +277,22 @@ class ServerState:
                 warm_labels=settings.layer_warm_labels,
                 on_event=metrics.inc,
             ),
+            sessions=Sessions(project.path, project.store),
             limits=Limits.of(project.settings),
             workers=workers,
         )
+
+    def add_feedback(self, *, source: str = "api", **labels: Any) -> Any:
+        """Store labels through ``Project.add_feedback`` (``labels``: its ``items=`` or ``rows=``,
+        ``label_column=``, ``weight=``), held to the champion's classes; durable when this returns, then
+        learned by the online layer. The one path of ``/v1/feedback`` and of the console's label queue."""
+        found = self.models.of("champion")  # loaded once per version: its classes are the feedback rule's
+        champion = found[0] if found is not None else None
+        with self.write_lock:
+            result = self.project.add_feedback(source=source, champion=champion, **labels)
+        self.metrics.inc("feedback", result.accepted)
+        if result.accepted:  # durable first; then the champion's online layer learns the new labels at once
+            self.layer.catch_up(found)
+        if result.quarantined:
+            self.metrics.inc("quarantined_rows", len(result.quarantined))
+        return result

@@ -521,6 +521,73 @@ class EventStore:
             [{**(r["inputs"] or {}), **{k: r[k] for k in r if k != "inputs"}} for r in rows]
         )
 
+    def outcomes(self, *, last: int = 20_000) -> pd.DataFrame:
+        """The newest ``last`` labelled predictions, oldest first, without their inputs (the console's
+        accuracy over time): ``ts`` (when predicted), ``model_version``, ``prediction``, ``label``,
+        ``feedback_ts``. Feedback on rows that were never predicted (labelled rows) has no outcome."""
+        q = (
+            sa.select(
+                FEEDBACK.c.id.label("feedback_id"),
+                PREDICTIONS.c.ts,
+                PREDICTIONS.c.model_version,
+                PREDICTIONS.c.prediction,
+                FEEDBACK.c.label,
+                FEEDBACK.c.ts.label("feedback_ts"),
+            )
+            .select_from(FEEDBACK.join(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id))
+            .order_by(FEEDBACK.c.id.desc())
+            .limit(max(int(last), 0))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        columns = ["feedback_id", "ts", "model_version", "prediction", "label", "feedback_ts"]
+        return pd.DataFrame.from_records([dict(r) for r in rows[::-1]], columns=columns)
+
+    def shadow_outcomes(self, *, last: int = 20_000) -> pd.DataFrame:
+        """The newest ``last`` labelled rows that a challenger answered in the shadow, oldest first: ``ts``
+        (when predicted), ``model_version`` (the shadow's), its ``prediction``, the ``served_prediction``
+        and the ``label``."""
+        q = (
+            sa.select(
+                SHADOW.c.id.label("shadow_id"),
+                PREDICTIONS.c.ts,
+                SHADOW.c.model_version,
+                SHADOW.c.prediction,
+                PREDICTIONS.c.prediction.label("served_prediction"),
+                FEEDBACK.c.label,
+            )
+            .select_from(
+                SHADOW.join(PREDICTIONS, SHADOW.c.prediction_id == PREDICTIONS.c.id).join(
+                    FEEDBACK, FEEDBACK.c.prediction_id == SHADOW.c.prediction_id
+                )
+            )
+            .order_by(SHADOW.c.id.desc())
+            .limit(max(int(last), 0))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        columns = ["shadow_id", "ts", "model_version", "prediction", "served_prediction", "label"]
+        return pd.DataFrame.from_records([dict(r) for r in rows[::-1]], columns=columns)
+
+    def prediction_log(self, *, last: int = 5000) -> pd.DataFrame:
+        """The newest ``last`` logged predictions, oldest first: ``ts``, ``model_version``, ``inputs`` (a
+        dict per row), ``prediction``, ``proba`` (drift over time in the console)."""
+        q = (
+            sa.select(
+                PREDICTIONS.c.ts,
+                PREDICTIONS.c.model_version,
+                PREDICTIONS.c.inputs,
+                PREDICTIONS.c.prediction,
+                PREDICTIONS.c.proba,
+            )
+            .order_by(PREDICTIONS.c.ts.desc())
+            .limit(max(int(last), 0))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        columns = ["ts", "model_version", "inputs", "prediction", "proba"]
+        return pd.DataFrame.from_records([dict(r) for r in rows[::-1]], columns=columns)
+
     def shadow_count(self, model_version: str) -> int:
         with self.engine.connect() as conn:
             q = sa.select(sa.func.count()).where(SHADOW.c.model_version == str(model_version))
@@ -594,6 +661,22 @@ class EventStore:
         """The role of a key, or None for an unknown or revoked key."""
         with self.engine.connect() as conn:
             q = sa.select(API_KEYS.c.role).where(API_KEYS.c.key_hash == hash_key(key), ~API_KEYS.c.revoked)
+            return conn.execute(q).scalar_one_or_none()
+
+    def key_session(self, key: str) -> tuple[int, str] | None:
+        """The id and role of an active key (the console's session names the key by id, never by its
+        material), or None for an unknown or revoked key."""
+        with self.engine.connect() as conn:
+            q = sa.select(API_KEYS.c.id, API_KEYS.c.role).where(
+                API_KEYS.c.key_hash == hash_key(key), ~API_KEYS.c.revoked
+            )
+            row = conn.execute(q).first()
+        return None if row is None else (int(row.id), str(row.role))
+
+    def key_role_by_id(self, key_id: int) -> str | None:
+        """The role of the key with id ``key_id``, or None when it is unknown or revoked."""
+        with self.engine.connect() as conn:
+            q = sa.select(API_KEYS.c.role).where(API_KEYS.c.id == int(key_id), ~API_KEYS.c.revoked)
             return conn.execute(q).scalar_one_or_none()
 
     def api_keys(self) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """The routers of the server, one module per area; ``create_app`` includes them in this order."""
 
-from lamarck.serve._routes import docs, feedback, loop, models, ops, predict, stream
+from lamarck.serve._routes import console, docs, feedback, loop, models, ops, predict, stream
 
 ROUTERS = (
     ops.router,  # GET /healthz, GET /metrics
@@ -10,6 +10,10 @@ ROUTERS = (
     loop.router,  # GET /v1/status, POST /v1/evolve, GET /v1/suggest-labels
     stream.router,  # /v1/stream/*
     docs.router,  # GET /openapi.json, /docs, /redoc (not in the document)
+    console.router,  # /ui: the console's pages (not in the document)
 )
 
-__all__ = ["ROUTERS"]
+#: what ``lamarck ui`` serves: the console without the prediction routes
+CONSOLE_ROUTERS = (ops.router, console.router)
+
+__all__ = ["CONSOLE_ROUTERS", "ROUTERS"]

@@ -21,26 +21,11 @@ def feedback(req: FeedbackRequest, state: State, _who: str = require("feedback",
     quarantined with their reason, the rest committed before the answer; 422 when none is usable. Rows and
     labels are held to the limits of ``/v1/predict`` (413 / 422), weights must be finite numbers > 0."""
     req = clean_feedback(req, state.limits)
-    found = state.models.of("champion")  # loaded once per version: its classes are the feedback rule's
-    champion = found[0] if found is not None else None
-    with state.write_lock:
-        if req.items:
-            items = [
-                {"prediction_id": i.prediction_id, "label": i.label, "weight": i.weight} for i in req.items
-            ]
-            result = state.project.add_feedback(items=items, source="api", champion=champion)
-        else:
-            result = state.project.add_feedback(
-                rows=req.rows,
-                label_column=req.label_column,
-                weight=req.weight,
-                source="api",
-                champion=champion,
-            )
-    state.metrics.inc("feedback", result.accepted)
-    if result.accepted:  # durable first; then the champion's online layer learns the new labels at once
-        state.layer.catch_up(found)
+    if req.items:
+        items = [{"prediction_id": i.prediction_id, "label": i.label, "weight": i.weight} for i in req.items]
+        result = state.add_feedback(items=items)
+    else:
+        result = state.add_feedback(rows=req.rows, label_column=req.label_column, weight=req.weight)
     if result.quarantined:
-        state.metrics.inc("quarantined_rows", len(result.quarantined))
         return result.to_dict()
     return {"accepted": result.accepted}
