@@ -49,7 +49,8 @@ format: env
 	$(VENV)/bin/ruff check --fix src tests bench examples
 	$(VENV)/bin/ruff format src tests bench examples
 
-# Debian's chromium for the report's browser test (the test skips with a reason when it is missing).
+# Debian's chromium for the browser tests of the console and the report (.ci/run installs it; without it
+# those tests skip and say why). Playwright (a dev dependency) drives it; no browser is downloaded.
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def serve_process(tmp_path):
-    """``start(project, *flags) -> (process, base URL)``: ``lamarck serve`` in its own process group on a
+    """``start(project, *flags, command="serve") -> (process, base URL)``: ``lamarck serve`` (or ``ui``) in its own process group on a
     free port of 127.0.0.1, returned once ``/healthz`` answers (its output in ``tmp_path/serve.log``); the
     group is killed when the test ends, if the test did not stop it."""
     import os
@@ -42,13 +42,13 @@ def serve_process(tmp_path):
     started = []
     log_path = tmp_path / "serve.log"
 
-    def start(project, *flags: str):  # type: ignore[no-untyped-def]
+    def start(project, *flags: str, command: str = "serve"):  # type: ignore[no-untyped-def]
         port = _unused_port()
         cmd = [
             sys.executable,
             "-m",
             "lamarck.cli",
-            "serve",
+            command,
             "--project",
             str(project.path),
             "--port",

@@ -6,7 +6,7 @@ Every command parses its flags, calls :class:`lamarck.Project` (or the public na
 exits non-zero.
 
 Modules: ``_app`` (the typer app, :func:`main`, shared options), ``_fit`` (plan, fit, predict),
-``_loop`` (status, models, evolve, history, suggest-labels, feedback), ``_serve`` (serve, keys),
+``_loop`` (status, models, evolve, history, suggest-labels, feedback), ``_serve`` (serve, ui, keys),
 ``_stream``, ``_bench``, ``_meta`` (meta build) and ``_tables`` (rich tables and formatting). The commands are registered here,
 in the order ``lamarck --help`` lists them.
 """
@@ -16,7 +16,7 @@ from lamarck.cli._bench import bench
 from lamarck.cli._fit import fit, plan, predict
 from lamarck.cli._loop import evolve, feedback, history, models, status, suggest_labels
 from lamarck.cli._meta import meta_app
-from lamarck.cli._serve import keys_app, serve
+from lamarck.cli._serve import keys_app, serve, ui
 from lamarck.cli._stream import stream
 
 __all__ = ["app", "main"]
@@ -27,6 +27,7 @@ app.command()(predict)
 app.command()(status)
 app.command()(models)
 app.command()(serve)
+app.command()(ui)
 app.command()(evolve)
 app.command()(history)
 app.command("suggest-labels")(suggest_labels)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,7 +13,7 @@ from lamarck.cli._app import ProjectOpt, console, err_console, open_project
 if TYPE_CHECKING:
     from lamarck.serve import AuthMode
 
-__all__ = ["keys_app", "serve"]
+__all__ = ["keys_app", "serve", "ui"]
 
 
 def serve(
@@ -42,7 +42,8 @@ def serve(
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /v1/evolve,
-    /v1/suggest-labels, /metrics, /docs. A challenger in the shadow answers every row too (logged only).
+    /v1/suggest-labels, /metrics, /docs, and the web console at /ui. A challenger in the shadow answers
+    every row too (logged only).
 
     Without API keys (`lamarck keys create --role admin`) the server listens on localhost only.
 
@@ -50,21 +51,15 @@ def serve(
     """
     import uvicorn
 
-    from lamarck.serve import bind_host, create_app
+    from lamarck.serve import create_app
 
     proj = open_project(project, create=True)
-    mode: AuthMode = "keys" if proj.store.has_keys() else "open"
-    if bind_host(host, mode=mode) != host:
-        err_console.print(
-            f"[yellow]no API keys configured: listening on 127.0.0.1 instead of {host}[/yellow] "
-            "(create one with `lamarck keys create --role admin`, then serve on any address)."
-        )
-        host = bind_host(host, mode=mode)
-    check_address(host, port)
+    host, mode = listen_on(proj, host, port)
     auth = "API keys required" if mode == "keys" else "no API keys (localhost only)"
     evolving = f", auto-evolve every {evolve_every:g}s" if auto_evolve else ""
     console.print(
-        f"Lamarck serving project {project} on http://{host}:{port} ({auth}{evolving}; docs at /docs)"
+        f"Lamarck serving project {project} on http://{host}:{port} ({auth}{evolving}; docs at /docs, "
+        "console at /ui)"
     )
     if workers > 1:
         import os
@@ -87,6 +82,70 @@ def serve(
         return
     app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every, auth_mode=mode)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+def ui(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (others than localhost need API keys).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 8001,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the console in the default web browser.")
+    ] = True,
+    project: ProjectOpt = Path(".lamarck"),
+) -> None:
+    """Open the web console of a project without serving predictions: the champion's health, accuracy and
+    drift over time, the lineage of every version, the label queue, and (admin) promote, roll back, evolve.
+
+    The same API keys and roles as `lamarck serve` (a predict key sees, a feedback key labels, an admin key
+    acts); without keys, localhost only and everyone is admin. `lamarck serve` serves the same console at /ui.
+
+    Example: lamarck ui --project .lamarck   (then sign in with a key from `lamarck keys create`)
+    """
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from lamarck.serve import create_app
+
+    proj = open_project(project, create=False)
+    host, mode = listen_on(proj, host, port)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(proj, auth_mode=mode, console_only=True), host=host, port=port, log_level="warning"
+        )
+    )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ui"
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            threading.Event().wait(0.05)
+        if server.started:
+            address = server.servers[0].sockets[0].getsockname() if server.servers else (host, port)
+            shown = url.replace(f":{port}/", f":{address[1]}/")
+            console.print(f"Lamarck console of project {project} on {shown} (Ctrl+C stops it)")
+            if open_browser:
+                webbrowser.open(shown)
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run()
+
+
+def listen_on(proj: Any, host: str, port: int) -> tuple[str, AuthMode]:
+    """The address to listen on and the auth mode: a project without API keys is served on localhost only
+    (said on stderr); a ConfigError when the address cannot be listened on."""
+    from lamarck.serve import bind_host
+
+    mode: AuthMode = "keys" if proj.store.has_keys() else "open"
+    if bind_host(host, mode=mode) != host:
+        err_console.print(
+            f"[yellow]no API keys configured: listening on 127.0.0.1 instead of {host}[/yellow] "
+            "(create one with `lamarck keys create --role admin`, then serve on any address)."
+        )
+        host = bind_host(host, mode=mode)
+    check_address(host, port)
+    return host, mode
 
 
 def check_address(host: str, port: int) -> None:

@@ -71,7 +71,9 @@ def timeline_chart(
     counts: dict[str, int] = {}
     for at, kind, label in events:
         n = counts[kind] = counts.get(kind, -1) + 1
-        line = ax.axvline(at, color=EVENT_COLOURS.get(kind, "#757575"), linewidth=1.0, linestyle="--")
+        line = ax.axvline(
+            mdates.date2num(at), color=EVENT_COLOURS.get(kind, "#757575"), linewidth=1.0, linestyle="--"
+        )
         line.set_gid(f"event-{slug(kind)}-{n}")
         ax.annotate(
             label,
@@ -97,7 +99,7 @@ def timeline_chart(
     ax.grid(alpha=0.25)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     if series:
-        ax.legend(fontsize=8, loc="best", frameon=False)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the lines
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as text: the markers are the only <use>
         return svg_of(fig)
 

@@ -224,6 +224,7 @@ def _prediction_psi(champion: Any, before: np.ndarray, proba: pd.Series, values:
     """The largest PSI of one period's served outputs (each class's probability, or the values) against
     the champion's own outputs on its reference inputs (the rule of the evolver's prediction drift: the
     same function on both sides); None when the period logged none."""
+    current: np.ndarray
     if champion.classes_ is None:
         current = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
     else:

@@ -347,13 +347,13 @@ async def save_label(request: Request, state: State) -> Response:
     if refused is not None:
         return refused
     prediction_id, label = form.get("prediction_id", ""), form.get("label", "")
-    result = await run_in_threadpool(
-        lambda: state.add_feedback(
-            items=[{"prediction_id": prediction_id, "label": label, "weight": 1.0}], source="console"
-        )
-    )
-    if result.quarantined:
-        reason = result.quarantined[0][1]  # (index, reason): quarantined with it, never dropped
+    item = {"prediction_id": prediction_id, "label": label, "weight": 1.0}
+    try:
+        result = await run_in_threadpool(lambda: state.add_feedback(items=[item], source="console"))
+        reason = result.quarantined[0][1] if result.quarantined else None
+    except LamarckError as e:  # none usable: quarantined with its reason, and said here
+        reason = without_paths(str(e), state.project.path.resolve())
+    if reason is not None:
         return await run_in_threadpool(
             lambda: _labels(
                 request, state, caller, status=422, flash=f"Not saved: {reason}", flash_error=True
