@@ -15,7 +15,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --extra cluster --compile-bytecode --python $(PYTHON)
+	$(UV) sync --locked --extra cluster --extra kafka --compile-bytecode --python $(PYTHON)
 	@touch $(STAMP)
 
 env: $(STAMP)

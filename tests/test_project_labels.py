@@ -52,16 +52,18 @@ def test_suggest_labels_ranks_the_unlabelled_predictions(tmp_path, strategy):
             "prediction_id": pending["id"].to_numpy(),
             "score": _oracle(np.array(list(pending["proba"])), strategy),
             "prediction": pending["prediction"].to_numpy(),
+            "confidence": [max(p) for p in pending["proba"]],  # the answer's probability
             "model_version": pending["model_version"].to_numpy(),
         }
     )
     want = pd.concat([want, pd.DataFrame.from_records(list(pending["inputs"]))], axis=1)
     want = want.sort_values("score", ascending=False, kind="stable").head(10).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want)
-    assert ids[0] not in set(got["prediction_id"]) and list(got.columns[:4]) == [
+    assert ids[0] not in set(got["prediction_id"]) and list(got.columns[:5]) == [
         "prediction_id",
         "score",
         "prediction",
+        "confidence",
         "model_version",
     ]
 

@@ -44,6 +44,22 @@ def served(tmp_path_factory):
     return project
 
 
+@pytest.fixture()
+def keyed(served):
+    """``keyed(role) -> (client, key)``: a key of ``role`` and a client signed in with it (redirects not
+    followed); every key is revoked when the test ends, so the next test finds an open server."""
+
+    def sign_in(role: str) -> tuple[TestClient, str]:
+        key = served.store.create_key(role)
+        client = TestClient(create_app(served), follow_redirects=False)
+        assert client.post("/ui/login", data={"key": key}).status_code == 303
+        return client, key
+
+    yield sign_in
+    for k in served.store.api_keys():
+        served.store.revoke_key(k["id"])
+
+
 def _csrf(html: str) -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
     assert found, "the form carries no CSRF token"
@@ -121,65 +137,43 @@ def test_keys_roles_and_sessions(served):
             served.store.revoke_key(key["id"])
 
 
-def test_label_queue_writes_feedback_and_moves_on(served):
-    key = served.store.create_key("feedback")
-    try:
-        client = TestClient(create_app(served), follow_redirects=False)
-        client.post("/ui/login", data={"key": key})
-        page = client.get("/ui/labels").text
-        first = re.search(r'name="prediction_id" value="([^"]+)"', page).group(1)
-        before = served.store.counts()["feedback"]
-        assert (
-            client.post("/ui/labels", data={"prediction_id": first, "label": "yes"}).status_code == 403
-        )  # no CSRF
-        saved = client.post("/ui/labels", data={"prediction_id": first, "label": "yes", "csrf": _csrf(page)})
-        assert saved.status_code == 303
-        assert served.store.counts()["feedback"] == before + 1  # durable before the page says so
-        after = client.get(saved.headers["location"]).text
-        assert "Saved the label of prediction" in after and f'value="{first}"' not in after
-        wrong = client.post(
-            "/ui/labels", data={"prediction_id": first, "label": "maybe", "csrf": _csrf(after)}
-        )
-        assert wrong.status_code == 422 and "Not saved" in wrong.text  # quarantined with its reason, said
-        denied = client.post("/ui/actions/rollback", data={"reason": "try", "csrf": _csrf(after)})
-        assert denied.status_code == 403 and "admin" in denied.text
-        assert served.registry.alias_version("champion") == "2"
-    finally:
-        for k in served.store.api_keys():
-            served.store.revoke_key(k["id"])
+def test_label_queue_writes_feedback_and_moves_on(served, keyed):
+    client, _ = keyed("feedback")
+    page = client.get("/ui/labels").text
+    first = re.search(r'name="prediction_id" value="([^"]+)"', page).group(1)
+    before = served.store.counts()["feedback"]
+    assert (
+        client.post("/ui/labels", data={"prediction_id": first, "label": "yes"}).status_code == 403
+    )  # no CSRF
+    saved = client.post("/ui/labels", data={"prediction_id": first, "label": "yes", "csrf": _csrf(page)})
+    assert saved.status_code == 303
+    assert served.store.counts()["feedback"] == before + 1  # durable before the page says so
+    after = client.get(saved.headers["location"]).text
+    assert "Saved the label of prediction" in after and f'value="{first}"' not in after
+    wrong = client.post("/ui/labels", data={"prediction_id": first, "label": "maybe", "csrf": _csrf(after)})
+    assert wrong.status_code == 422 and "Not saved" in wrong.text  # quarantined with its reason, said
+    denied = client.post("/ui/actions/rollback", data={"reason": "try", "csrf": _csrf(after)})
+    assert denied.status_code == 403 and "admin" in denied.text
+    assert served.registry.alias_version("champion") == "2"
 
 
-def test_admin_actions_record_their_reason(served):
-    key = served.store.create_key("admin")
-    try:
-        client = TestClient(create_app(served), follow_redirects=False)
-        client.post("/ui/login", data={"key": key})
-        page = client.get("/ui/confirm?action=rollback").text
-        assert (
-            client.post("/ui/actions/rollback", data={"reason": " ", "csrf": _csrf(page)}).status_code == 422
-        )
-        done = client.post("/ui/actions/rollback", data={"reason": "v2 looks worse", "csrf": _csrf(page)})
-        assert done.status_code == 303 and served.registry.alias_version("champion") == "1"
-        last = served.store.decisions(limit=1)[0]
-        assert (
-            last["kind"] == "rollback"
-            and "v2 looks worse" in last["reason"]
-            and "admin key #" in last["reason"]
-        )
-        assert "Rolled back" in client.get("/ui?done=rollback").text
-        missing = client.post(
-            "/ui/actions/promote", data={"version": "99", "reason": "x", "csrf": _csrf(page)}
-        )
-        assert missing.status_code == 404 and "Traceback" not in missing.text
-        back = client.post(
-            "/ui/actions/promote", data={"version": "2", "reason": "undo", "csrf": _csrf(page)}
-        )
-        assert back.status_code == 303 and served.registry.alias_version("champion") == "2"
-        served.store.revoke_key(served.store.api_keys()[-1]["id"])
-        assert client.get("/ui").status_code == 303  # a revoked key's session ends at once
-    finally:
-        for k in served.store.api_keys():
-            served.store.revoke_key(k["id"])
+def test_admin_actions_record_their_reason(served, keyed):
+    client, _ = keyed("admin")
+    page = client.get("/ui/confirm?action=rollback").text
+    assert client.post("/ui/actions/rollback", data={"reason": " ", "csrf": _csrf(page)}).status_code == 422
+    done = client.post("/ui/actions/rollback", data={"reason": "v2 looks worse", "csrf": _csrf(page)})
+    assert done.status_code == 303 and served.registry.alias_version("champion") == "1"
+    last = served.store.decisions(limit=1)[0]
+    assert (
+        last["kind"] == "rollback" and "v2 looks worse" in last["reason"] and "admin key #" in last["reason"]
+    )
+    assert "Rolled back" in client.get("/ui?done=rollback").text
+    missing = client.post("/ui/actions/promote", data={"version": "99", "reason": "x", "csrf": _csrf(page)})
+    assert missing.status_code == 404 and "Traceback" not in missing.text
+    back = client.post("/ui/actions/promote", data={"version": "2", "reason": "undo", "csrf": _csrf(page)})
+    assert back.status_code == 303 and served.registry.alias_version("champion") == "2"
+    served.store.revoke_key(served.store.api_keys()[-1]["id"])
+    assert client.get("/ui").status_code == 303  # a revoked key's session ends at once
 
 
 def test_lamarck_ui_serves_the_console_without_predictions(served, serve_process):

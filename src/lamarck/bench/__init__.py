@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lamarck.bench._batch import FIELDS, run_batch, shared_score, split_case, summarize
+from lamarck.bench._kafka import BrokerUnavailableError, create_topics, kafka_broker, produce_rows
 from lamarck.bench._metabuild import CORPUS, CorpusCase, build_portfolio, excluded_names
 from lamarck.bench._paths import SharedFileMissingError, elec2_csv, public_suite, shared_file
 from lamarck.bench._peers import PEERS, PeerInstallError, ensure_peer, install_peers, peers_dir
@@ -74,6 +75,7 @@ PARTS.update(
         "serving": _lazy("_serving"),
         "hostile": _lazy("_hostile"),
         "busy": _lazy("_busy"),
+        "kafka": _lazy("_kafka_bench"),
     }
 )
 
@@ -85,6 +87,7 @@ _EVOLUTION_NAMES = (
     "InProcessClient",
     "RetrainClient",
     "plot_loop",
+    "produce_rows",
     "run_loop",
     "write_batches",
 )
@@ -104,6 +107,7 @@ __all__ = [
     "PARTS",
     "PEERS",
     "BenchArgs",
+    "BrokerUnavailableError",
     "Case",
     "CorpusCase",
     "HttpClient",
@@ -112,15 +116,18 @@ __all__ = [
     "RetrainClient",
     "SharedFileMissingError",
     "build_portfolio",
+    "create_topics",
     "elec2_csv",
     "ensure_peer",
     "excluded_names",
     "free_port",
     "install_peers",
+    "kafka_broker",
     "load_case",
     "load_suite",
     "peers_dir",
     "plot_loop",
+    "produce_rows",
     "public_suite",
     "run_batch",
     "run_loop",

@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 
 __all__ = ["keys_app", "serve", "ui"]
 
+#: the address and port options of ``serve`` and ``ui``
+HostOpt = Annotated[str, typer.Option(help="Address to listen on (others than localhost need API keys).")]
+PortOpt = Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)]
+
 
 def serve(
-    host: Annotated[
-        str, typer.Option(help="Address to listen on (others than localhost need API keys).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 8000,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
     auto_evolve: Annotated[
         bool,
         typer.Option(
@@ -85,10 +87,8 @@ def serve(
 
 
 def ui(
-    host: Annotated[
-        str, typer.Option(help="Address to listen on (others than localhost need API keys).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)] = 8001,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8001,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the console in the default web browser.")
     ] = True,

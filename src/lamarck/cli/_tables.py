@@ -228,6 +228,13 @@ def print_stream(result: Any) -> None:
     if result.quarantined:
         kinds = ", ".join(f"{k} {v}" for k, v in result.quarantine.items() if v)
         lines.append(f"[yellow]{result.quarantined} event(s) quarantined[/yellow] ({kinds})")
+    if result.kafka is not None:
+        k = result.kafka
+        lag = ", ".join(f"{slot} {n:,}" for slot, n in sorted(k["lag"].items())) or "—"
+        lines.append(
+            f"Kafka: lag {lag}; {k['published']:,} predictions published, {k['dead_lettered']:,} dead letters, "
+            f"{k['waiting_for_label']:,} events waiting for their label"
+        )
     if result.interrupted:
         lines.append("[red]interrupted[/red]: state saved; go on with --resume")
     if result.checkpoint:

@@ -82,6 +82,8 @@ class DriftTimeline:
     periods: list[datetime] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     columns: dict[str, list[float | None]] = field(default_factory=dict)
+    #: the two-sample Kolmogorov-Smirnov statistic of the same columns per period (None: not numeric)
+    ks: dict[str, list[float | None]] = field(default_factory=dict)
     prediction: list[float | None] = field(default_factory=list)
     reason: str | None = None  # why there is nothing to show
 
@@ -90,6 +92,7 @@ class DriftTimeline:
             "periods": [p.isoformat() for p in self.periods],
             "rows": self.rows,
             "columns": self.columns,
+            "ks": self.ks,
             "prediction": self.prediction,
             "reason": self.reason,
         }
@@ -205,6 +208,7 @@ def drift_timeline(
     features = [c for c in reference.columns if c in inputs.columns and not str(c).startswith(PRED_PREFIX)]
     before = model_outputs(champion, reference.reindex(columns=champion.input_columns).head(5000))
     psi: dict[str, list[float | None]] = {c: [] for c in features}
+    ks: dict[str, list[float | None]] = {c: [] for c in features}
     for k in range(n):
         mine = index == k
         if mine.sum() < 10:  # too few rows for a PSI worth drawing
@@ -214,9 +218,11 @@ def drift_timeline(
         part = inputs[mine]
         for c in feature_drift(reference[features], part[features], columns=features).columns:
             psi[c.column].append(round(c.psi, 4))
+            ks[c.column].append(None if c.ks_statistic is None else round(c.ks_statistic, 4))
         out.prediction.append(_prediction_psi(champion, before, log["proba"][mine], log["prediction"][mine]))
     biggest = sorted(psi, key=lambda c: -max((v or 0.0 for v in psi[c]), default=0.0))[:top]
     out.columns = {c: psi[c] for c in biggest}
+    out.ks = {c: ks[c] for c in biggest}
     return out
 
 

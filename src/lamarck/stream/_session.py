@@ -43,6 +43,7 @@ from lamarck.stream._events import (
     label_key,
     read_events,
 )
+from lamarck.stream._kafka import is_kafka
 from lamarck.stream._learner import StreamLearner, load_state, save_state
 
 __all__ = [
@@ -172,6 +173,10 @@ class StreamSession:
     #: serving (``lamarck serve``): the newest store feedback id learned, and the events learned there
     feedback_cursor: int | None = None
     served: int = 0
+    #: a Kafka source's offsets, waiting predictions and labels (:class:`lamarck.stream._kafka.KafkaState`),
+    #: and its consumer lag per partition at the last checkpoint
+    source_state: Any = None
+    lag: dict[str, int] | None = None
 
     @classmethod
     def start(
@@ -221,6 +226,9 @@ class StreamResult:
     interrupted: bool = False
     checkpoint: str | None = None
     version: str | None = None
+    #: a Kafka source's figures: consumer lag per partition, predictions published, dead letters, events
+    #: waiting for their label and labels waiting for their event
+    kafka: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -240,6 +248,7 @@ class StreamResult:
             "interrupted": self.interrupted,
             "checkpoint": self.checkpoint,
             "version": self.version,
+            **({"kafka": self.kafka} if self.kafka is not None else {}),
         }
 
 
@@ -262,7 +271,21 @@ def _result(
         members=learner.describe() if session.events else [],
         interrupted=interrupted,
         checkpoint=str(checkpoint) if checkpoint else None,
+        kafka=_kafka_figures(session),
     )
+
+
+def _kafka_figures(session: StreamSession) -> dict[str, Any] | None:
+    state = getattr(session, "source_state", None)
+    if state is None:
+        return None
+    return {
+        "lag": dict(getattr(session, "lag", None) or {}),
+        "published": state.published,
+        "dead_lettered": state.dead_lettered,
+        "waiting_for_label": len(state.waiting),
+        "labels_before_event": len(state.early),
+    }
 
 
 ProgressCallback = Callable[[StreamSession], None]
@@ -375,59 +398,41 @@ def stream_project(
     stdin: Any = None,
     on_plan: Callable[[Any], None] | None = None,
     on_progress: ProgressCallback | None = None,
+    kafka_properties: str | Path | None = None,
+    idle_s: float | None = None,
 ) -> StreamResult:
     """Plan ``sentence`` on the head of ``data``, run the stream, checkpoint it, register the learner.
 
     With ``resume``, the checkpoint of the stream ``name`` is loaded and a file source is read from
-    where the previous run stopped (standard input simply goes on).
+    where the previous run stopped (standard input simply goes on). ``data`` may be a ``kafka://`` source
+    (:mod:`lamarck.stream._kafka`; ``kafka_properties``: the client's properties file; ``idle_s``: stop
+    after that many seconds without a message, else it runs until stopped).
     """
+    if is_kafka(data):
+        return _stream_kafka(
+            project, data, sentence, name=name, target=target, metric=metric, exclude=exclude, task=task,
+            head=head, checkpoint_every=checkpoint_every, resume=resume, register=register, limit=limit,
+            learner=learner, on_plan=on_plan, on_progress=on_progress, properties=kafka_properties,
+            idle_s=idle_s,
+        )  # fmt: skip
     name = stream_name(name, data)
     path = Path(project.path) / "streams" / name / "checkpoint.pkl"
     items = read_events(data, stdin=stdin)
     if resume:
-        session: StreamSession = load_state(path)
-        if not isinstance(session, StreamSession):
-            raise ConfigError(f"{path} is not a stream checkpoint. Fix: remove it and run without --resume.")
+        session = _resumed(path)
         if data != "-":
             items = itertools.islice(items, session.position, None)
         if on_plan is not None:
             on_plan(session.spec)
     else:
         buffered = list(itertools.islice(items, head))
-        frame = head_frame(buffered)
-        if frame.empty:
-            raise ConfigError(
-                f"the first {head} lines of {data!r} hold no parsable event. Fix: check the format "
-                "(CSV with a header, or one JSON object per line)."
-            )
-        spec = project.plan(frame, sentence, target=target, metric=metric, exclude=exclude, task=task)
-        spec_dict = spec.model_dump(mode="json")
-        regression = spec.task == "regression"
-        reason = (spec.reasons or {}).get("metric")
-        if reason is not None and reason.source == "default" and metric is None and not regression:
-            spec_dict["metric"] = "accuracy"  # the usual prequential figure when nobody asked for another
-        features: tuple[tuple[str, FeatureKind], ...] = tuple(
-            (str(c), "numeric" if frame[c].dtype.kind in "if" else "categorical")
-            for c in frame.columns
-            if c != spec.target and c not in set(spec.exclude_columns)
-        )
-        classes = None if regression else tuple(sorted({label_key(v) for v in frame[spec.target].dropna()}))
-        schema = EventSchema(
-            target=spec.target,
-            features=features,
-            classes=classes,
-            numeric_target=regression,
-        )
-        if learner is None:
-            learner = StreamLearner(label_delay=label_delay)
-        if regression and not learner.regression:
-            # the task is known only now: the members become regressors, selected by the metric's loss
-            loss = "absolute" if spec_dict["metric"] == "mae" else "squared"
-            learner.set_params(regression=True, loss=loss)
-        session = StreamSession.start(name, schema, spec_dict, learner)
+        session = _planned(
+            project, name, head_frame(buffered), sentence, data=data, head=head, target=target,
+            metric=metric, exclude=exclude, task=task, learner=learner or StreamLearner(label_delay=label_delay),
+        )  # fmt: skip
         items = itertools.chain(buffered, items)
         if on_plan is not None:
-            on_plan(spec_dict)
+            on_plan(session.spec)
     result = run_session(
         session,
         items,
@@ -437,10 +442,126 @@ def stream_project(
         limit=None if limit is None else session.events + sum(session.quarantine.values()) + limit,
         on_progress=on_progress,
     )
+    return _registered(project, session, result, register)
+
+
+def _resumed(path: Path) -> StreamSession:
+    session = load_state(path)
+    if not isinstance(session, StreamSession):
+        raise ConfigError(f"{path} is not a stream checkpoint. Fix: remove it and run without --resume.")
+    return session
+
+
+def _registered(project: Any, session: StreamSession, result: StreamResult, register: bool) -> StreamResult:
     if register and session.events:
         version = register_stream(project, session, result)
         result = StreamResult(**{**result.__dict__, "version": version})
     return result
+
+
+def _planned(
+    project: Any,
+    name: str,
+    frame: Any,
+    sentence: str,
+    *,
+    data: str,
+    head: int,
+    target: str | None,
+    metric: str | None,
+    exclude: list[str] | None,
+    task: str | None,
+    learner: StreamLearner,
+) -> StreamSession:
+    """A new session: ``sentence`` planned on the head ``frame`` (target, task, metric, the features'
+    kinds and the classes seen)."""
+    if frame.empty:
+        raise ConfigError(
+            f"the first {head} events of {data!r} hold no parsable event. Fix: check the format "
+            "(CSV with a header, or one JSON object per line)."
+        )
+    spec = project.plan(frame, sentence, target=target, metric=metric, exclude=exclude, task=task)
+    spec_dict = spec.model_dump(mode="json")
+    regression = spec.task == "regression"
+    reason = (spec.reasons or {}).get("metric")
+    if reason is not None and reason.source == "default" and metric is None and not regression:
+        spec_dict["metric"] = "accuracy"  # the usual prequential figure when nobody asked for another
+    features: tuple[tuple[str, FeatureKind], ...] = tuple(
+        (str(c), "numeric" if frame[c].dtype.kind in "if" else "categorical")
+        for c in frame.columns
+        if c != spec.target and c not in set(spec.exclude_columns)
+    )
+    classes = None if regression else tuple(sorted({label_key(v) for v in frame[spec.target].dropna()}))
+    schema = EventSchema(target=spec.target, features=features, classes=classes, numeric_target=regression)
+    if regression and not learner.regression:
+        # the task is known only now: the members become regressors, selected by the metric's loss
+        loss = "absolute" if spec_dict["metric"] == "mae" else "squared"
+        learner.set_params(regression=True, loss=loss)
+    return StreamSession.start(name, schema, spec_dict, learner)
+
+
+def _stream_kafka(
+    project: Any,
+    data: str,
+    sentence: str,
+    *,
+    name: str | None,
+    target: str | None,
+    metric: str | None,
+    exclude: list[str] | None,
+    task: str | None,
+    head: int,
+    checkpoint_every: int,
+    resume: bool,
+    register: bool,
+    limit: int | None,
+    learner: StreamLearner | None,
+    on_plan: Callable[[Any], None] | None,
+    on_progress: ProgressCallback | None,
+    properties: str | Path | None,
+    idle_s: float | None,
+) -> StreamResult:
+    """``stream_project`` for a ``kafka://`` source (see :mod:`lamarck.stream._kafka`)."""
+    from lamarck.stream._kafka import KafkaSource, KafkaState, KafkaStream, read_head, run_kafka
+
+    source = KafkaSource.parse(data, properties=properties)
+    name = stream_name(name or source.topic, data)
+    path = Path(project.path) / "streams" / name / "checkpoint.pkl"
+    group = source.group(f"lamarck-{name}")
+    first = None
+    if resume:
+        session = _resumed(path)
+        state = session.source_state if isinstance(session.source_state, KafkaState) else KafkaState()
+        stream = KafkaStream(source, state, group=group)
+    else:
+        state = KafkaState()
+        stream = KafkaStream(source, state, group=group)
+        first, rows = read_head(stream, head)
+        import pandas as pd
+
+        session = _planned(
+            project, name, head_frame([RawEvent(i, r) for i, r in enumerate(rows)]) if rows else pd.DataFrame(),
+            sentence, data=source.shown, head=head, target=target, metric=metric, exclude=exclude, task=task,
+            learner=learner or StreamLearner(),
+        )  # fmt: skip
+    session.source_state = state
+    if on_plan is not None:
+        on_plan(session.spec)
+    try:
+        result = run_kafka(
+            session,
+            stream,
+            first=first,
+            store=project.store,
+            checkpoint=path,
+            checkpoint_every=checkpoint_every,
+            limit=limit,
+            idle_s=idle_s,
+            on_progress=on_progress,
+        )
+    finally:
+        stream.close()
+    return _registered(project, session, result, register)
 
 
 def register_stream(

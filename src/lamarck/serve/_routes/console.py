@@ -115,28 +115,32 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
+def _message(caller: Caller | None, status: int, heading: str, message: str) -> HTMLResponse:
+    return _page(
+        "message.html", status=status, caller=caller, title=heading, heading=heading, message=message
+    )
+
+
+def _refused(caller: Caller, action: str) -> HTMLResponse | None:
+    """A 403 page when ``caller``'s role may not do ``action`` (``label``, ``act``); else None."""
+    if caller.may(action):
+        return None
+    need = {"label": "feedback or admin", "act": "admin"}[action]
+    return _message(
+        caller, 403, "Refused", f"An API key with role {need} is needed for this; yours is {caller.role!r}."
+    )
+
+
 def _may(caller: Caller, action: str, form: dict[str, str], state: ServerState) -> HTMLResponse | None:
-    """An error page when ``caller`` may not do ``action`` or the form's CSRF token is wrong; else None."""
+    """An error page when the form's CSRF token is wrong or ``caller`` may not do ``action``; else None."""
     if caller.session and not state.sessions.check_csrf(caller, form.get("csrf")):
-        return _page(
-            "message.html",
-            status=403,
-            caller=caller,
-            title="Refused",
-            heading="Refused",
-            message="This form is out of date or did not come from this console (CSRF token). Open the page again.",
+        return _message(
+            caller,
+            403,
+            "Refused",
+            "This form is out of date or did not come from this console (CSRF token). Open the page again.",
         )
-    if not caller.may(action):
-        need = {"label": "feedback or admin", "act": "admin"}[action]
-        return _page(
-            "message.html",
-            status=403,
-            caller=caller,
-            title="Refused",
-            heading="Refused",
-            message=f"An API key with role {need} is needed for this; yours is {caller.role!r}.",
-        )
-    return None
+    return _refused(caller, action)
 
 
 # ---------------------------------------------------------------------- sign in
@@ -376,15 +380,9 @@ def confirm(request: Request, state: State, action: str = "", version: str = "")
     caller = _signed_in(request, state)
     if action not in _ACTIONS:
         raise HTTPException(404, f"no action {action[:40]!r}")
-    if not caller.may("act"):
-        return _page(
-            "message.html",
-            status=403,
-            caller=caller,
-            title="Refused",
-            heading="Refused",
-            message=f"An API key with role admin is needed for this; yours is {caller.role!r}.",
-        )
+    refused = _refused(caller, "act")
+    if refused is not None:
+        return refused
     status = state.project.status()
     champion = (status.get("champion") or {}).get("version")
     heading, button = (text.format(version=version) for text in _ACTIONS[action])
@@ -418,27 +416,17 @@ async def act(action: str, request: Request, state: State) -> Response:
         raise HTTPException(404, f"no action {action[:40]!r}")
     reason = " ".join(form.get("reason", "").split())[:MAX_REASON]
     if not reason:
-        return _page(
-            "message.html",
-            status=422,
-            caller=caller,
-            title="Reason needed",
-            heading="A reason is needed",
-            message="Say why in a sentence: the decision log keeps it beside the action.",
-            back=str(request.headers.get("referer") or "/ui"),
+        return _message(
+            caller,
+            422,
+            "A reason is needed",
+            "Say why in a sentence: the decision log keeps it beside the action.",
         )
     try:
         await run_in_threadpool(_run, state, action, form.get("version", ""), reason, caller)
     except LamarckError as e:
         status = 404 if isinstance(e, ModelNotFoundError) else 422
-        return _page(
-            "message.html",
-            status=status,
-            caller=caller,
-            title="Not done",
-            heading="Not done",
-            message=without_paths(str(e), state.project.path.resolve()),
-        )
+        return _message(caller, status, "Not done", without_paths(str(e), state.project.path.resolve()))
     return RedirectResponse(f"/ui?done={action}", status_code=303)
 
 
