@@ -49,9 +49,10 @@ def run(args: Any, console: Any) -> None:
         with kafka_broker() as brokers:
             create_topics(brokers, {"elec2": 1, "elec2-predicted": 1})
             t0 = time.perf_counter()
-            produced = produce_rows(
-                brokers, "elec2", frame.to_dict("records"), keys=map(str, range(len(frame)))
-            )
+            records: list[dict[str, Any]] = [
+                {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
+            ]
+            produced = produce_rows(brokers, "elec2", records, keys=map(str, range(len(frame))))
             produce_s = time.perf_counter() - t0
             console.print(f"elec2 from Kafka (produced {produced:,} events in {produce_s:.1f}s)")
             url = f"kafka://{brokers}/elec2?group.id=bench&predictions=elec2-predicted"
