@@ -49,8 +49,14 @@ def add_feedback(
     source: str = "api",
     task: str | None = None,
     classes: Sequence[Any] | None = None,
+    offsets: Mapping[str, int] | None = None,
+    offsets_of: str = "",
 ) -> FeedbackResult:
     """Quarantine the unusable labels (``source`` says who sent them), then store the rest in one transaction.
+
+    With ``offsets`` (a consumer's position in the source ``offsets_of``: slot -> next offset), the quarantine,
+    the labels and the offsets are one transaction, and a batch without one usable label still moves the
+    offsets (its rows quarantined once) instead of raising.
 
     ``task`` and ``classes`` are the champion's (``None`` without one): a label must then be one of its
     classes, or a finite number for ``task="regression"``. Items whose ``prediction_id`` the store never
@@ -70,6 +76,10 @@ def add_feedback(
         else:
             good.append(item)
     bad.sort()
+    if offsets is not None:
+        kept = ([records[i] for i, _ in bad], [why for _, why in bad], source)
+        accepted = store.add_feedback(good, offsets=offsets, offsets_of=offsets_of, quarantine=kept)
+        return FeedbackResult(accepted=accepted, quarantined=bad)
     if bad:
         store.quarantine([records[i] for i, _ in bad], [why for _, why in bad], source=source)
     if not good:

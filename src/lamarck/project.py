@@ -251,6 +251,8 @@ class Project:
         weight: float = 1.0,
         source: str = "api",
         champion: Any = None,
+        offsets: Mapping[str, int] | None = None,
+        offsets_of: str = "",
     ) -> FeedbackResult:
         """Store labels: ``items`` label logged predictions (``{"prediction_id", "label", "weight"}``),
         ``rows`` are inputs that carry their label in ``label_column`` (each with ``weight``).
@@ -265,7 +267,10 @@ class Project:
         A ``weight`` argument (the CLI's ``--weight``) that is not a finite number > 0 is refused with
         :class:`ConfigError` before anything is stored; a bad per-item weight only quarantines its item.
         ``champion``: the loaded champion, when the caller has it (the server keeps it loaded; without it
-        the champion is read from the registry, about 20 ms).
+        the champion is read from the registry, about 20 ms). ``offsets``: a consumer's new position in the
+        source ``source`` (e.g. a Kafka topic's partitions), written in the same transaction as the
+        position of ``offsets_of`` (see :meth:`lamarck.store.EventStore.add_feedback`); then a batch with no
+        usable label is not an error.
         """
         if champion is not None:
             task, classes = getattr(champion, "task", None), getattr(champion, "classes_", None)
@@ -280,6 +285,8 @@ class Project:
             source=source,
             task=task,
             classes=classes,
+            offsets=offsets,
+            offsets_of=offsets_of,
         )
 
     def _champion_labels(self) -> tuple[str | None, Any]:

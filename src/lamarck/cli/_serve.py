@@ -41,6 +41,21 @@ def serve(
             min=1,
         ),
     ] = 1,
+    feedback_from: Annotated[
+        str | None,
+        typer.Option(
+            help="kafka://BROKERS/TOPIC[?group.id=...&label-column=COL]: store and learn the labels published "
+            "there ({prediction_id, label} per message, or rows with their label); offsets move with the store.",
+        ),
+    ] = None,
+    kafka_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Kafka client properties file (key=value lines) for --feedback-from.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     project: ProjectOpt = Path(".lamarck"),
 ) -> None:
     """Serve the champion over HTTP: /v1/predict, /v1/feedback, /v1/status, /v1/models, /v1/evolve,
@@ -70,7 +85,10 @@ def serve(
 
         # each worker process builds its own app from these (uvicorn needs an import string for workers)
         every = f"{evolve_every:g}" if auto_evolve else ""
-        values = (str(proj.path.resolve()), mode, str(workers), every)
+        values = (
+            str(proj.path.resolve()), mode, str(workers), every, feedback_from or "",
+            str(kafka_config.resolve()) if kafka_config else "",
+        )  # fmt: skip
         os.environ.update(dict(zip(WORKER_ENV, values, strict=True)))
         console.print(f"{workers} worker processes")
         uvicorn.run(
@@ -82,7 +100,18 @@ def serve(
             log_level="warning",
         )
         return
-    app_ = create_app(proj, auto_evolve=auto_evolve, evolve_every_s=evolve_every, auth_mode=mode)
+    if feedback_from:
+        from lamarck.stream import KafkaSource
+
+        console.print(f"feedback from {KafkaSource.parse(feedback_from, extra=('label-column',)).shown}")
+    app_ = create_app(
+        proj,
+        auto_evolve=auto_evolve,
+        evolve_every_s=evolve_every,
+        auth_mode=mode,
+        feedback_from=feedback_from,
+        kafka_properties=str(kafka_config) if kafka_config else None,
+    )
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 

@@ -51,6 +51,8 @@ def create_app(
     online_layer: bool | None = None,
     workers: int = 1,
     console_only: bool = False,
+    feedback_from: str | None = None,
+    kafka_properties: str | None = None,
 ) -> FastAPI:
     """The FastAPI app of ``project`` (the champion is loaded on first use and after alias moves).
 
@@ -81,7 +83,11 @@ def create_app(
         # a process that serves several apps in turn (tests, benchmarks) can still free the earlier ones
         gc.freeze()
         state.evolve.start()  # only with auto_evolve
+        if state.feedback_source is not None:
+            state.feedback_source.start()
         yield
+        if state.feedback_source is not None:
+            state.feedback_source.stop()
         state.evolve.stop()
         state.layer.shutdown()
         gc.unfreeze()
@@ -96,6 +102,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    if feedback_from:
+        from lamarck.serve._kafka import KafkaFeedback
+
+        state.feedback_source = KafkaFeedback(state, feedback_from, properties=kafka_properties)
     app.state.server = state
     app.add_middleware(RequestSizeLimit, max_bytes=state.limits.request_bytes)  # 413 before any parsing
     app.add_exception_handler(LamarckError, lamarck_error)
@@ -114,6 +124,8 @@ WORKER_ENV = (
     "LAMARCK_SERVE_AUTH",
     "LAMARCK_SERVE_WORKERS",
     "LAMARCK_SERVE_EVOLVE_EVERY",  # seconds between a worker's evolve passes; empty: no --auto-evolve
+    "LAMARCK_SERVE_FEEDBACK_FROM",  # a kafka:// feedback source (each worker joins its consumer group)
+    "LAMARCK_SERVE_KAFKA_CONFIG",  # the Kafka client's properties file
 )
 
 
@@ -124,7 +136,7 @@ def app_from_env() -> FastAPI:
 
     from lamarck.project import Project
 
-    path, mode, workers, every = (os.environ.get(k, "") for k in WORKER_ENV)
+    path, mode, workers, every, feedback_from, kafka_config = (os.environ.get(k, "") for k in WORKER_ENV)
     if not path:
         raise ConfigError(
             "LAMARCK_SERVE_PROJECT is not set. Fix: start the workers with `lamarck serve --workers N`."
@@ -136,4 +148,6 @@ def app_from_env() -> FastAPI:
         workers=int(workers or 1),
         auto_evolve=bool(every),
         evolve_every_s=float(every or 60.0),
+        feedback_from=feedback_from or None,
+        kafka_properties=kafka_config or None,
     )

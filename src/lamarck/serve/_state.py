@@ -220,6 +220,7 @@ class ServerState:
     limits: Limits = field(default_factory=Limits)  # what one request may send (the project's settings)
     served_version: str | None = None
     workers: int = 1  # processes serving this project together (``lamarck serve --workers N``)
+    feedback_source: Any = None  # a Kafka feedback consumer (``lamarck serve --feedback-from``)
 
     @classmethod
     def build(

@@ -54,4 +54,8 @@ def server_status(state: ServerState) -> dict[str, Any]:
     info["auto_evolve"] = {"enabled": loop.enabled, "every_s": loop.every_s, "last": loop.last}
     info["layer"] = state.layer.status()  # the champion's online layer (see lamarck.serve._layer)
     info["stream"] = state.stream.summary()  # the served stream learner (see lamarck.serve._stream)
+    if (
+        state.feedback_source is not None
+    ):  # labels from a Kafka topic: lag per partition (lamarck.serve._kafka)
+        info["feedback_source"] = state.feedback_source.status()
     return without_paths_in(info, root)

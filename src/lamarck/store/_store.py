@@ -102,6 +102,16 @@ LEASES = sa.Table(
     sa.Column("until", sa.DateTime(timezone=True), nullable=False),
 )
 
+#: where a consumer of an outside source (a Kafka topic's partitions) has read up to: written in the same
+#: transaction as the feedback those messages carried, so a restart reads on from there (none lost, none twice)
+SOURCE_OFFSETS = sa.Table(
+    "source_offsets",
+    _meta,
+    sa.Column("source", sa.String(255), primary_key=True),
+    sa.Column("slot", sa.String(255), primary_key=True),
+    sa.Column("next_offset", sa.BigInteger, nullable=False),
+)
+
 #: roles of API keys: ``predict`` may predict, ``feedback`` may send labels, ``admin`` may do anything
 ROLES = ("predict", "feedback", "admin")
 
@@ -267,8 +277,19 @@ class EventStore:
         self._append(PREDICTIONS, records)
         return ids
 
-    def add_feedback(self, items: Iterable[Mapping[str, Any]]) -> int:
-        """Store labels, by ``prediction_id`` or with their ``inputs``; committed before returning."""
+    def add_feedback(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        offsets: Mapping[str, int] | None = None,
+        offsets_of: str = "",
+        quarantine: tuple[Sequence[Mapping[str, Any]], Sequence[str], str] | None = None,
+    ) -> int:
+        """Store labels, by ``prediction_id`` or with their ``inputs``; committed before returning.
+
+        With ``offsets`` (slot -> next offset of the source ``offsets_of``, e.g. a Kafka topic's
+        partitions), the labels, the ``quarantine`` (rows, reasons, source) and the new offsets are written in
+        one transaction: a consumer that restarts from :meth:`source_offsets` neither loses nor repeats one."""
         now = self._now()
         records = []
         for item in items:
@@ -291,18 +312,45 @@ class EventStore:
                     "source": str(item.get("source", "explicit")),
                 }
             )
-        self._append(FEEDBACK, records)
+        if offsets is None:
+            self._append(FEEDBACK, records)
+            return len(records)
+        with self.engine.begin() as conn:
+            if records:
+                conn.execute(FEEDBACK.insert(), records)
+            if quarantine is not None and quarantine[0]:
+                conn.execute(QUARANTINE.insert(), self._quarantine_records(*quarantine))
+            for slot, offset in offsets.items():
+                where = (SOURCE_OFFSETS.c.source == offsets_of) & (SOURCE_OFFSETS.c.slot == slot)
+                conn.execute(SOURCE_OFFSETS.delete().where(where))
+                conn.execute(
+                    SOURCE_OFFSETS.insert(),
+                    [{"source": offsets_of, "slot": slot, "next_offset": int(offset)}],
+                )
         return len(records)
+
+    def source_offsets(self, source: str) -> dict[str, int]:
+        """Where the consumer of ``source`` has read up to: slot -> next offset (see :meth:`add_feedback`)."""
+        q = sa.select(SOURCE_OFFSETS.c.slot, SOURCE_OFFSETS.c.next_offset).where(
+            SOURCE_OFFSETS.c.source == source
+        )
+        with self.engine.connect() as conn:
+            return {str(r.slot): int(r.next_offset) for r in conn.execute(q)}
 
     def quarantine(self, rows: Sequence[Mapping[str, Any]], reasons: Sequence[str], *, source: str) -> int:
         """Keep rows that could not be used, each with its reason."""
+        records = self._quarantine_records(rows, reasons, source)
+        self._append(QUARANTINE, records)
+        return len(records)
+
+    def _quarantine_records(
+        self, rows: Sequence[Mapping[str, Any]], reasons: Sequence[str], source: str
+    ) -> list[dict[str, Any]]:
         now = self._now()
-        records = [
+        return [
             {"ts": now, "source": source, "row": _json_safe(dict(r)), "reason": why}
             for r, why in zip(rows, reasons, strict=True)
         ]
-        self._append(QUARANTINE, records)
-        return len(records)
 
     def quarantined(self, limit: int = 100, *, source: str | None = None) -> list[dict[str, Any]]:
         """The newest quarantined rows first, each with ``id``, ``ts``, ``source``, ``row`` and ``reason``."""

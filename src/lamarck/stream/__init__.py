@@ -18,6 +18,7 @@ batch loop uses the stream's decay detector and memory pool, not the other way r
 from lamarck.stream._context import StreamContext
 from lamarck.stream._decay import DecayDetector
 from lamarck.stream._events import EventSchema, label_key, read_events
+from lamarck.stream._kafka import KafkaSource, is_kafka, read_properties
 from lamarck.stream._layer import OnlineLayer, Seen, sign_test
 from lamarck.stream._learner import Pending, StreamLearner, load_state, save_state
 from lamarck.stream._memory import MemoryPool, PoolRow, hardness
@@ -34,6 +35,7 @@ __all__ = [
     "STREAM_METRICS",
     "DecayDetector",
     "EventSchema",
+    "KafkaSource",
     "MemoryPool",
     "OnlineLayer",
     "Pending",
@@ -44,9 +46,11 @@ __all__ = [
     "StreamResult",
     "StreamSession",
     "hardness",
+    "is_kafka",
     "label_key",
     "load_state",
     "read_events",
+    "read_properties",
     "register_stream",
     "run_session",
     "save_state",

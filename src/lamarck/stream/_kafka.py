@@ -105,9 +105,13 @@ class KafkaSource:
     labels: str | None = None
     predictions: str | None = None
     dead_letter: str | None = None
+    #: every Lamarck option given (those above, and a caller's ``extra`` ones)
+    options: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, url: str, *, properties: str | Path | None = None) -> KafkaSource:
+    def parse(
+        cls, url: str, *, properties: str | Path | None = None, extra: tuple[str, ...] = ()
+    ) -> KafkaSource:
         parts = urlsplit(url)
         topic = parts.path.strip("/")
         fix = "Fix: e.g. kafka://127.0.0.1:9092/events?group.id=lamarck&labels=events-labels."
@@ -115,14 +119,15 @@ class KafkaSource:
             raise ConfigError(f"{url!r} is not a Kafka source: kafka://BROKERS/TOPIC[?options]. {fix}")
         options: dict[str, str] = {}
         settings = read_properties(properties) if properties else {}
+        known = (*_OPTIONS, *extra)
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key in _OPTIONS:
+            if key in known:
                 options[key] = value
             elif "." in key:
                 settings[key] = value
             else:
                 raise ConfigError(
-                    f"unknown option {key!r} in {url!r}: Lamarck's options are {list(_OPTIONS)}, and Kafka client "
+                    f"unknown option {key!r} in {url!r}: Lamarck's options are {list(known)}, and Kafka client "
                     f"settings keep their own dotted names (group.id, security.protocol, ...). {fix}"
                 )
         if "password" in parts.query:
@@ -136,6 +141,7 @@ class KafkaSource:
             labels=options.get("labels") or None,
             predictions=options.get("predictions") or None,
             dead_letter=options.get("dead-letter") or None,
+            options=options,
         )
 
     def group(self, default: str) -> str:

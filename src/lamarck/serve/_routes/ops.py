@@ -32,4 +32,6 @@ def prometheus(state: State, _who: str = reader) -> str:
             "# TYPE lamarck_store_batches_total counter\n"
             f"lamarck_store_batches_total {group.batches}\n"
         )
+    if state.feedback_source is not None:  # the Kafka feedback consumer's lag per partition
+        text += state.feedback_source.metrics()
     return text
