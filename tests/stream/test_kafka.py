@@ -172,3 +172,38 @@ def test_kill_nine_three_times_loses_and_duplicates_nothing(tmp_path, kafka_brok
     assert sum(state.source_state.offsets.values()) == n  # read to the end: nothing lost
     assert result["events"] == n and result["labelled"] == n  # and nothing learned twice
     assert state.learner.n_learned_ == n
+
+
+def test_avro_messages_in_the_confluent_wire_format(tmp_path, kafka_brokers):
+    import io
+    import struct
+
+    import fastavro
+    from confluent_kafka import Producer
+
+    schema = {
+        "type": "record",
+        "name": "Sea",
+        "fields": [
+            {"name": n, "type": t}
+            for n, t in (("id", "int"), ("x0", "double"), ("x1", "double"), ("x2", "double"), ("y", "int"))
+        ],
+    }
+    path = tmp_path / "sea.avsc"
+    path.write_text(json.dumps(schema))
+    parsed = fastavro.parse_schema(schema)
+    create_topics(kafka_brokers, {"avro": 1})
+    producer = Producer({"bootstrap.servers": kafka_brokers})
+    for row in sea(800, seed=2):
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, row)
+        producer.produce("avro", key=str(row["id"]), value=b"\x00" + struct.pack(">I", 7) + buf.getvalue())
+    producer.produce("avro", value=b"plain text")  # not in the wire format: quarantined with its reason
+    producer.flush(30)
+    project = Project(tmp_path / "p")
+    url = f"kafka://{kafka_brokers}/avro?group.id=ga&format=confluent-avro&schema={path}"
+    result = stream_project(project, url, "predict y", learner=_learner(), head=200, idle_s=3, register=False)
+    assert result.events == 800 and result.score > 0.8 and result.quarantined == 1
+    assert "Confluent wire format" in project.store.quarantined()[0]["reason"]
+    with pytest.raises(ConfigError, match="needs its schema file"):
+        KafkaSource.parse(f"kafka://{kafka_brokers}/avro?format=avro")

@@ -57,7 +57,12 @@ def run(args: Any, console: Any) -> None:
             console.print(f"elec2 from Kafka (produced {produced:,} events in {produce_s:.1f}s)")
             url = f"kafka://{brokers}/elec2?group.id=bench&predictions=elec2-predicted"
             from_kafka = _stream(Project(Path(tmp) / "kafka"), url, idle_s=5.0)
-    console.print(f"  accuracy {from_kafka['accuracy']:.4f}, {from_kafka['events_per_s']:,.0f} events/s")
+        console.print(f"  accuracy {from_kafka['accuracy']:.4f}, {from_kafka['events_per_s']:,.0f} events/s")
+        # the file again, after: the first run of a process also pays for warming up (imports, caches)
+        again = _stream(Project(Path(tmp) / "file-again"), str(csv_path))
+        console.print(f"elec2 from its file again: {again['events_per_s']:,.0f} events/s")
+    from_file["events_per_s"] = round((from_file["events_per_s"] + again["events_per_s"]) / 2, 1)
+    from_file["seconds"] = round((from_file["seconds"] + again["seconds"]) / 2, 1)
     figures = {
         "events": len(frame),
         "file": {k: from_file[k] for k in ("events", "accuracy", "seconds", "events_per_s", "wall_s")},
@@ -73,8 +78,8 @@ def run(args: Any, console: Any) -> None:
         "# elec2 from Kafka against elec2 from its file\n\n"
         "`lamarck bench --part kafka`: the same stream learner (seed 0) on elec2, read from the CSV file and from "
         "a one-partition topic of a Tansu broker on 127.0.0.1 (with every prediction published to a second "
-        "topic), in one run. Seconds are the streaming time (planning on the head, the group join and the "
-        "idle wait at the end left out).\n\n"
+        "topic), in one run: file, Kafka, file again (the file's figures are the mean of its two runs). Seconds "
+        "are the streaming time (planning on the head, the group join and the idle wait at the end left out).\n\n"
         "| source | events | prequential accuracy | seconds | events/s |\n|---|---|---|---|---|\n"
         f"| file | {from_file['events']:,} | {from_file['accuracy']:.4f} | {from_file['seconds']:.1f} | "
         f"{from_file['events_per_s']:,.0f} |\n"

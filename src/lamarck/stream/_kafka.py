@@ -3,7 +3,8 @@
 A source is a URL: ``kafka://HOST:PORT[,HOST:PORT...]/TOPIC`` with, after ``?``, Lamarck's options
 (``labels=TOPIC``: labels arrive on their own topic, joined to their event by the message key;
 ``predictions=TOPIC``: every prediction is published there; ``dead-letter=TOPIC``: events that fail the
-schema go there too, with their reason in a header) and any setting of the Kafka client under its own name
+schema go there too, with their reason in a header; ``format=json`` (the default), ``avro`` or
+``confluent-avro`` with ``schema=PATH.avsc``: how messages are encoded, on both topics) and any setting of the Kafka client under its own name
 (``group.id``, ``security.protocol``, ``sasl.mechanism``, ...). Settings with secrets (``sasl.password``)
 belong in a client properties file (``--kafka-config FILE``, ``key=value`` lines, as Kafka's own tools
 read), not in a URL.
@@ -23,6 +24,7 @@ again: downstream, key them by event). The client is ``confluent-kafka`` (librdk
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -53,7 +55,10 @@ KAFKA_DEFAULTS: dict[str, Any] = {
     "queued.max.messages.kbytes": 16384,
 }
 #: Lamarck's own options in a source URL; anything else with a dot is a client setting
-_OPTIONS = ("labels", "predictions", "dead-letter")
+_OPTIONS = ("labels", "predictions", "dead-letter", "format", "schema")
+#: message formats: JSON objects; Avro records with a schema file (``schema=PATH.avsc``), plain or in the
+#: Confluent wire format (a zero byte and the 4-byte schema id before the record; the file is the schema)
+FORMATS = ("json", "avro", "confluent-avro")
 #: seconds a consumer may take to join its group and get partitions before the stream gives up
 JOIN_S = 60.0
 #: labels that came before their event, kept at most this many (the oldest are quarantined beyond)
@@ -130,6 +135,12 @@ class KafkaSource:
                     f"unknown option {key!r} in {url!r}: Lamarck's options are {list(known)}, and Kafka client "
                     f"settings keep their own dotted names (group.id, security.protocol, ...). {fix}"
                 )
+        fmt = options.get("format", "json")
+        if fmt not in FORMATS or (fmt != "json" and not options.get("schema")):
+            raise ConfigError(
+                f"format={fmt!r} in {url!r}: messages are one of {list(FORMATS)}, and Avro needs its schema file. "
+                "Fix: format=json, or format=avro&schema=events.avsc."
+            )
         if "password" in parts.query:
             log.warning(
                 "a password in a Kafka URL ends up in shell history and logs: use --kafka-config FILE"
@@ -163,6 +174,39 @@ class KafkaSource:
             k: v for k, v in self.settings.items() if k.startswith(("security.", "sasl.", "ssl.", "client."))
         }
         return {"bootstrap.servers": self.brokers, "linger.ms": 5, **shared, "logger": log}
+
+    def decoder(self) -> Any:
+        """``bytes -> dict`` for this source's messages (raises ``ValueError`` for one that does not decode)."""
+        fmt = self.options.get("format", "json")
+        if fmt == "json":
+            return _json_object
+        try:
+            import fastavro
+        except ImportError:
+            raise ConfigError("Avro messages need fastavro. Fix: pip install 'lamarck[kafka]'.") from None
+        path = self.options["schema"]
+        try:
+            schema = fastavro.parse_schema(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, fastavro.schema.SchemaParseException) as e:
+            raise ConfigError(
+                f"cannot read the Avro schema {path!r}: {e}. Fix: schema=PATH to an .avsc file."
+            ) from None
+        skip = 5 if fmt == "confluent-avro" else 0
+
+        def avro(value: bytes) -> dict[str, Any]:
+            if skip and (len(value) < skip or value[0] != 0):
+                raise ValueError(
+                    "not in the Confluent wire format (a zero byte and a 4-byte schema id first)"
+                )
+            try:
+                record = fastavro.schemaless_reader(io.BytesIO(value[skip:]), schema)
+            except Exception as e:  # fastavro raises several kinds for a record that does not fit
+                raise ValueError(f"not an Avro record of the schema ({type(e).__name__}: {e})") from None
+            if not isinstance(record, dict):
+                raise ValueError("the Avro schema is not a record")
+            return record
+
+        return avro
 
     @property
     def shown(self) -> str:
@@ -208,24 +252,28 @@ class Message:
         return f"{self.topic}:{self.partition}"
 
 
-def _decode(topic: str, partition: int, offset: int, value: bytes | None) -> RawEvent:
+def _json_object(value: bytes) -> dict[str, Any]:
+    try:
+        row = json.loads(value)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"not JSON ({e})") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"a JSON {type(row).__name__}, not an object")
+    return row
+
+
+def _decode(
+    topic: str, partition: int, offset: int, value: bytes | None, decode: Any = _json_object
+) -> RawEvent:
     where = f"{topic}[{partition}]@{offset}"
     if value is None:
         return RawEvent(offset, None, f"unparsable: message {where} has no value")
     try:
-        row = json.loads(value)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return RawEvent(offset, decode(value))
+    except ValueError as e:
         return RawEvent(
-            offset,
-            None,
-            f"unparsable: message {where} is not JSON ({e})",
-            value[:500].decode(errors="replace"),
+            offset, None, f"unparsable: message {where} is {e}", value[:500].decode(errors="replace")
         )
-    if not isinstance(row, dict):
-        return RawEvent(
-            offset, None, f"unparsable: message {where} is a JSON {type(row).__name__}, not an object"
-        )
-    return RawEvent(offset, row)
 
 
 class KafkaStream:
@@ -241,6 +289,7 @@ class KafkaStream:
                 "reading Kafka needs the kafka extra. Fix: pip install 'lamarck[kafka]' (confluent-kafka)."
             ) from None
         self.source, self.state = source, state
+        self.decode = source.decoder()
         self.consumer = Consumer(source.consumer_config(group))
         needs_producer = source.predictions or source.dead_letter
         self.producer = Producer(source.producer_config()) if needs_producer else None
@@ -301,7 +350,7 @@ class KafkaStream:
                 partition,
                 offset,
                 None if key is None else key.decode(errors="replace"),
-                _decode(topic, partition, offset, msg.value()),
+                _decode(topic, partition, offset, msg.value(), self.decode),
                 msg.value() or b"",
             )
 
