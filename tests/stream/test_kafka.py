@@ -207,3 +207,39 @@ def test_avro_messages_in_the_confluent_wire_format(tmp_path, kafka_brokers):
     assert "Confluent wire format" in project.store.quarantined()[0]["reason"]
     with pytest.raises(ConfigError, match="needs its schema file"):
         KafkaSource.parse(f"kafka://{kafka_brokers}/avro?format=avro")
+
+
+def test_a_slow_learner_does_not_make_the_consumer_grow(kafka_brokers):
+    """60 MB waiting in the topic while the learner takes one event at a time: the client's prefetch stays
+    within its cap (16 MB of messages), so the process grows by far less than what is waiting."""
+    import resource
+    import time
+
+    from lamarck.stream._kafka import KafkaState, KafkaStream
+
+    create_topics(kafka_brokers, {"big": 1})
+    padding = "x" * 1500
+    produce_rows(kafka_brokers, "big", ({"i": i, "pad": padding} for i in range(40_000)))
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+    before = rss_mb()
+    stream = KafkaStream(
+        KafkaSource.parse(f"kafka://{kafka_brokers}/big?group.id=slow"), KafkaState(), group="slow"
+    )
+    taken = 0
+    peak = before
+    deadline = time.monotonic() + 60
+    for message in stream.messages():
+        if message is not None:
+            taken += 1
+            stream.consumed(message)
+            time.sleep(0.01)  # a slow learner
+        peak = max(peak, rss_mb())
+        if taken >= 300 or time.monotonic() > deadline:
+            break
+    stream.close()
+    assert taken >= 300
+    assert peak - before < 40, f"the consumer grew by {peak - before:.0f} MB while 60 MB waited"
