@@ -143,7 +143,7 @@ def test_kill_nine_three_times_loses_and_duplicates_nothing(tmp_path, kafka_brok
     folder = tmp_path / "p"
     checkpoint = folder / "streams" / "k" / "checkpoint.pkl"
     cmd = [
-        sys.executable, "-m", "lamarck.cli", "stream", f"kafka://{kafka_brokers}/k?group.id=gk", "predict y",
+        sys.executable, "-m", "lamarck.cli", "stream", f"kafka://{kafka_brokers}/k?group.id=gk&session.timeout.ms=2000&heartbeat.interval.ms=300", "predict y",
         "--project", str(folder), "--population", "2", "--no-hybrid", "--checkpoint-every", "300",
         "--idle-exit", "5", "--no-register", "--json",
     ]  # fmt: skip

@@ -67,9 +67,12 @@ def stream_feedback(
 
 
 @router.get("/status", responses=answers(401, 503))
-def stream_status(service: Service, _who: str = reader) -> dict[str, Any]:
-    """Events learned, the running prequential metric, checkpoints and the best members."""
+def stream_status(state: State, service: Service, _who: str = reader) -> dict[str, Any]:
+    """Events learned, the running prequential metric, checkpoints and the best members (and, with
+    ``serve --feedback-from kafka://...``, that consumer's lag per partition)."""
     found = service.status()
     if found is None:
         raise HTTPException(503, 'no stream learner yet: run `lamarck stream DATA "SENTENCE"` first')
+    if state.feedback_source is not None:  # labels from a Kafka topic: the consumer's lag per partition
+        found = {**found, "feedback_source": state.feedback_source.status()}
     return found
