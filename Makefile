@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: all env demo test test-quick test-slow lint typecheck format browser bench bench-peers clean
+.PHONY: all env neural demo test test-quick test-slow lint typecheck format browser bench bench-peers clean
 
 all: test
 
@@ -14,18 +14,30 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.4"
 
+# --inexact: a re-sync keeps PyTorch, which `make neural` installs beside the locked packages
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --extra cluster --extra kafka --compile-bytecode --python $(PYTHON)
+	$(UV) sync --locked --inexact --extra cluster --extra kafka --compile-bytecode --python $(PYTHON)
 	@touch $(STAMP)
 
 env: $(STAMP)
+
+# The optional neural extra (the MLP learner) needs PyTorch, and a CPU build is enough: PyPI's default Linux
+# wheel is a CUDA build of several GB. pip installs $(TORCH) into the environment (these machines' pip finds
+# a CPU build of torch 2.13.0 on their own disk; elsewhere:
+#   make neural TORCH="torch --index-url https://download.pytorch.org/whl/cpu").
+# `make demo` does not need it; `make test` installs it, so its tests run rather than skip.
+TORCH ?= torch==2.13.0
+neural: env
+	@$(VENV)/bin/python -c "import torch" 2>/dev/null || ( \
+		$(VENV)/bin/python -m ensurepip -q >/dev/null && \
+		$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(TORCH) )
 
 demo: env
 	$(VENV)/bin/python examples/demo.py
 	$(VENV)/bin/python examples/loop_demo.py
 
 # The full gate: every test, the slow ones too (pyproject's addopts leave `slow` out of a plain `pytest`).
-test: env
+test: env neural
 	$(VENV)/bin/python -m pytest -q -m "slow or not slow"
 
 # The quick loop while working: everything but the tests marked slow (real fits of several seconds,

@@ -12,8 +12,7 @@ from river.datasets import synth
 from lamarck import Project
 from lamarck.bench import create_topics, produce_rows
 from lamarck.errors import ConfigError
-from lamarck.stream import StreamLearner, load_state, stream_project
-from lamarck.stream._kafka import KafkaSource
+from lamarck.stream import KafkaSource, StreamLearner, load_state, stream_project
 
 pytestmark = pytest.mark.slow  # a broker and a consumer group (a few seconds to join)
 

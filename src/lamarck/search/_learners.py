@@ -30,7 +30,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-__all__ = ["LEARNERS", "FitContext", "FoldData", "Learner"]
+__all__ = ["LEARNERS", "FitContext", "FoldData", "Learner", "register"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ class Learner(ABC):
     cost: ClassVar[float] = 1.0
     max_rows: ClassVar[int] = 10**9
     stops_at_deadline: ClassVar[bool] = True
+    #: in the default search (a fit that names no learners); an optional one is asked for by name
+    default: ClassVar[bool] = True
 
     @classmethod
     def supports(cls, task: str) -> bool:
@@ -920,3 +922,8 @@ LEARNERS: dict[str, Learner] = {
         KNNLearner(),
     )
 }
+
+
+def register(learner: Learner) -> None:
+    """Add a learner to the zoo (the optional ones register themselves when their module is imported)."""
+    LEARNERS[learner.name] = learner

@@ -40,6 +40,8 @@ from lamarck.evaluate import get_metric, score, signed
 from lamarck.search._decision import DecisionRule, choose_rule, weighted_median
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, Learner
+from lamarck.search._neural import NEEDS_TORCH
+from lamarck.search._neural import available as neural_available
 from lamarck.search._objective import DEFAULT, learner_objectives, target_shape
 from lamarck.search._stopping import EarlyStop, time_to_quality
 from lamarck.search._threads import search_threads
@@ -304,10 +306,12 @@ class AutoSearch:
                 f"time budget must be a positive number of seconds, got {self.time_budget_s!r}. Fix: pass e.g. 60."
             )
         get_metric(self.metric)
-        names = list(self.learners) if self.learners else list(LEARNERS)
+        names = list(self.learners) if self.learners else [n for n, k in LEARNERS.items() if k.default]
         unknown = [n for n in names if n not in LEARNERS]
         if unknown:
             raise ConfigError(f"unknown learner(s) {unknown}. Fix: choose among {', '.join(LEARNERS)}.")
+        if "mlp" in names and not neural_available():
+            raise ConfigError(NEEDS_TORCH)
         chosen = [LEARNERS[n] for n in names if LEARNERS[n].supports(self.task)]
         if not chosen:
             raise ConfigError(f"none of the learners {names} supports task {self.task!r}.")
