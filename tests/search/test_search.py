@@ -114,3 +114,30 @@ def test_caruana_prefers_the_blend_that_scores_best():
     preds = [y + 0.2, y - 0.2, y + 1.0]
     w = caruana_weights(preds, lambda p: -float(np.mean((p - y) ** 2)))
     assert w[2] == 0 and w[0] > 0 and w[1] > 0
+
+
+def test_a_trial_cut_by_the_deadline_does_not_set_its_learners_cost(monkeypatch):
+    """The second trial is cut at half the time left (it took the time it was given): later trials still
+    start, because the learner's cost is what its complete fits took."""
+    from lamarck.search import _search
+    from lamarck.search._trial import FoldRun
+
+    X, y = _data(n=300)
+    calls: list[float] = []
+
+    def run_folds(**job):  # type: ignore[no-untyped-def]
+        calls.append(job["time_left_s"])
+        n = len(job["folds"])
+        oof = np.full((len(y), 2), 0.5)
+        seconds = 0.2 if len(calls) != 2 else job["trial_time_s"]  # cut: it ran all the time it was given
+        time.sleep(seconds)
+        return FoldRun(
+            "complete", [object()] * n, oof, [0.5] * n, n_cut=n if len(calls) == 2 else 0, seconds=seconds
+        )
+
+    monkeypatch.setattr(_search, "run_folds", run_folds)
+    search = AutoSearch(
+        task="binary", metric="roc_auc", time_budget_s=4, learners=["lightgbm"], max_trials=6, early_stop=None
+    )
+    search.fit(X, y)
+    assert len(calls) >= 4, calls

@@ -472,7 +472,10 @@ class AutoSearch:
             """Keep a finished trial (its signed score when it completed, else ``None``)."""
             nonlocal best_signed
             fold_scores = tuple(run.fold_scores)
-            if run.status == "complete":
+            if run.status == "complete" and (not run.n_cut or name not in seconds_by_learner):
+                # a fit the deadline cut short took the time it was given, not what the learner costs: on
+                # diamonds, the second trial cut at half the time left made that the estimate of every
+                # later trial, and the search stopped at 15 s of 30 with one trial
                 seconds_by_learner[name] = max(run.seconds, seconds_by_learner.get(name, 0.0) * 0.5)
                 value = score(self.metric, y[oof_rows], run.oof[oof_rows])
                 s = signed(self.metric, value)
