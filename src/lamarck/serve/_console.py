@@ -299,14 +299,25 @@ def report_of(project: Any, version: str) -> str | None:
 
 def label_queue(project: Any, *, n: int = 10, strategy: str = "entropy") -> list[dict[str, Any]]:
     """The logged, unlabelled predictions whose labels would help most (``Project.suggest_labels``), each
-    with its inputs, the model's answer and confidence (the answer's probability)."""
+    with its inputs, the model's answer and confidence (the answer's probability); for a regression (no
+    probabilities to rank by), the newest unlabelled predictions."""
     table = project.suggest_labels(n, strategy=strategy)
     if table.empty:
-        return []
+        newest = project.store.unlabelled_predictions(limit=n)
+        return [
+            {
+                "prediction_id": r["id"],
+                "prediction": r["prediction"],
+                "model_version": r["model_version"],
+                "uncertainty": None,
+                "confidence": None,
+                "inputs": _clean_inputs(r["inputs"] or {}),
+            }
+            for r in (newest.to_dict("records") if len(newest) else [])
+        ]
     fixed = {"prediction_id", "score", "prediction", "model_version", "confidence"}
     out = []
     for record in table.to_dict("records"):
-        inputs = {k: v for k, v in record.items() if k not in fixed}
         confidence = record.get("confidence")
         out.append(
             {
@@ -317,9 +328,11 @@ def label_queue(project: Any, *, n: int = 10, strategy: str = "entropy") -> list
                 "confidence": None
                 if confidence is None or pd.isna(confidence)
                 else round(float(confidence), 4),
-                "inputs": {
-                    str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in inputs.items()
-                },
+                "inputs": _clean_inputs({k: v for k, v in record.items() if k not in fixed}),
             }
         )
     return out
+
+
+def _clean_inputs(inputs: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in inputs.items()}

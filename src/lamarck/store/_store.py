@@ -586,10 +586,9 @@ class EventStore:
             .order_by(FEEDBACK.c.id.desc())
             .limit(max(int(last), 0))
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
-        columns = ["feedback_id", "ts", "model_version", "prediction", "label", "feedback_ts"]
-        return pd.DataFrame.from_records([dict(r) for r in rows[::-1]], columns=columns)
+        return self._oldest_first(
+            q, ["feedback_id", "ts", "model_version", "prediction", "label", "feedback_ts"]
+        )
 
     def shadow_outcomes(self, *, last: int = 20_000) -> pd.DataFrame:
         """The newest ``last`` labelled rows that a challenger answered in the shadow, oldest first: ``ts``
@@ -612,10 +611,9 @@ class EventStore:
             .order_by(SHADOW.c.id.desc())
             .limit(max(int(last), 0))
         )
-        with self.engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
-        columns = ["shadow_id", "ts", "model_version", "prediction", "served_prediction", "label"]
-        return pd.DataFrame.from_records([dict(r) for r in rows[::-1]], columns=columns)
+        return self._oldest_first(
+            q, ["shadow_id", "ts", "model_version", "prediction", "served_prediction", "label"]
+        )
 
     def prediction_log(self, *, last: int = 5000) -> pd.DataFrame:
         """The newest ``last`` logged predictions, oldest first: ``ts``, ``model_version``, ``inputs`` (a
@@ -631,9 +629,12 @@ class EventStore:
             .order_by(PREDICTIONS.c.ts.desc())
             .limit(max(int(last), 0))
         )
+        return self._oldest_first(q, ["ts", "model_version", "inputs", "prediction", "proba"])
+
+    def _oldest_first(self, q: Any, columns: list[str]) -> pd.DataFrame:
+        """The rows of a newest-first query (``ORDER BY ... DESC LIMIT n``), oldest first, as a frame."""
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
-        columns = ["ts", "model_version", "inputs", "prediction", "proba"]
         return pd.DataFrame.from_records([dict(r) for r in rows[::-1]], columns=columns)
 
     def shadow_count(self, model_version: str) -> int:

@@ -25,6 +25,7 @@ again: downstream, key them by event). The client is ``confluent-kafka`` (librdk
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import time
@@ -580,14 +581,8 @@ def run_kafka(
     seen = 0
     try:
         with _sigterm_as_interrupt():
-            for earlier in first or []:  # the head read to plan the stream, in order
-                seen += 1
-                session.position += 1
-                handle(earlier)
-                stream.consumed(earlier)
-                dirty = True
-                last_message = time.perf_counter()
-            for message in stream.messages(idle_s=idle_s):
+            # the head read to plan the stream first, in order, then what the consumer brings
+            for message in itertools.chain(first or [], stream.messages(idle_s=idle_s)):
                 if message is None:
                     if dirty and time.monotonic() - last_save >= checkpoint_s:
                         save()
