@@ -25,6 +25,11 @@ def sea(n: int, seed: int = 0) -> list[dict]:
     ]
 
 
+#: the test broker's members time out in 2 s, so a group forms (and re-forms after a kill) in about a second;
+#: Apache Kafka's brokers refuse a session under 6 s, Lamarck's default
+FAST = "&session.timeout.ms=2000&heartbeat.interval.ms=300"
+
+
 def _learner() -> StreamLearner:
     return StreamLearner(population=2, hybrid=False, seed=0)
 
@@ -47,12 +52,12 @@ def test_learns_a_topic_and_resumes_without_learning_twice(tmp_path, kafka_broke
     rows = sea(3000)
     produce_rows(kafka_brokers, "sea", rows[:2000], key="id")
     project = Project(tmp_path / "p")
-    url = f"kafka://{kafka_brokers}/sea?group.id=g1&predictions=sea-predicted"
-    first = stream_project(project, url, "predict y", learner=_learner(), idle_s=3, register=False)
+    url = f"kafka://{kafka_brokers}/sea?group.id=g1&predictions=sea-predicted{FAST}"
+    first = stream_project(project, url, "predict y", learner=_learner(), idle_s=2, register=False)
     assert first.events == 2000 and first.labelled == 2000 and first.score > 0.8
     assert first.kafka["published"] == 2000 and sum(first.kafka["lag"].values()) <= 2  # Tansu: see docs
     produce_rows(kafka_brokers, "sea", rows[2000:], key="id")
-    again = stream_project(project, url, "predict y", resume=True, idle_s=3, register=False)
+    again = stream_project(project, url, "predict y", resume=True, idle_s=2, register=False)
     assert again.events == 3000  # the checkpoint's 2000 and the 1000 new ones, none twice
     state = load_state(tmp_path / "p" / "streams" / "sea" / "checkpoint.pkl").source_state
     assert sum(state.offsets.values()) == 3000
@@ -72,9 +77,9 @@ def test_labels_topic_joins_by_key_and_bad_events_go_to_dead_letters(tmp_path, k
     )
     produce_rows(kafka_brokers, "ev-labels", [{"y": r["y"], "id": r["id"]} for r in rows[300:]], key="id")
     project = Project(tmp_path / "p")
-    url = f"kafka://{kafka_brokers}/ev?group.id=g2&labels=ev-labels&dead-letter=ev-dead"
+    url = f"kafka://{kafka_brokers}/ev?group.id=g2&labels=ev-labels&dead-letter=ev-dead{FAST}"
     result = stream_project(
-        project, url, "predict y", target="y", learner=_learner(), head=300, idle_s=3, register=False
+        project, url, "predict y", target="y", learner=_learner(), head=300, idle_s=2, register=False
     )
     assert result.events == 1200 and result.labelled == 1200  # every label joined its event
     assert result.kafka["waiting_for_label"] == 0 and result.kafka["labels_before_event"] == 0
@@ -112,7 +117,7 @@ def test_labels_topic_joins_by_key_and_bad_events_go_to_dead_letters(tmp_path, k
 def test_two_consumers_in_one_group_share_the_partitions(tmp_path, kafka_brokers):
     create_topics(kafka_brokers, {"shared": 4})
     produce_rows(kafka_brokers, "shared", sea(4000, seed=5), key="id")
-    url = f"kafka://{kafka_brokers}/shared?group.id=g3"
+    url = f"kafka://{kafka_brokers}/shared?group.id=g3{FAST}"
     results: dict[str, object] = {}
 
     def run(name: str) -> None:
@@ -152,7 +157,7 @@ def test_kill_nine_three_times_loses_and_duplicates_nothing(tmp_path, kafka_brok
     folder = tmp_path / "p"
     checkpoint = folder / "streams" / "k" / "checkpoint.pkl"
     cmd = [
-        sys.executable, "-m", "lamarck.cli", "stream", f"kafka://{kafka_brokers}/k?group.id=gk&session.timeout.ms=2000&heartbeat.interval.ms=300", "predict y",
+        sys.executable, "-m", "lamarck.cli", "stream", f"kafka://{kafka_brokers}/k?group.id=gk{FAST}", "predict y",
         "--project", str(folder), "--population", "2", "--no-hybrid", "--checkpoint-every", "300",
         "--idle-exit", "5", "--no-register", "--json",
     ]  # fmt: skip
@@ -210,8 +215,8 @@ def test_avro_messages_in_the_confluent_wire_format(tmp_path, kafka_brokers):
     producer.produce("avro", value=b"plain text")  # not in the wire format: quarantined with its reason
     producer.flush(30)
     project = Project(tmp_path / "p")
-    url = f"kafka://{kafka_brokers}/avro?group.id=ga&format=confluent-avro&schema={path}"
-    result = stream_project(project, url, "predict y", learner=_learner(), head=200, idle_s=3, register=False)
+    url = f"kafka://{kafka_brokers}/avro?group.id=ga&format=confluent-avro&schema={path}{FAST}"
+    result = stream_project(project, url, "predict y", learner=_learner(), head=200, idle_s=2, register=False)
     assert result.events == 800 and result.score > 0.8 and result.quarantined == 1
     assert "Confluent wire format" in project.store.quarantined()[0]["reason"]
     with pytest.raises(ConfigError, match="needs its schema file"):
@@ -236,7 +241,7 @@ def test_a_slow_learner_does_not_make_the_consumer_grow(kafka_brokers):
 
     before = rss_mb()
     stream = KafkaStream(
-        KafkaSource.parse(f"kafka://{kafka_brokers}/big?group.id=slow"), KafkaState(), group="slow"
+        KafkaSource.parse(f"kafka://{kafka_brokers}/big?group.id=slow{FAST}"), KafkaState(), group="slow"
     )
     taken = 0
     peak = before

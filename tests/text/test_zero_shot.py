@@ -64,7 +64,7 @@ def test_bbc_news_zero_shot_beats_the_majority_and_few_shot_beats_zero_shot():
     rng = np.random.default_rng(0)
     y = np.array(topics)
     classes = sorted(set(topics))
-    sample = np.concatenate([rng.choice(np.flatnonzero(y == c), 40, replace=False) for c in classes])
+    sample = np.concatenate([rng.choice(np.flatnonzero(y == c), 20, replace=False) for c in classes])
     shots = np.concatenate(
         [rng.choice(np.setdiff1d(np.flatnonzero(y == c), sample), 8, replace=False) for c in classes]
     )

@@ -8,7 +8,7 @@ A learner turns the feature frame made by :class:`lamarck.data.FeatureProcessor`
 in :data:`LEARNERS`::
 
     >>> sorted(LEARNERS)
-    ['catboost', 'extra_trees', 'knn', 'lightgbm', 'linear', 'random_forest', 'xgboost']
+    ['catboost', 'extra_trees', 'knn', 'lightgbm', 'linear', 'mlp', 'random_forest', 'xgboost']
     >>> LEARNERS["lightgbm"].supports("regression")
     True
 

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 from lamarck.errors import ConfigError
 from lamarck.search._learners import FitContext, Learner, _dense_pipeline, _DenseModel, register
 
-__all__ = ["NEEDS_TORCH", "MLPLearner", "TorchMLP", "available"]
+__all__ = ["NEEDS_TORCH", "MLPLearner", "TorchMLP", "available", "warm"]
 
 #: what a fit that asks for the MLP is told where PyTorch is missing
 NEEDS_TORCH = (
@@ -38,6 +38,15 @@ NEEDS_TORCH = (
 def available() -> bool:
     """Whether PyTorch is installed (the ``neural`` extra)."""
     return importlib.util.find_spec("torch") is not None
+
+
+def warm() -> None:
+    """Import PyTorch now (1-3 s the first time in a process), so that the first MLP trial's deadline is
+    spent training, not importing; a search that will try the MLP calls it before its clock starts."""
+    if available():
+        import torch
+
+        torch.zeros(1) + 1  # the first operation initialises the CPU kernels
 
 
 class TorchMLP(BaseEstimator):
@@ -238,9 +247,7 @@ class MLPLearner(Learner):
     def fit(self, params, X, y, ctx: FitContext, X_val=None, y_val=None):  # type: ignore[no-untyped-def]
         if not available():
             raise ConfigError(NEEDS_TORCH)
-        weights = (
-            dict(ctx.class_weight) if ctx.class_weight and params.get("objective") == "balanced" else None
-        )
+        weights = dict(ctx.class_weight) if ctx.class_weight else None  # the balanced objective sets them
         est = TorchMLP(
             task=ctx.task,
             n_classes=ctx.n_classes,

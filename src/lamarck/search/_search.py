@@ -42,6 +42,7 @@ from lamarck.search._ensemble import caruana_weights
 from lamarck.search._learners import LEARNERS, Learner
 from lamarck.search._neural import NEEDS_TORCH
 from lamarck.search._neural import available as neural_available
+from lamarck.search._neural import warm as warm_torch
 from lamarck.search._objective import DEFAULT, learner_objectives, target_shape
 from lamarck.search._stopping import EarlyStop, time_to_quality
 from lamarck.search._threads import search_threads
@@ -310,8 +311,10 @@ class AutoSearch:
         unknown = [n for n in names if n not in LEARNERS]
         if unknown:
             raise ConfigError(f"unknown learner(s) {unknown}. Fix: choose among {', '.join(LEARNERS)}.")
-        if "mlp" in names and not neural_available():
-            raise ConfigError(NEEDS_TORCH)
+        if "mlp" in names:
+            if not neural_available():
+                raise ConfigError(NEEDS_TORCH)
+            warm_torch()
         chosen = [LEARNERS[n] for n in names if LEARNERS[n].supports(self.task)]
         if not chosen:
             raise ConfigError(f"none of the learners {names} supports task {self.task!r}.")
