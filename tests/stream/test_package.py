@@ -35,6 +35,7 @@ def test_public_names():
         "StreamLearner",
         "StreamResult",
         "StreamSession",
+        "commit_quietly",
         "hardness",
         "is_kafka",
         "label_key",

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from lamarck.errors import ConfigError, LamarckError
-from lamarck.stream import KafkaSource
+from lamarck.stream import KafkaSource, commit_quietly
 
 __all__ = ["KafkaFeedback"]
 
@@ -148,7 +148,7 @@ class KafkaFeedback:
             TopicPartition(topic, int(partition), offset)
             for (topic, partition), offset in ((slot.rsplit(":", 1), n) for slot, n in offsets.items())
         ]
-        consumer.commit(offsets=done, asynchronous=False)
+        commit_quietly(consumer, done)  # the store holds the offsets already: a failed commit loses nothing
 
     def _measure_lag(self, consumer: Any) -> None:
         stored = self.state.project.store.source_offsets(self.name)

@@ -18,7 +18,7 @@ batch loop uses the stream's decay detector and memory pool, not the other way r
 from lamarck.stream._context import StreamContext
 from lamarck.stream._decay import DecayDetector
 from lamarck.stream._events import EventSchema, label_key, read_events
-from lamarck.stream._kafka import KafkaSource, is_kafka, read_properties
+from lamarck.stream._kafka import KafkaSource, commit_quietly, is_kafka, read_properties
 from lamarck.stream._layer import OnlineLayer, Seen, sign_test
 from lamarck.stream._learner import Pending, StreamLearner, load_state, save_state
 from lamarck.stream._memory import MemoryPool, PoolRow, hardness
@@ -45,6 +45,7 @@ __all__ = [
     "StreamLearner",
     "StreamResult",
     "StreamSession",
+    "commit_quietly",
     "hardness",
     "is_kafka",
     "label_key",

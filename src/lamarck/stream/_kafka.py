@@ -39,7 +39,15 @@ from lamarck.errors import ConfigError, DataError
 from lamarck.stream._events import RawEvent
 from lamarck.stream._learner import Pending
 
-__all__ = ["KAFKA_DEFAULTS", "KafkaSource", "KafkaState", "KafkaStream", "is_kafka", "read_properties"]
+__all__ = [
+    "KAFKA_DEFAULTS",
+    "KafkaSource",
+    "KafkaState",
+    "KafkaStream",
+    "commit_quietly",
+    "is_kafka",
+    "read_properties",
+]
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +261,20 @@ class Message:
         return f"{self.topic}:{self.partition}"
 
 
+def commit_quietly(consumer: Any, offsets: list[Any]) -> bool:
+    """Commit ``offsets`` to the group (synchronously); a failure (a rebalance, a closing client) is logged,
+    not raised: what was learned is already durable with its own offsets (the checkpoint or the store), and
+    a restart reads from the later of the two, so a late commit loses nothing and repeats nothing."""
+    from confluent_kafka import KafkaException
+
+    try:
+        consumer.commit(offsets=offsets, asynchronous=False)
+    except KafkaException as e:
+        log.warning("Kafka: the offsets were not committed (%s); the next start reads from the checkpoint", e)
+        return False
+    return True
+
+
 def _json_object(value: bytes) -> dict[str, Any]:
     try:
         row = json.loads(value)
@@ -403,7 +425,7 @@ class KafkaStream:
             if slot in held
         ]
         if offsets:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
+            commit_quietly(self.consumer, offsets)
 
     def lag(self) -> dict[str, int]:
         """Messages not yet processed per assigned partition (``"topic:partition"``): the high watermark
@@ -420,6 +442,9 @@ class KafkaStream:
         return out
 
     def close(self) -> None:
+        self.on_revoke = (
+            None  # the runner saved at its end; leaving the group revokes, and must not save again
+        )
         try:
             self.flush()
         finally:
