@@ -43,10 +43,20 @@ def available() -> bool:
 def warm() -> None:
     """Import PyTorch now (1-3 s the first time in a process), so that the first MLP trial's deadline is
     spent training, not importing; a search that will try the MLP calls it before its clock starts."""
-    if available():
+    if available() and not _WARM:
         import torch
 
-        torch.zeros(1) + 1  # the first operation initialises the CPU kernels
+        # one tiny training step: the first forward, backward and optimiser step of a process initialise
+        # the kernels and the autograd engine (seconds), which a trial's deadline should not pay for
+        net = TorchMLP(task="binary", n_classes=2, width=8, depth=1)._network(4)
+        optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3)
+        loss = net(torch.zeros(4, 4)).sum()
+        loss.backward()
+        optimiser.step()
+        _WARM.append(True)
+
+
+_WARM: list[bool] = []
 
 
 class TorchMLP(BaseEstimator):
@@ -144,6 +154,7 @@ class TorchMLP(BaseEstimator):
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.float32))
         Xv, yv = torch.from_numpy(X_val), torch.from_numpy(y_val.astype(np.float32))
         best, best_state, waited = math.inf, None, 0
+        warmup = math.ceil(0.1 * self.max_epochs)
         self.epochs_ = 0
         for _epoch in range(self.max_epochs):
             net.train()
@@ -168,7 +179,10 @@ class TorchMLP(BaseEstimator):
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             else:
                 waited += 1
-            if waited >= self.patience or time.monotonic() > self.deadline:
+            # patience counts once the learning rate has warmed up (the first tenth of the schedule): on a
+            # few hundred rows the first epochs at a small rate barely move the loss, and stopping there left
+            # an untrained network
+            if (waited >= self.patience and self.epochs_ > warmup) or time.monotonic() > self.deadline:
                 break
         if best_state is not None:
             net.load_state_dict(best_state)
