@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from lamarck.errors import ConfigError, LamarckError
-from lamarck.stream import KafkaSource, commit_quietly
+from lamarck.stream import KafkaSource, commit_quietly, lag_of, resume_at
 
 __all__ = ["KafkaFeedback"]
 
@@ -90,18 +90,8 @@ class KafkaFeedback:
             consumer.close()
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        stored = self.state.project.store.source_offsets(self.name)
-        committed = consumer.committed(partitions, timeout=10) if partitions else []
-        for tp, done in zip(partitions, committed, strict=True):
-            known = [
-                o
-                for o in (stored.get(f"{tp.topic}:{tp.partition}"), done.offset if done.offset >= 0 else None)
-                if o is not None
-            ]
-            if known:
-                tp.offset = max(known)
         self._assigned = list(partitions)
-        consumer.assign(partitions)
+        resume_at(consumer, partitions, self.state.project.store.source_offsets(self.name))
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         self._assigned = []
@@ -151,16 +141,7 @@ class KafkaFeedback:
         commit_quietly(consumer, done)  # the store holds the offsets already: a failed commit loses nothing
 
     def _measure_lag(self, consumer: Any) -> None:
-        stored = self.state.project.store.source_offsets(self.name)
-        lag: dict[str, int] = {}
-        for tp in self._assigned:
-            try:
-                _, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-            except Exception:
-                continue
-            slot = f"{tp.topic}:{tp.partition}"
-            lag[slot] = max(0, int(high) - stored.get(slot, 0))
-        self.lag = lag
+        self.lag = lag_of(consumer, self._assigned, self.state.project.store.source_offsets(self.name))
 
     # ------------------------------------------------------------------ what the server shows
 

@@ -18,7 +18,7 @@ batch loop uses the stream's decay detector and memory pool, not the other way r
 from lamarck.stream._context import StreamContext
 from lamarck.stream._decay import DecayDetector
 from lamarck.stream._events import EventSchema, label_key, read_events
-from lamarck.stream._kafka import KafkaSource, commit_quietly, is_kafka, read_properties
+from lamarck.stream._kafka import KafkaSource, commit_quietly, is_kafka, lag_of, read_properties, resume_at
 from lamarck.stream._layer import OnlineLayer, Seen, sign_test
 from lamarck.stream._learner import Pending, StreamLearner, load_state, save_state
 from lamarck.stream._memory import MemoryPool, PoolRow, hardness
@@ -49,10 +49,12 @@ __all__ = [
     "hardness",
     "is_kafka",
     "label_key",
+    "lag_of",
     "load_state",
     "read_events",
     "read_properties",
     "register_stream",
+    "resume_at",
     "run_session",
     "save_state",
     "sign_test",

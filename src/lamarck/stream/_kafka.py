@@ -29,7 +29,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,9 @@ __all__ = [
     "KafkaStream",
     "commit_quietly",
     "is_kafka",
+    "lag_of",
     "read_properties",
+    "resume_at",
 ]
 
 log = logging.getLogger(__name__)
@@ -261,6 +263,33 @@ class Message:
         return f"{self.topic}:{self.partition}"
 
 
+def resume_at(consumer: Any, partitions: list[Any], known: Mapping[str, int]) -> None:
+    """Assign ``partitions``, each from the later of the group's committed offset and ``known`` (slot -> next
+    offset, from the consumer's own durable record: a checkpoint, the store), when either exists."""
+    committed = consumer.committed(partitions, timeout=10) if partitions else []
+    for tp, done in zip(partitions, committed, strict=True):
+        starts = [
+            o for o in (known.get(f"{tp.topic}:{tp.partition}"), done.offset) if o is not None and o >= 0
+        ]
+        if starts:
+            tp.offset = max(starts)
+    consumer.assign(partitions)
+
+
+def lag_of(consumer: Any, partitions: list[Any], positions: Mapping[str, int]) -> dict[str, int]:
+    """Messages not yet processed per partition (``"topic:partition"``): the high watermark (asked of the
+    brokers) minus the next offset in ``positions``; a partition whose broker does not answer is left out."""
+    out: dict[str, int] = {}
+    for tp in partitions:
+        try:
+            _, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+        except Exception:  # no figure rather than a stop
+            continue
+        slot = f"{tp.topic}:{tp.partition}"
+        out[slot] = max(0, int(high) - positions.get(slot, 0))
+    return out
+
+
 def commit_quietly(consumer: Any, offsets: list[Any]) -> bool:
     """Commit ``offsets`` to the group (synchronously); a failure (a rebalance, a closing client) is logged,
     not raised: what was learned is already durable with its own offsets (the checkpoint or the store), and
@@ -322,15 +351,8 @@ class KafkaStream:
         self.consumer.subscribe(topics, on_assign=self._assign, on_revoke=self._revoke)
 
     def _assign(self, consumer: Any, partitions: list[Any]) -> None:
-        committed = consumer.committed(partitions, timeout=10) if partitions else []
-        for tp, done in zip(partitions, committed, strict=True):
-            mine = self.state.offsets.get(f"{tp.topic}:{tp.partition}")
-            group = done.offset if done.offset >= 0 else None
-            start = max(o for o in (mine, group) if o is not None) if (mine, group) != (None, None) else None
-            if start is not None:
-                tp.offset = start
         self.assigned = list(partitions)
-        consumer.assign(partitions)
+        resume_at(consumer, partitions, self.state.offsets)
         log.info("assigned %s", [(tp.topic, tp.partition, tp.offset) for tp in partitions])
 
     def _revoke(self, consumer: Any, partitions: list[Any]) -> None:
@@ -428,18 +450,8 @@ class KafkaStream:
             commit_quietly(self.consumer, offsets)
 
     def lag(self) -> dict[str, int]:
-        """Messages not yet processed per assigned partition (``"topic:partition"``): the high watermark
-        minus the next offset (asks the brokers)."""
-        out: dict[str, int] = {}
-        for tp in self.assigned:
-            try:
-                _, high = self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)
-            except Exception:  # a broker that does not answer in time: no figure rather than a stop
-                continue
-            slot = f"{tp.topic}:{tp.partition}"
-            position = self.state.offsets.get(slot, 0)
-            out[slot] = max(0, int(high) - position)
-        return out
+        """Messages not yet processed per assigned partition (``"topic:partition"``)."""
+        return lag_of(self.consumer, self.assigned, self.state.offsets)
 
     def close(self) -> None:
         self.on_revoke = (
