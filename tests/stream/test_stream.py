@@ -256,7 +256,7 @@ def test_cost_budget_caps_what_the_evolved_population_costs():
     population; the default lets costlier kinds in, 1.0 keeps it at the opening cost."""
 
     def cost(learner):
-        return sum(KINDS[m.config.kind].cost for m in learner.members_ if m.config is not None)
+        return sum(m.config.cost(KINDS) for m in learner.members_ if m.config is not None)
 
     events = drifting(2000)
     runs = {}

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from lamarck.bench._batch import FIELDS, run_batch, shared_score, split_case, summarize
+from lamarck.bench._drifting import CASES as DRIFT_CASES
+from lamarck.bench._drifting import TARGET as DRIFT_TARGET
 from lamarck.bench._kafka import BrokerUnavailableError, create_topics, kafka_broker, produce_rows
 from lamarck.bench._metabuild import CORPUS, CorpusCase, build_portfolio, excluded_names
 from lamarck.bench._paths import SharedFileMissingError, elec2_csv, public_suite, shared_file
@@ -108,6 +110,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CORPUS",
+    "DRIFT_CASES",
+    "DRIFT_TARGET",
     "FIELDS",
     "PARTS",
     "PEERS",

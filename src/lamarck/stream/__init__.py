@@ -21,6 +21,8 @@ from lamarck.stream._events import EventSchema, label_key, read_events
 from lamarck.stream._kafka import KafkaSource, commit_quietly, is_kafka, lag_of, read_properties, resume_at
 from lamarck.stream._layer import OnlineLayer, Seen, sign_test
 from lamarck.stream._learner import Pending, StreamLearner, load_state, save_state
+from lamarck.stream._members import KINDS, MemberConfig, member_config
+from lamarck.stream._members import build as build_member
 from lamarck.stream._memory import MemoryPool, PoolRow, hardness
 from lamarck.stream._session import (
     STREAM_METRICS,
@@ -32,10 +34,12 @@ from lamarck.stream._session import (
 )
 
 __all__ = [
+    "KINDS",
     "STREAM_METRICS",
     "DecayDetector",
     "EventSchema",
     "KafkaSource",
+    "MemberConfig",
     "MemoryPool",
     "OnlineLayer",
     "Pending",
@@ -45,12 +49,14 @@ __all__ = [
     "StreamLearner",
     "StreamResult",
     "StreamSession",
+    "build_member",
     "commit_quietly",
     "hardness",
     "is_kafka",
     "label_key",
     "lag_of",
     "load_state",
+    "member_config",
     "read_events",
     "read_properties",
     "register_stream",

@@ -52,9 +52,10 @@ class BoostedMember:
         recent_size: int = 3000,
         reservoir_size: int = 1000,
         half_life: float = 3000.0,
-        n_estimators: int = 100,
-        learning_rate: float = 0.08,
-        num_leaves: int = 31,
+        n_estimators: int = 50,
+        learning_rate: float = 0.15,
+        num_leaves: int = 15,
+        max_bin: int = 63,
         regression: bool = False,
         seed: int = 0,
     ) -> None:
@@ -67,6 +68,7 @@ class BoostedMember:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.max_bin = max_bin
         self.regression = regression
         self.seed = seed
         self.pool_: MemoryPool | None = None
@@ -142,6 +144,7 @@ class BoostedMember:
             "num_class": 1 if len(classes) <= 2 else len(classes),
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
+            "max_bin": getattr(self, "max_bin", 255),  # a member pickled before it existed used the default
             "min_data_in_leaf": 10,
             "feature_fraction": 0.9,
             "num_threads": 1,

@@ -237,7 +237,7 @@ class StreamLearner:
             self.members_.append(self._new_member(config))
         # what an evolved population may cost per event, in the kinds' relative costs: ``cost_budget`` times
         # the opening population's
-        self._budget = self.cost_budget * sum(self._kinds[c.kind].cost for c in configs)
+        self._budget = self.cost_budget * sum(c.cost(self._kinds) for c in configs)
         if self.no_change:
             from river import dummy, stats
 
@@ -467,17 +467,15 @@ class StreamLearner:
         # accuracy, or in the best member's error for a regression): a costly member must earn its keep
         scale = max(abs(best.score), 1e-12) if self._regression else 1.0
         parsimony = self.parsimony * scale
-        worst = min(
-            mature, key=lambda m: m.score - parsimony * (kinds[m.config.kind].cost if m.config else 0.0)
-        )
+        worst = min(mature, key=lambda m: m.score - parsimony * (m.config.cost(kinds) if m.config else 0.0))
         if worst is best or best.config is None:
             return
         taken = {m.config for m in self.members_}
-        cost = sum(kinds[m.config.kind].cost for m in evolvable if m.config is not None and m is not worst)
+        cost = sum(m.config.cost(kinds) for m in evolvable if m.config is not None and m is not worst)
         child_config = None
         for _ in range(10):
             candidate = mutate(best.config, self.rng_, kinds=kinds)
-            if candidate not in taken and cost + kinds[candidate.kind].cost <= self._budget:
+            if candidate not in taken and cost + candidate.cost(kinds) <= self._budget:
                 child_config = candidate
                 break
         if child_config is None:

@@ -30,18 +30,23 @@ from typing import Any, Literal
 
 import numpy as np
 from river import base, multiclass
+from river import tree as river_tree
+from river.tree.nodes.hatc_nodes import AdaLeafClassifier
+from river.tree.nodes.htc_nodes import LeafNaiveBayesAdaptive
 
 __all__ = [
     "INITIAL",
     "KINDS",
     "REG_INITIAL",
     "REG_KINDS",
+    "AdaptiveTreeClassifier",
     "Inputs",
     "Kind",
     "MemberConfig",
     "OneVsRest",
     "build",
     "initial",
+    "member_config",
     "mutate",
     "random_config",
     "table",
@@ -63,6 +68,10 @@ class MemberConfig:
     params: tuple[tuple[str, Any], ...]
     inputs: Inputs = "raw"
 
+    def cost(self, kinds: Mapping[str, Kind]) -> float:
+        """Its relative CPU per event (predict and learn) among ``kinds``: the kind's cost for its parameters."""
+        return kinds[self.kind].cost_of(dict(self.params)) * (RAW_COST if self.inputs == "raw" else 1.0)
+
     @property
     def name(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.params)
@@ -77,11 +86,17 @@ class MemberConfig:
 
 @dataclass(frozen=True)
 class Kind:
-    """A learner kind: its grid (parameter -> allowed values, first is the default) and its builder."""
+    """A learner kind: its grid (parameter -> allowed values, first is the default), its builder, and its
+    relative CPU per event (predict and learn), to keep an evolved population affordable: ``cost``, times
+    ``scale(params)`` where the parameters change it (leaves that run naive Bayes, the number of trees)."""
 
     grid: Mapping[str, tuple[Any, ...]]
     make: Callable[[dict[str, Any], int], Any]
-    cost: float  # relative time per event, to keep an evolved population affordable
+    cost: float
+    scale: Callable[[Mapping[str, Any]], float] | None = None
+
+    def cost_of(self, params: Mapping[str, Any]) -> float:
+        return self.cost * (1.0 if self.scale is None else self.scale(params))
 
 
 class OneHotStrings(base.Transformer):
@@ -137,10 +152,55 @@ def _numeric(model: Any) -> Any:
     return _encoded(scale=False) | model
 
 
+def _scaled_dict(d: dict[Any, float], factor: float) -> dict[Any, float]:
+    """River's ``normalize_values_in_dict(d, factor, inplace=False)`` without its deep copy: the same
+    floats (each value times ``1 / factor``), or a copy of ``d`` when ``factor`` is 0 or NaN."""
+    if factor == 0 or factor != factor:
+        return dict(d)
+    inverse = 1 / factor
+    return {k: v * inverse for k, v in d.items()}
+
+
+class _Counts(LeafNaiveBayesAdaptive):
+    def learn_one(self, x: Any, y: Any, *, w: float = 1.0, tree: Any = None) -> None:
+        # past the naive-Bayes bookkeeping, to the statistics and splitters
+        super(LeafNaiveBayesAdaptive, self).learn_one(x, y, w=w, tree=tree)
+
+
+class _MajorityAdaLeaf(AdaLeafClassifier, _Counts):  # AdaLeafClassifier's super() is _Counts
+    def prediction(self, x: Any, *, tree: Any = None) -> Any:  # None without counts, as river's
+        if not self.stats:
+            return None
+        dist = _scaled_dict(self.stats, sum(self.stats.values()))
+        error = self._mean_error.get()
+        return _scaled_dict(dist, sum(dist.values()) * error * error)
+
+
+class AdaptiveTreeClassifier(river_tree.HoeffdingAdaptiveTreeClassifier):
+    """River's Hoeffding adaptive tree classifier whose majority-class leaves skip the naive-Bayes work.
+
+    River's adaptive leaves always run a naive-Bayes prediction as they learn (to choose between it and the
+    majority class, for ``nba`` leaves) and deep-copy each distribution they answer: with ``mc`` leaves
+    that work is thrown away, and it was most of the CPU of a population of adaptive trees (measured on
+    Agrawal). This tree answers exactly as river's does (the same floats; a test compares them): only
+    ``mc`` leaves change, ``nba`` and ``nb`` ones are river's own."""
+
+    def _new_leaf(self, initial_stats: Any = None, parent: Any = None) -> Any:
+        if self.leaf_prediction != self._MAJORITY_CLASS:
+            return super()._new_leaf(initial_stats, parent)
+        return _MajorityAdaLeaf(
+            stats={} if initial_stats is None else initial_stats,
+            depth=0 if parent is None else parent.depth + 1,
+            splitter=self.splitter,
+            drift_detector=self.drift_detector.clone(),
+            rng=self._rng,
+        )
+
+
 def _hoeffding(p: dict[str, Any], seed: int, *, regression: bool = False) -> Any:
     from river import tree
 
-    cls = tree.HoeffdingAdaptiveTreeRegressor if regression else tree.HoeffdingAdaptiveTreeClassifier
+    cls = tree.HoeffdingAdaptiveTreeRegressor if regression else AdaptiveTreeClassifier
     model = cls(
         grace_period=p["grace_period"], delta=p["delta"], leaf_prediction=p["leaf_prediction"], seed=seed
     )
@@ -234,17 +294,36 @@ _AMF = {"n_estimators": (3, 5), "step": (1.0, 0.5, 2.0)}
 
 #: every kind a member can be, with its grid; adding a learner touches this table only. The first value
 #: of each gene is the default: Hoeffding leaves predict the majority class (``mc``) by default, as
-#: naive-Bayes leaves (``nba``, ``nb``) cost about twice the time per event; evolution can switch them.
+#: naive-Bayes leaves (``nba``, ``nb``) cost 3 to 4 times the time per event; evolution can switch them.
+#: The costs are CPU per event (predict and learn) on the context features relative to a Hoeffding tree
+#: with majority-class leaves (about 30 us), measured on the first 4,000 events of Agrawal and elec2 by
+#: ``bench/stream_member_costs.py``; a member on the raw features costs 0.65 of that (:data:`RAW_COST`).
 KINDS: dict[str, Kind] = {
-    "hoeffding": Kind({**_TREE, "leaf_prediction": ("mc", "nba", "nb")}, _hoeffding, 1.0),
-    "arf": Kind(_ARF, _arf, 4.0),
-    "linear": Kind(
-        {"optimizer": ("sgd", "ftrl"), "lr": (0.05, 0.01, 0.1, 0.5), "l2": (0.0, 1e-4, 1e-2)}, _linear, 0.3
+    "hoeffding": Kind(
+        {**_TREE, "leaf_prediction": ("mc", "nba", "nb")},
+        _hoeffding,
+        1.0,
+        lambda p: {"mc": 1.0, "nba": 3.2, "nb": 4.2}[p["leaf_prediction"]],
     ),
-    "nb": Kind({}, _nb, 0.5),
-    "knn": Kind({"n_neighbors": (5, 3, 9), "window_size": (50, 100, 25)}, _knn, 4.0),
-    "amf": Kind(_AMF, _amf, 3.0),
+    "arf": Kind(_ARF, _arf, 2.05, lambda p: p["n_models"]),  # per tree
+    "linear": Kind(
+        {"optimizer": ("sgd", "ftrl"), "lr": (0.05, 0.01, 0.1, 0.5), "l2": (0.0, 1e-4, 1e-2)},
+        _linear,
+        0.75,
+        lambda p: 1.8 if p["optimizer"] == "ftrl" else 1.0,
+    ),
+    "nb": Kind({}, _nb, 2.8),
+    "knn": Kind(
+        {"n_neighbors": (5, 3, 9), "window_size": (50, 100, 25)},
+        _knn,
+        0.65,
+        lambda p: 1 + p["window_size"] / 54,
+    ),
+    "amf": Kind(_AMF, _amf, 1.45, lambda p: p["n_estimators"]),  # per tree
 }
+
+#: what a member on the event's own features costs, relative to the same member on the context features
+RAW_COST = 0.65
 
 #: the regression members (same genes, river's regressors; a linear member scales inputs and target)
 REG_KINDS: dict[str, Kind] = {
@@ -263,7 +342,10 @@ def table(regression: bool) -> dict[str, Kind]:
     return REG_KINDS if regression else KINDS
 
 
-def _config(kind: str, inputs: Inputs, *, kinds: Mapping[str, Kind] = KINDS, **params: Any) -> MemberConfig:
+def member_config(
+    kind: str, inputs: Inputs, *, kinds: Mapping[str, Kind] = KINDS, **params: Any
+) -> MemberConfig:
+    """The configuration of a ``kind`` member on ``inputs``: its grid's defaults, except ``params``."""
     grid = kinds[kind].grid
     values = {k: params.get(k, v[0]) for k, v in grid.items()}
     return MemberConfig(kind, tuple(sorted(values.items())), inputs)
@@ -271,26 +353,26 @@ def _config(kind: str, inputs: Inputs, *, kinds: Mapping[str, Kind] = KINDS, **p
 
 #: the opening population, cheapest and most diverse first; ``population=n`` takes the first n
 INITIAL: tuple[MemberConfig, ...] = (
-    _config("hoeffding", "context"),
-    _config("linear", "context"),
-    _config("hoeffding", "raw"),
-    _config("linear", "raw", optimizer="ftrl", lr=0.1),
-    _config("nb", "raw"),
-    _config("hoeffding", "context", grace_period=50, leaf_prediction="mc"),
-    _config("arf", "context"),
-    _config("amf", "raw"),
-    _config("knn", "raw"),
+    member_config("hoeffding", "context"),
+    member_config("linear", "context"),
+    member_config("hoeffding", "raw"),
+    member_config("linear", "raw", optimizer="ftrl", lr=0.1),
+    member_config("nb", "raw"),
+    member_config("hoeffding", "context", grace_period=50, leaf_prediction="mc"),
+    member_config("arf", "context"),
+    member_config("amf", "raw"),
+    member_config("knn", "raw"),
 )
 
 #: the opening regression population
 REG_INITIAL: tuple[MemberConfig, ...] = (
-    _config("hoeffding", "context", kinds=REG_KINDS),
-    _config("linear", "context", kinds=REG_KINDS),
-    _config("hoeffding", "raw", kinds=REG_KINDS),
-    _config("knn", "raw", kinds=REG_KINDS),
-    _config("linear", "raw", kinds=REG_KINDS, lr=0.03),
-    _config("arf", "context", kinds=REG_KINDS),
-    _config("amf", "raw", kinds=REG_KINDS),
+    member_config("hoeffding", "context", kinds=REG_KINDS),
+    member_config("linear", "context", kinds=REG_KINDS),
+    member_config("hoeffding", "raw", kinds=REG_KINDS),
+    member_config("knn", "raw", kinds=REG_KINDS),
+    member_config("linear", "raw", kinds=REG_KINDS, lr=0.03),
+    member_config("arf", "context", kinds=REG_KINDS),
+    member_config("amf", "raw", kinds=REG_KINDS),
 )
 
 

@@ -1,0 +1,63 @@
+"""The stream members' costs and the faster adaptive tree (issue 13: the online layer at a fraction of the
+compute)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from river import tree
+from river.datasets import synth
+
+from lamarck.stream import KINDS, StreamLearner, member_config
+from lamarck.stream._members import AdaptiveTreeClassifier
+
+
+def _drifting() -> object:
+    return synth.ConceptDriftStream(
+        synth.SEA(variant=0, seed=1), synth.SEA(variant=2, seed=2), position=2500, width=200, seed=3
+    )
+
+
+@pytest.mark.parametrize("stream", [lambda: synth.Agrawal(seed=1), _drifting])
+def test_the_adaptive_tree_with_majority_leaves_answers_exactly_as_rivers(stream) -> None:
+    ours = AdaptiveTreeClassifier(grace_period=50, leaf_prediction="mc", seed=3)
+    rivers = tree.HoeffdingAdaptiveTreeClassifier(grace_period=50, leaf_prediction="mc", seed=3)
+    for x, y in itertools.islice(stream(), 6000):
+        assert ours.predict_proba_one(x) == rivers.predict_proba_one(x)
+        ours.learn_one(x, y)
+        rivers.learn_one(x, y)
+    assert ours.summary == rivers.summary  # the same splits, alternate trees and switches
+    assert ours.summary["n_nodes"] > 3
+
+
+def test_naive_bayes_leaves_stay_rivers_own() -> None:
+    ours = AdaptiveTreeClassifier(grace_period=50, leaf_prediction="nba", seed=0)
+    rivers = tree.HoeffdingAdaptiveTreeClassifier(grace_period=50, leaf_prediction="nba", seed=0)
+    for x, y in itertools.islice(synth.Agrawal(seed=4), 2000):
+        assert ours.predict_proba_one(x) == rivers.predict_proba_one(x)
+        ours.learn_one(x, y)
+        rivers.learn_one(x, y)
+
+
+def test_costs_follow_the_parameters_that_change_them() -> None:
+    def cost(kind: str, inputs: str = "context", **params: object) -> float:
+        return member_config(kind, inputs, **params).cost(KINDS)  # type: ignore[arg-type]
+
+    assert (
+        cost("hoeffding", leaf_prediction="nb") > cost("hoeffding", leaf_prediction="nba") > cost("hoeffding")
+    )
+    assert cost("arf", n_models=5) > cost("arf", n_models=3) > cost("hoeffding")
+    assert cost("amf", n_estimators=5) > cost("amf", n_estimators=3)
+    assert cost("knn", window_size=100) > cost("knn", window_size=25)
+    assert cost("linear", optimizer="ftrl") > cost("linear")
+    assert cost("hoeffding", "raw") < cost("hoeffding")
+
+
+def test_an_evolved_population_stays_within_its_budget_in_measured_costs() -> None:
+    learner = StreamLearner(population=3, replace_every=100, hybrid=False, cost_budget=1.2, seed=0)
+    for x, y in itertools.islice(synth.Agrawal(seed=2), 3000):
+        learner.process_one(x, y)
+    assert learner.n_replacements_ > 0
+    spent = sum(m.config.cost(KINDS) for m in learner.members_ if m.config is not None)
+    assert spent <= learner._budget + 1e-9
