@@ -85,11 +85,11 @@ class BoostedMember:
 
     def _raw(self, x: Mapping[str, Any]) -> np.ndarray:
         """The booster's output for one row: probabilities per class (one for binary) or the value."""
-        row = [_number(x.get(f)) for f in self.features_]
         fast = getattr(self, "_fast", None)
         if fast is None or fast.booster is not self.booster_:
             fast = self._fast = _SingleRow(self.booster_, len(self.features_))
-        return fast.predict(row)
+        get = x.get
+        return fast.predict([get(f) for f in self.features_])
 
     def predict_proba_one(self, x: Mapping[str, Any]) -> dict[Any, float]:
         if self.booster_ is None:
@@ -116,7 +116,7 @@ class BoostedMember:
                 half_life=self.half_life,
                 seed=self.seed,
             )
-        self.pool_.add({k: v for k, v in x.items() if is_number(v)}, label=y)
+        self.pool_.add({k: v for k, v in x.items() if type(v) in _PLAIN or is_number(v)}, label=y)
         self.n_labels_ += 1
         if self._due is not None and self.n_labels_ >= self._due:
             self._install()
@@ -236,7 +236,11 @@ class _SingleRow:
             log.debug("LightGBM single-row prediction unavailable", exc_info=True)
             self._lib = None
 
-    def predict(self, row: list[float]) -> np.ndarray:
+    def predict(self, row: list[Any]) -> np.ndarray:
+        """The output for one row of numbers; ``None`` (a feature the event lacks) and anything that is not
+        a number (a text value, a bool) are missing, as the booster was trained."""
+        if not all(type(v) in _PLAIN for v in row):
+            row = [_number(v) for v in row]
         if self._lib is None:
             return np.atleast_1d(self.booster.predict(np.array([row], dtype=float), num_threads=1)[0])
         self._row[:] = row
@@ -250,6 +254,10 @@ class _SingleRow:
     def __del__(self) -> None:
         if self._lib is not None and self._config:
             self._lib.LGBM_FastConfigFree(self._config)
+
+
+#: the types of the common numbers, taken as they are without :func:`is_number`'s checks
+_PLAIN = frozenset({float, int})
 
 
 def _number(v: Any) -> float:
