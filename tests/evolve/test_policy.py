@@ -330,10 +330,20 @@ def test_with_the_online_layer_a_scout_far_behind_what_was_served_trains_no_chal
     new = make(900, seed=2, region=4.0, rule="new")
     layered = champion_project(tmp_path / "layered")
     send(layered, new, served=new["label"])  # the layer served every new row right
+    reads = []
+    labelled = layered.store.labelled
+
+    def spy(**kwargs):
+        reads.append(kwargs)
+        return labelled(**kwargs)
+
+    layered.store.labelled = spy
     refused = layered.evolve(EvolutionPolicy(**FAST, shadow_labels=0, online=True))
     assert refused.kind == "reject" and "the scout" in refused.reason, refused.reason
     assert [c["how"] for c in refused.figures["candidates"]] == ["scout"]
     assert refused.figures["candidates"][0]["delta"] < -0.01  # behind by more than the margin
+    # the scout trains on the new labels: a rejected pass never reads the history before the cursor
+    assert reads and not [r for r in reads if r.get("upto_id") is not None and not r.get("last")], reads
     bare = champion_project(tmp_path / "bare")
     send(bare, new)
     promoted = bare.evolve(EvolutionPolicy(**FAST, shadow_labels=0, online=True))

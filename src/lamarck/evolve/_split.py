@@ -29,7 +29,7 @@ from lamarck.evolve._policy import EvolutionPolicy
 from lamarck.evolve._reference import PRED_PREFIX
 from lamarck.evolve._scoring import hard, predict
 
-__all__ = ["Replay", "Split", "old_concepts", "split"]
+__all__ = ["Replay", "Split", "no_replay", "old_concepts", "split"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,12 @@ class Replay:
 
     def __len__(self) -> int:
         return len(self.X)
+
+
+def no_replay() -> Replay:
+    """An empty replay hold-out: a verdict on the recent test alone (the scout's)."""
+    empty = np.zeros(0)
+    return Replay(pd.DataFrame(), empty, empty, np.zeros(0, dtype=bool))
 
 
 @dataclass(frozen=True)
