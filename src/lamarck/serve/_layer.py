@@ -30,7 +30,6 @@ every label that reaches the store, checkpointed and replayed.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -218,7 +217,6 @@ class LayerService:
         figures = {"version": state.version, "cursor": state.cursor, "how": state.how, "labels": replayed}
         self.project.store.record_decision("layer", reason, figures)
         log.info("%s", reason)
-        _settle()
 
     def _save(self) -> None:
         state = self.state_
@@ -316,16 +314,6 @@ class LayerService:
                 "since_checkpoint": self.since_checkpoint_,
                 **state.layer.figures(),
             }
-
-
-def _settle() -> None:
-    """Out of the garbage collector's way: what the server holds once a layer has started (the champion,
-    the layer's members, the store's caches) lives on, and a full collection walks only what later
-    requests make (the app's lifespan froze what existed at startup, but the champion and the layer come
-    later; on Agrawal with drift, full collections were a quarter of the served layer's CPU). Reference
-    counting still frees frozen objects; the lifespan unfreezes them at shutdown."""
-    gc.collect()
-    gc.freeze()
 
 
 def _honest(
