@@ -350,6 +350,34 @@ def test_with_the_online_layer_a_scout_far_behind_what_was_served_trains_no_chal
     assert promoted.kind == "promote", promoted.reason
 
 
+def test_with_the_online_layer_a_pass_held_by_rejects_reads_no_labels(tmp_path):
+    """After a reject, the next try waits for ``cooldown_labels`` new labels: a pass before then is a skip
+    that says so and reads no labelled row (on elec2 most passes are held; each read its window, scored the
+    champion on it and checked drift only to wait)."""
+    new = make(900, seed=2, region=4.0, rule="new")
+    project = champion_project(tmp_path)
+    send(project, new, served=new["label"])  # the layer served every new row right: the scout rejects
+    policy = EvolutionPolicy(**FAST, shadow_labels=0, online=True)
+    assert project.evolve(policy).kind == "reject"
+    more = make(100, seed=5, region=4.0, rule="new")
+    send(project, more, served=more["label"])
+    reads = []
+    labelled = project.store.labelled
+
+    def spy(**kwargs):
+        reads.append(kwargs)
+        return labelled(**kwargs)
+
+    project.store.labelled = spy
+    held = project.evolve(policy)
+    assert held.kind == "skip" and "were rejected; waiting for" in held.reason, held.reason
+    assert held.figures["wait_labels"] == policy.cooldown_labels and held.figures["new_labels"] == 100
+    assert reads == []
+    # without the layer, "labels" fires through a hold: the batch loop reads its new labels to decide
+    batch = project.evolve(EvolutionPolicy(**FAST, shadow_labels=0))
+    assert reads and batch.reason.startswith("drift: "), batch.reason
+
+
 @pytest.mark.slow
 def test_with_the_online_layer_no_fresh_search_runs_far_behind_what_was_served(tmp_path):
     """Severe drift, and the quick candidate trails the served answers by more than

@@ -50,6 +50,7 @@ the labels after the last recorded cursor, so it resumes where the last finished
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -98,6 +99,7 @@ from lamarck.evolve._triggers import (
     read_triggers,
     record_label_free_signal,
     record_signal,
+    reject_streak,
 )
 
 __all__ = ["Evolver", "ShadowFigures", "WatchFigures"]
@@ -267,8 +269,10 @@ class Evolver:
                 return Decision(
                     "skip", f"another evolve pass holds the store's lease{who}: one pass at a time"
                 )
+        pinned = getattr(self.registry, "pinned_aliases", contextlib.nullcontext)
         try:
-            return self._pass()
+            with pinned():  # one read of the aliases per pass: this pass holds the lease
+                return self._pass()
         finally:
             self.store.end_lease(EVOLVE_LEASE, owner, keep_s=pause_s)
 
@@ -447,6 +451,20 @@ class Evolver:
         # before it that the drift check compares with: a pass that trains nothing (most of them) does not
         # read the whole history
         since = count_batch_labels(self.store, after_id=from_cursor) if p.online else None
+        if since is not None:
+            # rejects in a row hold any trigger until enough new labels came: a held pass reads and scores
+            # nothing (on elec2 most passes are held, and each one read its window, scored the champion on
+            # it and checked drift only to wait; without the layer "labels" fires through a hold, so the
+            # batch loop reads on)
+            streak, wait = reject_streak(p, self.store)
+            if streak and since < wait:
+                return Decision(
+                    "skip",
+                    f"the last {streak} challenger(s) were rejected; waiting for {wait} new labels before the "
+                    f"next ({since} so far): the triggers are read again then",
+                    {"new_labels": since, "rejects_in_row": streak, "wait_labels": wait},
+                    champ_version,
+                )
         new_rows = (
             _trigger_window(self.store, from_cursor, p.trigger_window)
             if p.online

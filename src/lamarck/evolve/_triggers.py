@@ -49,6 +49,7 @@ __all__ = [
     "read_triggers",
     "record_label_free_signal",
     "record_signal",
+    "reject_streak",
 ]
 
 Hold = Literal["rejected", "cooldown"]
@@ -206,6 +207,30 @@ def read_prediction_drift(
     )
 
 
+def _tries(store: Any) -> list[dict[str, Any]]:
+    """The newest training decisions (challengers, rejects, promotions), newest first."""
+    return list(store.decisions(limit=8, kinds=("challenger", "reject", "promote")))
+
+
+def reject_streak(policy: EvolutionPolicy, tries: Any) -> tuple[int, int]:
+    """The rejects in a row since the last promotion or shadowed challenger, and how many new labels they
+    make the next try wait for (``tries``: the store, or its newest training decisions, newest first).
+
+    With the online layer, a signal that lost again and again waits longer each time; without it the
+    evolver is the only way to adapt, so every ``cooldown_labels`` it tries again (a severe drift too: on
+    elec2 prices drift severely all year and, at one try per ``cooldown_labels``, 33 of 40 challengers were
+    rejected, 576 CPU s against the layer's 33)."""
+    if not isinstance(tries, list):
+        tries = _tries(tries)
+    streak = 0
+    while streak < len(tries) and tries[streak]["kind"] == "reject":
+        streak += 1
+    if not streak:
+        return 0, 0
+    wait = policy.cooldown_labels * 2 ** (streak - 1 if policy.online else 0)
+    return streak, max(min(wait, policy.cooldown_max_labels), policy.cooldown_labels)
+
+
 def read_triggers(
     policy: EvolutionPolicy,
     champion: Any,
@@ -277,16 +302,8 @@ def read_triggers(
     held: Hold | None = None
     streak = wait = 0
     if fired:
-        tries = list(store.decisions(limit=8, kinds=("challenger", "reject", "promote")))
-        while streak < len(tries) and tries[streak]["kind"] == "reject":
-            streak += 1
-        if streak:
-            # with the online layer, a signal that lost again and again waits longer each time; without
-            # it the evolver is the only way to adapt, so every cooldown_labels it tries again
-            # (a severe drift too: on elec2 prices drift severely all year and, at one try per
-            # cooldown_labels, 33 of 40 challengers were rejected, 576 CPU s against the layer's 33)
-            wait = policy.cooldown_labels * 2 ** (streak - 1 if policy.online else 0)
-            wait = max(min(wait, policy.cooldown_max_labels), policy.cooldown_labels)
+        tries = _tries(store)
+        streak, wait = reject_streak(policy, tries)
         last_try = next((t for t in tries if t["kind"] != "promote"), None)
         if streak and "labels" not in fired and n_since < wait:
             held = "rejected"

@@ -30,6 +30,10 @@ from lamarck.registry._pickle import loads
 __all__ = ["ModelVersionInfo", "Registry"]
 
 
+#: per thread, the aliases pinned by :meth:`Registry.pinned_aliases`, by registry object
+_PINS = threading.local()
+
+
 @dataclass(frozen=True)
 class ModelVersionInfo:
     version: str
@@ -207,14 +211,44 @@ class Registry:
     def set_alias(self, alias: str, version: str) -> None:
         with _quiet():
             self.client.set_registered_model_alias(self.model_name, alias, str(version))
+        pinned = self._pinned()
+        if pinned is not None:
+            pinned[alias] = str(version)
 
     def delete_alias(self, alias: str) -> None:
         with _quiet():
             self.client.delete_registered_model_alias(self.model_name, alias)
+        pinned = self._pinned()
+        if pinned is not None:
+            pinned.pop(alias, None)
 
     # ------------------------------------------------------------------ read
 
+    def _pinned(self) -> dict[str, str] | None:
+        return getattr(_PINS, "by_registry", {}).get(id(self))
+
+    @contextlib.contextmanager
+    def pinned_aliases(self) -> Iterator[None]:
+        """Within the block, this thread reads the aliases from the tracking store once, and its own
+        :meth:`set_alias` / :meth:`delete_alias` update that copy (other threads read the store as usual).
+
+        For an evolve pass, which holds the store's lease and read the aliases three times otherwise (about
+        10 ms each on the SQLite tracking store, a third of a pass that trains nothing)."""
+        pins = _PINS.__dict__.setdefault("by_registry", {})
+        if id(self) in pins:  # nested: the outer block's copy stands
+            yield
+            return
+        pins[id(self)] = self._read_aliases()
+        try:
+            yield
+        finally:
+            pins.pop(id(self), None)
+
     def aliases(self) -> dict[str, str]:
+        pinned = self._pinned()
+        return dict(pinned) if pinned is not None else self._read_aliases()
+
+    def _read_aliases(self) -> dict[str, str]:
         with _quiet():
             from mlflow.exceptions import MlflowException
 
@@ -305,7 +339,10 @@ class Registry:
         return sorted((self.info(str(v.version)) for v in found), key=lambda i: -int(i.version))
 
     def load(self, ref: str = "champion") -> Any:
-        """The original Python model of a version number or alias."""
+        """The original Python model of a version number or alias (a version's files never change: one
+        already loaded by its number is not looked up again)."""
+        if str(ref) in self._cache:
+            return self._cache[str(ref)]
         info = self.info(ref)
         if info.version not in self._cache:
             path = info.artifact_dir / "model" / "artifacts" / "model.pkl" if info.artifact_dir else None
