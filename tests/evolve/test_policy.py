@@ -58,6 +58,19 @@ def send(project: Project, frame: pd.DataFrame, *, served: pd.Series | None = No
 FAST = {"min_new_labels": 300, "min_test_labels": 200, "fresh_search": False}
 
 
+def spy_reads(project: Project) -> list[dict]:
+    """The arguments of every read of labelled rows from ``project``'s store from now on."""
+    reads: list[dict] = []
+    labelled = project.store.labelled
+
+    def spy(**kwargs):
+        reads.append(kwargs)
+        return labelled(**kwargs)
+
+    project.store.labelled = spy
+    return reads
+
+
 def test_policy_rules_are_checked():
     with pytest.raises(ConfigError, match="alpha"):
         EvolutionPolicy(alpha=2.0)
@@ -330,14 +343,7 @@ def test_with_the_online_layer_a_scout_far_behind_what_was_served_trains_no_chal
     new = make(900, seed=2, region=4.0, rule="new")
     layered = champion_project(tmp_path / "layered")
     send(layered, new, served=new["label"])  # the layer served every new row right
-    reads = []
-    labelled = layered.store.labelled
-
-    def spy(**kwargs):
-        reads.append(kwargs)
-        return labelled(**kwargs)
-
-    layered.store.labelled = spy
+    reads = spy_reads(layered)
     refused = layered.evolve(EvolutionPolicy(**FAST, shadow_labels=0, online=True))
     assert refused.kind == "reject" and "the scout" in refused.reason, refused.reason
     assert [c["how"] for c in refused.figures["candidates"]] == ["scout"]
@@ -361,14 +367,7 @@ def test_with_the_online_layer_a_pass_held_by_rejects_reads_no_labels(tmp_path):
     assert project.evolve(policy).kind == "reject"
     more = make(100, seed=5, region=4.0, rule="new")
     send(project, more, served=more["label"])
-    reads = []
-    labelled = project.store.labelled
-
-    def spy(**kwargs):
-        reads.append(kwargs)
-        return labelled(**kwargs)
-
-    project.store.labelled = spy
+    reads = spy_reads(project)
     held = project.evolve(policy)
     assert held.kind == "skip" and "were rejected; waiting for" in held.reason, held.reason
     assert held.figures["wait_labels"] == policy.cooldown_labels and held.figures["new_labels"] == 100
