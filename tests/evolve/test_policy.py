@@ -185,7 +185,10 @@ def test_an_earlier_version_comes_back_when_its_concept_returns(tmp_path):
 def test_shadow_then_promote(tmp_path):
     project = champion_project(tmp_path)
     send(project, make(900, seed=6, region=4.0, rule="new"))
-    policy = EvolutionPolicy(**FAST, shadow_labels=200)
+    # the forgetting limit is not what this test is about: the 4-second champion varies with the machine's
+    # speed, and its warm start's forgetting with it (1.23 % against the 1 % limit, seen once on a slower
+    # machine under a full test run); forgetting has its own tests
+    policy = EvolutionPolicy(**FAST, shadow_labels=200, max_forgetting=0.05)
     first = project.evolve(policy)
     assert first.kind == "challenger", first.reason
     assert project.registry.alias_version("challenger") == first.version
@@ -324,7 +327,8 @@ def test_evolve_passes_quarantine_the_same_bad_labels_once(tmp_path):
 def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
     """Served with its online layer, the champion's answers are not what users got: a challenger that
     beats the bare champion but not the served answers would be promoted for nothing, and is rejected."""
-    policy = EvolutionPolicy(**FAST, shadow_labels=0, online=True, scout_margin=math.inf)
+    # a wide forgetting limit: the served answers' gate is what is tested (see test_shadow_then_promote)
+    policy = EvolutionPolicy(**FAST, shadow_labels=0, online=True, scout_margin=math.inf, max_forgetting=0.05)
     new = make(900, seed=2, region=4.0, rule="new")
     layered = champion_project(tmp_path / "layered")
     send(layered, new, served=new["label"])  # the layer had already learned the new region
@@ -333,7 +337,8 @@ def test_with_the_online_layer_a_challenger_must_beat_what_was_served(tmp_path):
     assert "drift" in refused.figures["triggers"]  # severe drift trained it, the gate refused it
     bare = champion_project(tmp_path / "bare")
     send(bare, new)  # the bare champion's answers were served
-    assert bare.evolve(policy).kind == "promote"
+    promoted = bare.evolve(policy)
+    assert promoted.kind == "promote", promoted.reason
 
 
 def test_with_the_online_layer_a_scout_far_behind_what_was_served_trains_no_challenger(tmp_path):
