@@ -50,7 +50,6 @@ the labels after the last recorded cursor, so it resumes where the last finished
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -97,6 +96,7 @@ from lamarck.evolve._triggers import (
     Triggers,
     read_prediction_drift,
     read_triggers,
+    recent_tries,
     record_label_free_signal,
     record_signal,
     reject_streak,
@@ -269,9 +269,8 @@ class Evolver:
                 return Decision(
                     "skip", f"another evolve pass holds the store's lease{who}: one pass at a time"
                 )
-        pinned = getattr(self.registry, "pinned_aliases", contextlib.nullcontext)
         try:
-            with pinned():  # one read of the aliases per pass: this pass holds the lease
+            with self.registry.pinned_aliases():  # one read of the aliases per pass: it holds the lease
                 return self._pass()
         finally:
             self.store.end_lease(EVOLVE_LEASE, owner, keep_s=pause_s)
@@ -456,7 +455,7 @@ class Evolver:
             # nothing (on elec2 most passes are held, and each one read its window, scored the champion on
             # it and checked drift only to wait; without the layer "labels" fires through a hold, so the
             # batch loop reads on)
-            streak, wait = reject_streak(p, self.store)
+            streak, wait = reject_streak(p, recent_tries(self.store))
             if streak and since < wait:
                 return Decision(
                     "skip",

@@ -12,6 +12,7 @@ for the calls the ledger, the gate, the triggers and the candidates make; nothin
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -104,6 +105,10 @@ class FakeRegistry:
 
     def delete_alias(self, alias: str) -> None:
         self.alias.pop(alias, None)
+
+    def pinned_aliases(self) -> contextlib.AbstractContextManager[None]:
+        """The aliases live in memory: reading them costs nothing, so there is nothing to pin."""
+        return contextlib.nullcontext()
 
 
 class FakeStore:

@@ -30,7 +30,7 @@ signal: it is recorded, it does not train.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +47,7 @@ __all__ = [
     "Triggers",
     "read_prediction_drift",
     "read_triggers",
+    "recent_tries",
     "record_label_free_signal",
     "record_signal",
     "reject_streak",
@@ -207,21 +208,19 @@ def read_prediction_drift(
     )
 
 
-def _tries(store: Any) -> list[dict[str, Any]]:
+def recent_tries(store: Any) -> list[dict[str, Any]]:
     """The newest training decisions (challengers, rejects, promotions), newest first."""
     return list(store.decisions(limit=8, kinds=("challenger", "reject", "promote")))
 
 
-def reject_streak(policy: EvolutionPolicy, tries: Any) -> tuple[int, int]:
+def reject_streak(policy: EvolutionPolicy, tries: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
     """The rejects in a row since the last promotion or shadowed challenger, and how many new labels they
-    make the next try wait for (``tries``: the store, or its newest training decisions, newest first).
+    make the next try wait for (``tries``: :func:`recent_tries`).
 
     With the online layer, a signal that lost again and again waits longer each time; without it the
     evolver is the only way to adapt, so every ``cooldown_labels`` it tries again (a severe drift too: on
     elec2 prices drift severely all year and, at one try per ``cooldown_labels``, 33 of 40 challengers were
     rejected, 576 CPU s against the layer's 33)."""
-    if not isinstance(tries, list):
-        tries = _tries(tries)
     streak = 0
     while streak < len(tries) and tries[streak]["kind"] == "reject":
         streak += 1
@@ -302,7 +301,7 @@ def read_triggers(
     held: Hold | None = None
     streak = wait = 0
     if fired:
-        tries = _tries(store)
+        tries = recent_tries(store)
         streak, wait = reject_streak(policy, tries)
         last_try = next((t for t in tries if t["kind"] != "promote"), None)
         if streak and "labels" not in fired and n_since < wait:
