@@ -42,8 +42,9 @@ demo: env
 	$(VENV)/bin/python examples/loop_demo.py
 
 # The full gate: every test, the slow ones too (pyproject's addopts leave `slow` out of a plain `pytest`).
+# The 25 slowest are listed at the end: the whole gate must stay under 15 minutes on 2 cores.
 test: env neural
-	$(VENV)/bin/python -m pytest -q -m "slow or not slow"
+	$(VENV)/bin/python -m pytest -q -m "slow or not slow" --durations=25
 
 # The quick loop while working: everything but the tests marked slow (real fits of several seconds,
 # live servers, SIGKILL crash tests).

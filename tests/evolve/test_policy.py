@@ -383,16 +383,24 @@ def test_with_the_online_layer_a_pass_held_by_rejects_reads_no_labels(tmp_path):
 
 
 @pytest.mark.slow
-def test_with_the_online_layer_no_fresh_search_runs_far_behind_what_was_served(tmp_path):
-    """Severe drift, and the quick candidate trails the served answers by more than
-    ``fresh_search_margin``: a search on the same rows would not catch up, so none runs; with a wide
-    margin the same pass searches."""
+def test_with_the_online_layer_a_fresh_search_runs_only_on_drift_the_layer_did_not_absorb(tmp_path):
+    """Severe drift in every case. The layer served every new row right: no search runs, whether the quick
+    candidate trails the served answers by more than ``fresh_search_margin`` or not (the drift is absorbed).
+    The served answers decayed (the newest labels are noise neither can learn) and no quick candidate
+    passed: with a wide margin the pass searches."""
     from lamarck.evolve import Evolver
 
     new = make(900, seed=2, region=4.0, rule="new")
-    for margin, runs in ((0.001, False), (1.0, True)):
-        project = champion_project(tmp_path / str(margin))
-        send(project, new, served=new["label"])  # the layer served every new row right
+    noisy = new.copy()
+    noisy.loc[500:, "label"] = np.random.default_rng(3).choice(["yes", "no"], len(new) - 500)
+    cases = (
+        ("absorbed, far behind", new, 0.001, False),
+        ("absorbed", new, 1.0, False),
+        ("decayed", noisy, 1.0, True),
+    )
+    for name, frame, margin, runs in cases:
+        project = champion_project(tmp_path / name.replace(" ", "-").replace(",", ""))
+        send(project, frame, served=new["label"])  # the layer's answers: right until the labels turn to noise
         searched: list[int] = []
 
         def search(frame, budget, searched=searched):
@@ -413,5 +421,5 @@ def test_with_the_online_layer_no_fresh_search_runs_far_behind_what_was_served(t
             fresh_fit=search,
         )
         decision = evolver.run_once()
-        assert decision.kind == "reject" and "drift" in decision.figures["triggers"], decision.reason
-        assert bool(searched) is runs, (margin, decision.figures["candidates"])
+        assert decision.kind == "reject" and "drift" in decision.figures["triggers"], (name, decision.reason)
+        assert bool(searched) is runs, (name, decision.figures["candidates"])

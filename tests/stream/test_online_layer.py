@@ -136,3 +136,34 @@ def test_a_serving_combination_keeps_serving_through_ties_until_the_base_model_i
         assert layer.better_ == 0 and layer.serving_combined == sticky
         layer._pair(0.0, 1.0)  # the base model ahead: back to it
         assert not layer.serving_combined
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_a_reanswer_asks_only_the_members_whose_vote_weighs_and_answers_as_all_of_them(regression):
+    from river.datasets import synth
+
+    learner = StreamLearner(population=4, hybrid=False, regression=regression, seed=0)
+    stream = synth.Friedman(seed=0) if regression else synth.SEA(seed=0)
+    for x, y in stream.take(1500):
+        learner.learn_one(x, y)
+    asked: list[str] = []
+    for m in learner.members_:
+        m.predict = (lambda predict, name: lambda x, z: asked.append(name) or predict(x, z))(
+            m.predict, m.name
+        )
+    weights = [
+        learner._weight_exponent(m.score, max(m.score for m in learner.members_)) for m in learner.members_
+    ]
+    assert min(weights) < -14  # some member weighs nothing: the cut has something to skip
+    for x, _ in stream.take(50):
+        pending = learner.predict_pending(x)[1]
+        asked.clear()
+        full = learner._combine([(m, m.predict(pending.x, pending.z)) for m in learner.members_])
+        n_all = len(asked)
+        asked.clear()
+        now = learner.reanswer(pending)
+        assert 0 < len(asked) < n_all
+        if regression:
+            assert now == pytest.approx(full, rel=1e-5)
+        else:
+            assert now.keys() == full.keys() and all(abs(now[k] - full[k]) < 1e-5 for k in full)

@@ -22,8 +22,8 @@ of these that applies, and records it in the store as a decision with its reason
    anti-forgetting check. The challenger is warm-started from the champion (LightGBM / XGBoost continue
    boosting with ``init_model``, the others refit the champion's configuration); a fresh search (seeded
    with the champion's own configurations) runs when drift is severe or the warm start loses (with the
-   online layer: on severe drift, when no quick candidate passed and the best came within
-   ``fresh_search_margin`` of the served answers).
+   online layer: on severe drift with decay of the served answers, when no quick candidate passed and
+   the best came within ``fresh_search_margin`` of the served answers).
 5. **Gate.** One-sided McNemar (classification) or paired bootstrap (regression) on the held-out recent
    labels (with the online layer: against the answers that were served, not the bare champion's),
    p < ``alpha`` with at least ``min_test_labels`` labels, and no more than ``max_forgetting`` lost on
@@ -651,13 +651,18 @@ class Evolver:
         results = [gate(c) for c in candidates]
         fresh_error: dict[str, Any] = {}
         if p.online:
-            # a fresh search costs its budget; with the online layer it runs on severe drift only when no
-            # quick candidate passed and the best came within ``fresh_search_margin`` of what was served
-            # (further behind, a search on the same rows does not catch up with the layer: on elec2 five
-            # such searches in a row lost by 6 to 20 points)
+            # a fresh search costs its budget; with the online layer it runs on severe drift that the layer
+            # did not absorb (the *served* answers decayed), only when no quick candidate passed and the
+            # best came within ``fresh_search_margin`` of what was served (further behind, a search on the
+            # same rows does not catch up with the layer: on elec2 five such searches in a row lost by 6 to
+            # 20 points; without served decay, on recurring Agrawal a 20 s search after a reuse that tied
+            # with the served answers was rejected, as every fresh search of the evolution bench was)
             closest = min((r.shortfall(champion.metric) for r in results), default=math.inf)
             wanted = (
-                triggers.severe and not any(r.passed for r in results) and closest <= p.fresh_search_margin
+                triggers.severe
+                and triggers.decay
+                and not any(r.passed for r in results)
+                and closest <= p.fresh_search_margin
             )
         else:
             wanted = triggers.severe or not any(r.passed for r in results)

@@ -83,8 +83,9 @@ class EvolutionPolicy:
     cooldown_max_labels: int = 16_000
     fresh_search: bool = True
     fresh_search_budget_s: float = 30.0
-    #: online: a fresh search runs (on severe drift) only when the best quick candidate came within this of
-    #: the served answers on the recent labels (metric points on a 0..1 metric, else a share of its value)
+    #: online: a fresh search runs (on severe drift, with the served answers decaying) only when the best
+    #: quick candidate came within this of the served answers on the recent labels (metric points on a
+    #: 0..1 metric, else a share of its value)
     fresh_search_margin: float = 0.03
     #: online: before the warm start, a *scout* (the champion's heaviest member alone, one fold model,
     #: refit the warm start's way: a fraction of its cost) is tested against the served answers; when it
@@ -103,8 +104,9 @@ class EvolutionPolicy:
     #: *served* answers (what the layer could not absorb); feature drift trains only when severe; and the
     #: layer's gain over the bare champion, once it grew by ``gain_growth`` since the last training
     #: decision, trains (the batch model is behind what the layer learned); a challenger must beat the
-    #: *served* answers; a fresh search runs only on severe drift, when no quick candidate passed and the
-    #: best came within ``fresh_search_margin`` (the warm start and earlier champions otherwise)
+    #: *served* answers; a fresh search runs only on severe drift with decay of the served answers, when no
+    #: quick candidate passed and the best came within ``fresh_search_margin`` (the warm start and earlier
+    #: champions otherwise)
     online: bool = False
     gain_growth: float = 0.03
     #: online: served decay counts when the newest answers still err this much more than before it began

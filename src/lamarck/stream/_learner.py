@@ -79,6 +79,9 @@ _RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+#: :meth:`StreamLearner.reanswer` skips the members whose vote weighs under ``exp(-REANSWER_CUT)`` of the best's
+REANSWER_CUT = 14.0
+
 _OPTIONS = (
     "population", "replace_every", "combine", "context", "hybrid", "hybrid_every", "no_change", "drift",
     "drift_delta", "archive_size", "window", "temperature", "label_delay", "regression", "loss", "seed",
@@ -297,7 +300,7 @@ class StreamLearner:
         top = max(m.score for m, _ in ready)
         out: dict[Any, float] = {}
         for m, p in ready:
-            w = math.exp((m.score - top) / self.temperature)
+            w = math.exp(self._weight_exponent(m.score, top))
             total = sum(p.values()) or 1.0
             for c, v in p.items():
                 out[c] = out.get(c, 0.0) + w * v / total
@@ -312,8 +315,7 @@ class StreamLearner:
         if self.combine == "best":
             return float(max(ready, key=lambda mv: mv[0].score)[1])
         top = max(m.score for m, _ in ready)
-        scale = max(abs(top), 1e-12) * self.temperature * 10
-        weights = [math.exp((m.score - top) / scale) for m, _ in ready]
+        weights = [math.exp(self._weight_exponent(m.score, top)) for m, _ in ready]
         return float(sum(w * v for w, (_, v) in zip(weights, ready, strict=True)) / sum(weights))
 
     def _predict(self, x: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
@@ -382,9 +384,31 @@ class StreamLearner:
 
     def reanswer(self, pending: Pending) -> Any:
         """The combined output the learner gives *now* for an event seen earlier (its snapshot's event and
-        context, today's members); moves nothing."""
-        outputs = [(m, m.predict(pending.x, pending.z)) for m in self.members_]
+        context, today's members); moves nothing.
+
+        Only the members whose vote can weigh are asked: best score first, stopping at the first whose
+        weight against the best answering member is under ``exp(-REANSWER_CUT)`` (about 1e-6; every later
+        member weighs less). The answer differs from asking every member by less than that share of the
+        probability mass (or of the value); the members' own scores are not touched here."""
+        members = sorted(self.members_, key=lambda m: -m.score)
+        outputs: list[tuple[Member, Any]] = []
+        top: float | None = None
+        for m in members:
+            if top is not None and self._weight_exponent(m.score, top) < -REANSWER_CUT:
+                break
+            out = m.predict(pending.x, pending.z)
+            outputs.append((m, out))
+            if top is None and m.n >= 10 and out is not None and out != {}:
+                top = m.score  # the best member that answers with a record: the combination's reference
+                if self.combine == "best":
+                    break
         return self._combine(outputs)
+
+    def _weight_exponent(self, score: float, top: float) -> float:
+        """The exponent of a member's vote weight in :meth:`_combine` (0 for the best, below 0 for the rest)."""
+        if self._regression:
+            return (score - top) / (max(abs(top), 1e-12) * self.temperature * 10)
+        return (score - top) / self.temperature
 
     def learn_pending(self, pending: Pending, y: Any) -> None:
         """Learn the label of an event predicted by :meth:`predict_pending`."""
