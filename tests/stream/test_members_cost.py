@@ -31,13 +31,33 @@ def test_the_adaptive_tree_with_majority_leaves_answers_exactly_as_rivers(stream
     assert ours.summary["n_nodes"] > 3
 
 
-def test_naive_bayes_leaves_stay_rivers_own() -> None:
-    ours = AdaptiveTreeClassifier(grace_period=50, leaf_prediction="nba", seed=0)
-    rivers = tree.HoeffdingAdaptiveTreeClassifier(grace_period=50, leaf_prediction="nba", seed=0)
-    for x, y in itertools.islice(synth.Agrawal(seed=4), 2000):
+@pytest.mark.parametrize("leaves", ["nba", "nb"])
+@pytest.mark.parametrize("stream", [lambda: synth.Agrawal(seed=4), _drifting])
+def test_naive_bayes_leaves_answer_exactly_as_rivers(stream, leaves) -> None:
+    ours = AdaptiveTreeClassifier(grace_period=50, leaf_prediction=leaves, seed=0)
+    rivers = tree.HoeffdingAdaptiveTreeClassifier(grace_period=50, leaf_prediction=leaves, seed=0)
+    for x, y in itertools.islice(stream(), 4000):
         assert ours.predict_proba_one(x) == rivers.predict_proba_one(x)
         ours.learn_one(x, y)
         rivers.learn_one(x, y)
+    assert ours.summary == rivers.summary
+    assert ours.summary["n_nodes"] > 3
+
+
+def test_gaussian_naive_bayes_answers_as_rivers() -> None:
+    from river import naive_bayes
+
+    from lamarck.stream._members import GaussianNB
+
+    ours, rivers = GaussianNB(), naive_bayes.GaussianNB()
+    assert ours.predict_proba_one({"a": 1.0}) == rivers.predict_proba_one({"a": 1.0}) == {}
+    for x, y in itertools.islice(synth.Agrawal(seed=5), 3000):
+        mine, theirs = ours.predict_proba_one(x), rivers.predict_proba_one(x)
+        assert mine.keys() == theirs.keys()
+        assert all(mine[k] == pytest.approx(theirs[k], rel=1e-12, abs=1e-300) for k in theirs)
+        ours.learn_one(x, y)
+        rivers.learn_one(x, y)
+    assert len(ours.predict_proba_one(x)) == 2
 
 
 def test_costs_follow_the_parameters_that_change_them() -> None:
