@@ -208,15 +208,8 @@ class AdaptiveTreeClassifier(river_tree.HoeffdingAdaptiveTreeClassifier):
     tree answers exactly as river's does (the same floats; a test compares them)."""
 
     def _new_leaf(self, initial_stats: Any = None, parent: Any = None) -> Any:
-        if self.leaf_prediction != self._MAJORITY_CLASS:
-            return _AdaLeaf(
-                stats={} if initial_stats is None else initial_stats,
-                depth=0 if parent is None else parent.depth + 1,
-                splitter=self.splitter,
-                drift_detector=self.drift_detector.clone(),
-                rng=self._rng,
-            )
-        return _MajorityAdaLeaf(
+        leaf = _MajorityAdaLeaf if self.leaf_prediction == self._MAJORITY_CLASS else _AdaLeaf
+        return leaf(
             stats={} if initial_stats is None else initial_stats,
             depth=0 if parent is None else parent.depth + 1,
             splitter=self.splitter,
