@@ -112,3 +112,31 @@ def test_fold_models_go_through_shared_storage_and_only_the_kept_ones_come_back(
     assert result.members and all(m.models for m in result.members)  # read back from the shared folder
     assert result.members[0].models[0].predict_proba(X.head(3)).shape == (3, 2)
     assert shared.exists() and not any(shared.iterdir())  # the search's folder removed once read
+
+
+def test_a_table_lost_on_the_cluster_is_sent_again(cluster, monkeypatch):
+    """The scattered table vanishes mid-search (as when the worker holding its only copy dies) and the
+    trials waiting on it are cancelled: each counts as failed, the table is sent again, the search goes on."""
+    X, y = _table(3000, seed=3)
+    sent: list = []
+    scatter = distributed.Client.scatter
+
+    def recording(self, data, *args, **kwargs):
+        futures = scatter(self, data, *args, **kwargs)
+        sent.append(futures)
+        return futures
+
+    monkeypatch.setattr(distributed.Client, "scatter", recording)
+    with distributed.Client(cluster) as client:
+
+        def lose_the_table() -> None:
+            time.sleep(3.0)
+            client.cancel(list(sent[0]), force=True)  # its dependents are cancelled with it
+
+        loser = threading.Thread(target=lose_the_table)
+        loser.start()
+        result = AutoSearch(task="binary", metric="roc_auc", time_budget_s=10, cluster=client).fit(X, y)
+        loser.join()
+    assert len(sent) >= 2  # sent again
+    assert sum(t.status == "complete" for t in result.trials) >= 3
+    assert result.best_score > 0.85 and result.members

@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,10 @@ def drive(
         data = client.scatter((X, y), broadcast=True)
         scatter_s = time.monotonic() - s0
         while True:
+            if any(f.status != "finished" for f in data):
+                # the table is lost with a worker that held its only copy (Dask's memory manager keeps one
+                # replica of a broadcast once no task waits for it): send it again for the next trials
+                data = client.scatter((X, y), broadcast=True)
             while not halt and len(running) < slots and (max_trials is None or asked < max_trials):
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -164,9 +169,13 @@ def drive(
                 break
             wait_s = max(deadline - time.monotonic(), 0.0) + GRACE_S
             w0 = time.monotonic()
-            finished_now, _ = wait(list(running), timeout=wait_s, return_when="FIRST_COMPLETED")
+            cancelled = False
+            try:
+                finished_now, _ = wait(list(running), timeout=wait_s, return_when="FIRST_COMPLETED")
+            except CancelledError:  # trials cancelled with the table a dead worker held: each one fails below
+                finished_now, cancelled = {f for f in running if f.status != "pending"}, True
             waited += time.monotonic() - w0
-            if not finished_now:  # the grace is over: what still runs is lost to the budget
+            if not finished_now and not cancelled:  # the grace is over: what still runs is lost to the budget
                 for future, (trial, name, params, source) in running.items():
                     future.cancel()
                     record(trial.number, name, params, source, FoldRun("pruned", error="time budget reached"))
