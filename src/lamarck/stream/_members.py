@@ -169,19 +169,10 @@ class _Counts(LeafNaiveBayesAdaptive):
         super(LeafNaiveBayesAdaptive, self).learn_one(x, y, w=w, tree=tree)
 
 
-class _MajorityAdaLeaf(AdaLeafClassifier, _Counts):  # AdaLeafClassifier's super() is _Counts
-    def prediction(self, x: Any, *, tree: Any = None) -> Any:  # None without counts, as river's
-        if not self.stats:
-            return None
-        dist = _scaled_dict(self.stats, sum(self.stats.values()))
-        error = self._mean_error.get()
-        return _scaled_dict(dist, sum(dist.values()) * error * error)
-
-
 class _AdaLeaf(AdaLeafClassifier):
-    """River's adaptive leaf (``nba`` and ``nb`` trees), answering without deep-copying the distribution twice."""
+    """River's adaptive leaf, answering without deep-copying the distribution twice."""
 
-    def prediction(self, x: Any, *, tree: Any = None) -> Any:  # river's AdaLeafClassifier.prediction
+    def prediction(self, x: Any, *, tree: Any = None) -> Any:  # river's, None without counts
         if not self.stats:
             return None
         option = tree.leaf_prediction
@@ -196,6 +187,10 @@ class _AdaLeaf(AdaLeafClassifier):
             dist = _scaled_dict(self.stats, sum(self.stats.values()))
         error = self._mean_error.get()
         return _scaled_dict(dist, sum(dist.values()) * error * error)
+
+
+class _MajorityAdaLeaf(_AdaLeaf, _Counts):  # AdaLeafClassifier's super() is _Counts
+    """The ``mc`` tree's leaf: learns past the naive-Bayes bookkeeping, answers as :class:`_AdaLeaf`."""
 
 
 class AdaptiveTreeClassifier(river_tree.HoeffdingAdaptiveTreeClassifier):
