@@ -44,6 +44,45 @@ def test_naive_bayes_leaves_answer_exactly_as_rivers(stream, leaves) -> None:
     assert ours.summary["n_nodes"] > 3
 
 
+@pytest.mark.parametrize("leaves", ["nba", "nb"])
+def test_naive_bayes_leaves_learn_exactly_as_rivers_when_not_every_event_is_answered(leaves) -> None:
+    # the leaf keeps its naive-Bayes answer for the event it answered: an event learned without an answer,
+    # or learned after others (a delayed label), must not use another event's
+    ours = AdaptiveTreeClassifier(grace_period=50, leaf_prediction=leaves, seed=2)
+    rivers = tree.HoeffdingAdaptiveTreeClassifier(grace_period=50, leaf_prediction=leaves, seed=2)
+    events = list(itertools.islice(synth.Agrawal(seed=6), 4000))
+    for i, (x, y) in enumerate(events):
+        if i % 3:
+            assert ours.predict_proba_one(x) == rivers.predict_proba_one(x)
+        late = events[i - 7][0]
+        if i % 5 == 0 and i >= 7:  # an answer for an older event between this one's answer and label
+            assert ours.predict_proba_one(late) == rivers.predict_proba_one(late)
+        ours.learn_one(x, y)
+        rivers.learn_one(x, y)
+    assert ours.summary == rivers.summary
+    assert ours.summary["n_nodes"] > 3
+
+
+def test_a_naive_bayes_leaf_answers_once_per_event(monkeypatch) -> None:
+    from lamarck.stream import _members
+
+    model = AdaptiveTreeClassifier(grace_period=50, leaf_prediction="nba", seed=0)
+    events = list(itertools.islice(synth.Agrawal(seed=4), 1500))
+    for x, y in events[:1000]:
+        model.learn_one(x, y)
+    calls = []
+    real = _members.do_naive_bayes_prediction
+    monkeypatch.setattr(_members, "do_naive_bayes_prediction", lambda *a: calls.append(1) or real(*a))
+    answered = 0
+    for x, y in events[1000:]:
+        model.predict_proba_one(x)
+        answered += 1
+        model.learn_one(x, y)
+    # river computes it up to three times per leaf and event (the answer, the error estimate, the
+    # bookkeeping); alternate trees add leaves, so allow a little more than one per event
+    assert 0 < len(calls) <= 1.3 * answered
+
+
 def test_gaussian_naive_bayes_answers_as_rivers() -> None:
     from river import naive_bayes
 
