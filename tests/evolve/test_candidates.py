@@ -68,3 +68,36 @@ def test_a_reused_version_is_not_offered_again_while_its_copy_serves():
     ledger.move("promote", copy, reason="reuse won")
     offered = earlier_versions(EvolutionPolicy(), registry, ledger, registry.load(copy), copy)
     assert [(c.how, c.reuse_of) for c in offered] == [("reuse of v2", "2")]
+
+
+def test_a_warm_start_on_a_small_pool_fits_with_one_thread(monkeypatch):
+    # the search's rule (one thread below ONE_THREAD_ROWS): a second thread cost more CPU than it saved
+    from dataclasses import dataclass, field
+    from types import SimpleNamespace
+
+    import lamarck.search as search
+    from lamarck.evolve._candidates import warm_start
+
+    @dataclass
+    class FoldMember:
+        learner: str = "lightgbm"
+        params: dict = field(default_factory=dict)
+        models: list = field(default_factory=lambda: ["fold 1", "fold 2"])
+
+    threads = []
+
+    def warm(learner, model, X, y, ctx, sample_weight=None):
+        threads.append(ctx.n_jobs)
+        return model
+
+    monkeypatch.setattr(search, "warm_start_learner", warm)
+    champion = SimpleNamespace(
+        processor=SimpleNamespace(transform=lambda X: X), input_columns=["x"], classes_=np.array(["a", "b"]),
+        task="binary", members=[FoldMember()], version="1",
+    )  # fmt: skip
+    X = pd.DataFrame({"x": np.arange(600.0)})
+    challenger = warm_start(EvolutionPolicy(), champion, X, np.arange(600) % 2, np.ones(600))
+    assert threads == [1, 1] and challenger.members[0].models == ["fold 1", "fold 2"]
+    big = pd.DataFrame({"x": np.arange(60_000.0)})
+    warm_start(EvolutionPolicy(), champion, big, np.arange(60_000) % 2, np.ones(60_000))
+    assert threads[2:] == [2, 2]

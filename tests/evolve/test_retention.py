@@ -59,3 +59,25 @@ def test_split_distils_only_where_the_traffic_has_left():
     assert soft.train.y[new_part].tolist() == replay.train.y[(replay.train.X["x"] >= 0).to_numpy()].tolist()
     with pytest.raises(ConfigError, match="retention"):
         EvolutionPolicy(retention="forget")
+
+
+def test_the_density_ratio_fits_with_one_openmp_thread(monkeypatch):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_info
+
+    from lamarck.evolve._drift import coverage
+
+    threads = []
+    real = HistGradientBoostingClassifier.fit
+
+    def fit(self, *a, **k):
+        threads.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", fit)
+    rng = np.random.default_rng(0)
+    old = pd.DataFrame({"a": rng.normal(size=400), "b": rng.choice(["x", "y"], 400)})
+    new = pd.DataFrame({"a": rng.normal(1.0, size=300), "b": rng.choice(["x", "y"], 300)})
+    ratio = coverage(old, new, max_rows=300)
+    assert ratio.shape == (400,) and np.all(ratio > 0)
+    assert threads and set(threads) == {1}

@@ -190,6 +190,7 @@ def coverage(old: pd.DataFrame, new: pd.DataFrame, *, seed: int = 0, max_rows: i
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     if len(old) == 0:
         return np.zeros(0)
@@ -224,11 +225,14 @@ def coverage(old: pd.DataFrame, new: pd.DataFrame, *, seed: int = 0, max_rows: i
     )
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
     proba = np.empty(len(old))
-    proba[fit_old] = cross_val_predict(clf, encoded.iloc[train], y, cv=folds, method="predict_proba")[
-        : len(fit_old), 1
-    ]
     rest = np.setdiff1d(np.arange(len(old)), fit_old)
-    if len(rest):
-        proba[rest] = clf.fit(encoded.iloc[train], y).predict_proba(encoded.iloc[rest])[:, 1]
+    # one OpenMP thread (this thread's setting only): a few thousand rows, 40 shallow trees; a second
+    # thread added more CPU in synchronisation than it saved, on a core that serving needs
+    with threadpool_limits(limits=1, user_api="openmp"):
+        proba[fit_old] = cross_val_predict(clf, encoded.iloc[train], y, cv=folds, method="predict_proba")[
+            : len(fit_old), 1
+        ]
+        if len(rest):
+            proba[rest] = clf.fit(encoded.iloc[train], y).predict_proba(encoded.iloc[rest])[:, 1]
     proba = np.clip(proba, 1e-6, 1 - 1e-6)
     return np.asarray(proba / (1 - proba) * (len(fit_old) / len(fit_new)), dtype=float)
