@@ -87,3 +87,22 @@ def test_unseen_category_at_predict_time_is_handled() -> None:
             LEARNERS[name].portfolio("binary")[0], X, y, FitContext("binary", 2, n_jobs=1)
         )
         assert predict_matrix(model, X_new, "binary", 2).shape == (10, 2)
+
+
+def test_catboost_warm_start_refits_the_trees_early_stopping_chose_with_the_weights() -> None:
+    learner = LEARNERS["catboost"]
+    X = _frame(600, seed=3)
+    y = _target(X, "binary")
+    ctx = FitContext(task="binary", n_classes=2, seed=0, n_jobs=1)
+    first = learner.fit(learner.portfolio("binary")[0], X.iloc[:400], y[:400], ctx, X.iloc[400:], y[400:])
+    trees = first.est.tree_count_
+    assert 0 < trees < 3000  # early stopping chose them
+    flipped = 1 - y
+    weights = np.ones(len(X))
+    warm = learner.warm_start(first, X, flipped, ctx, sample_weight=weights)
+    assert warm.est.tree_count_ == max(50, trees) and warm is not first
+    assert np.mean(warm.predict(X) == flipped) > 0.8  # a refit, not a continuation of the old concept
+    heavy = weights.copy()
+    heavy[flipped == 1] = 50.0
+    leaning = learner.warm_start(first, X, flipped, ctx, sample_weight=heavy)
+    assert np.mean(leaning.predict(X) == 1) > np.mean(warm.predict(X) == 1)  # the weights count
