@@ -52,3 +52,32 @@ def test_a_glob_without_a_cluster_is_a_clear_error(tmp_path):
     source = _parts(tmp_path, n_parts=1, rows=50)
     with pytest.raises(ConfigError, match="--cluster"):
         Project(tmp_path / "p").fit(source, "predict y")
+
+
+@pytest.mark.slow
+def test_xgboost_trains_on_every_row_with_its_own_dask_estimator(tmp_path):
+    import re
+
+    import xgboost as xgb
+
+    source = _parts(tmp_path, n_parts=3, rows=3000)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        project = Project(tmp_path / "p")
+        result = project.fit(
+            source, "predict y, in 10 seconds", cluster=client, report=False, seed=0, learners=["xgboost"]
+        )
+    note = result.notes[-1]
+    # both boosters trained on every row and answered the held-out rows through the zoo's predict path
+    scores = dict(re.findall(r"(LightGBM|XGBoost) on every row roc_auc (\d\.\d+)", note))
+    assert set(scores) == {"LightGBM", "XGBoost"} and all(float(v) > 0.85 for v in scores.values()), note
+    champion = project.load_model("champion")
+    if "XGBoost model of every row" in note:
+        assert len(champion.members) == 1 and isinstance(champion.members[0].models[0], xgb.XGBClassifier)
+    rows = pd.read_parquet(tmp_path / "part-0.parquet").head(50)
+    predicted, _ = project.predict(rows.drop(columns=["y"]))
+    assert (predicted["prediction"] == rows["y"]).mean() > 0.7

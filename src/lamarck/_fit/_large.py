@@ -6,9 +6,10 @@ cluster=...)`` (a glob of Parquet or CSV files, read as a Dask dataframe).
 2. The sample goes through the whole fit (plan, data checks, features, the search with its trials on the
    cluster, the ensemble), unregistered: the *sampled single-machine fit*.
 3. The search's best LightGBM configuration (its tree count from the fold models' early stopping) trains
-   on every training row with LightGBM's own Dask estimator, the sample's processor applied to each
-   partition on the workers: no process holds the table, each worker holds its partitions' features.
-4. Both models answer a sample of the held-out rows (at most :data:`HOLDOUT_ROWS`); the better one by the
+   on every training row with LightGBM's own Dask estimator, and so does XGBoost's best with XGBoost's
+   when its trials completed in the sampled search; the sample's processor is applied to each partition
+   on the workers: no process holds the table, each worker holds its partitions' features.
+4. The models answer a sample of the held-out rows (at most :data:`HOLDOUT_ROWS`); the better one by the
    metric is registered and becomes the champion, and a note gives both scores. Predictions, feedback and
    evolution then work on it as on any model.
 """
@@ -87,23 +88,31 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
         model, spec = small.model, small.spec
         holdout = held.sample(frac=min(1.0, HOLDOUT_ROWS / max(n_held, 1)), random_state=seed).compute()
         holdout = holdout[holdout[spec.target].notna()]
-        big = _on_every_row(client, train, model, small, seed)
-        scores = {name: _score(m, holdout, spec) for name, m in (("sample", model), ("full", big))}
-        chosen = (
-            "full"
-            if signed(spec.metric, scores["full"]) >= signed(spec.metric, scores["sample"])
-            else "sample"
-        )
-        winner = big if chosen == "full" else model
+        target = sample[spec.target].dropna()
+        sample_y = target.to_numpy(dtype=float) if spec.task == "regression" else np.zeros(1)
+        every_row = {}
+        for learner in BOOSTERS:
+            config = _best_config(model, small, learner)
+            if config is not None:
+                every_row[learner] = _on_every_row(
+                    client, train, model, small, seed, learner, config, sample_y
+                )
+        # the models of every row first: on a tie they win
+        candidates = {**every_row, "sample": model}
+        scores = {name: _score(m, holdout, spec) for name, m in candidates.items()}
+        chosen = max(candidates, key=lambda name: signed(spec.metric, scores[name]))
+        winner = candidates[chosen]
         version = (
             _register(project, winner, sample, spec, scores[chosen], source, n_train, seed)
             if options.register
             else None
         )
+        fulls = ", ".join(f"{_NAMES[k]} on every row {spec.metric} {scores[k]:.4f}" for k in every_row)
+        which = "sampled fit" if chosen == "sample" else f"{_NAMES[chosen]} model of every row"
         note = (
             f"large table {source}: {n_train:,} training rows on the cluster, {len(holdout):,} held-out rows "
-            f"scored; LightGBM on every row {spec.metric} {scores['full']:.4f}, the fit of a {len(sample):,}-row "
-            f"sample {scores['sample']:.4f}; the champion is the {'model of every row' if chosen == 'full' else 'sampled fit'}"
+            f"scored; {fulls}, the fit of a {len(sample):,}-row sample {scores['sample']:.4f}; the champion "
+            f"is the {which}"
         )
         return dataclasses.replace(
             small, champion_version=version, score=scores[chosen], notes=[*small.notes, note], model=winner
@@ -118,24 +127,42 @@ def _class_index(model: Any) -> dict[str, int]:
     return {str(c): i for i, c in enumerate(model.classes_)}
 
 
-def _best_lightgbm(model: Any, result: FitResult) -> tuple[dict[str, Any], int]:
-    """The best complete LightGBM trial's configuration, and the tree count its fold models stopped at."""
+#: the boosters trained on every row with their own Dask estimators (LightGBM always; XGBoost when its
+#: trials completed in the sampled search)
+BOOSTERS = ("lightgbm", "xgboost")
+_NAMES = {"lightgbm": "LightGBM", "xgboost": "XGBoost"}
+
+
+def _trees(learner: str, fold_model: Any) -> int:
+    """The tree count a fold model kept (its early stopping's choice)."""
+    if learner == "xgboost":
+        best = getattr(fold_model, "best_iteration", None)
+        return int(best) + 1 if best is not None else int(getattr(fold_model, "n_estimators", 0) or 0)
+    return int(getattr(fold_model, "best_iteration_", 0) or getattr(fold_model, "n_estimators_", 0) or 0)
+
+
+def _best_config(model: Any, result: FitResult, learner: str) -> tuple[dict[str, Any], int] | None:
+    """The best complete trial's configuration of ``learner`` and the tree count its fold models stopped
+    at (median); ``None`` without such a trial (LightGBM then trains its defaults with 300 trees)."""
     rows = [
         r for r in result.leaderboard
-        if r.get("learner") == "lightgbm" and r.get("status") == "complete" and r.get("source") != "final"
+        if r.get("learner") == learner and r.get("status") == "complete" and r.get("source") != "final"
     ]  # fmt: skip
+    if not rows and learner != "lightgbm":
+        return None
     params = dict(rows[0]["params"]) if rows else {}
     trees = [
-        int(getattr(m, "best_iteration_", 0) or getattr(m, "n_estimators_", 0) or 0)
-        for member in model.members if member.learner == "lightgbm" for m in member.models
-    ]  # fmt: skip
+        _trees(learner, m) for member in model.members if member.learner == learner for m in member.models
+    ]
     return params, int(np.median([t for t in trees if t > 0])) if any(trees) else 300
 
 
-def _on_every_row(client: Any, train: Any, model: Any, result: FitResult, seed: int) -> Any:
-    """The sample's model with one member: LightGBM trained on every training row by its Dask estimator."""
-    import lightgbm as lgb
-
+def _on_every_row(
+    client: Any, train: Any, model: Any, result: FitResult, seed: int, learner: str,
+    config: tuple[dict[str, Any], int], sample_y: np.ndarray,
+) -> Any:  # fmt: skip
+    """The sample's model with one member: ``learner`` (LightGBM or XGBoost) trained on every training row by
+    its own Dask estimator."""
     from lamarck.search import LEARNERS, FitContext, Member
 
     spec = result.spec
@@ -151,22 +178,54 @@ def _on_every_row(client: Any, train: Any, model: Any, result: FitResult, seed: 
     processor = model.processor
     meta = processor.transform(frame[columns].head(2, npartitions=-1)).iloc[:0]
     X = frame[columns].map_partitions(processor.transform, meta=meta)
-    params, trees = _best_lightgbm(model, result)
+    params, trees = config
     n_classes = len(model.classes_) if classification else 0
     ctx = FitContext(task=spec.task, n_classes=n_classes, seed=seed, n_jobs=1)
-    learner: Any = LEARNERS["lightgbm"]
-    kwargs = learner.estimator_params(params, ctx, np.zeros(1))
+    kwargs = LEARNERS[learner].estimator_params(params, ctx, sample_y)
     kwargs.update(n_estimators=max(trees, 50), n_jobs=1)
+    fitted = (_lightgbm if learner == "lightgbm" else _xgboost)(client, kwargs, X, y, classification, params)
+    member = Member(learner=learner, params=params, models=[fitted], weight=1.0, trial=-1, score=math.nan)
+    big = copy.copy(model)
+    big.members, big.rule, big.version = [member], None, None
+    return big
+
+
+def _lightgbm(client: Any, kwargs: dict[str, Any], X: Any, y: Any, classification: bool, params: dict) -> Any:
+    import lightgbm as lgb
+
     if kwargs.get("objective") == "balanced":  # Lamarck's name for class weights, not a LightGBM objective
         del kwargs["objective"]
         kwargs["class_weight"] = "balanced"
     estimator = (lgb.DaskLGBMClassifier if classification else lgb.DaskLGBMRegressor)(client=client, **kwargs)
     estimator.fit(X, y)
-    member = Member(learner="lightgbm", params=params, models=[estimator.to_local()], weight=1.0, trial=-1,
-                    score=math.nan)  # fmt: skip
-    big = copy.copy(model)
-    big.members, big.rule, big.version = [member], None, None
-    return big
+    return estimator.to_local()
+
+
+def _xgboost(client: Any, kwargs: dict[str, Any], X: Any, y: Any, classification: bool, params: dict) -> Any:
+    """XGBoost's Dask estimator on every row; returned as the local estimator the zoo's fold models are
+    (through its saved model, which keeps the scikit-learn attributes)."""
+    import tempfile
+    from pathlib import Path
+
+    import xgboost as xgb
+    from xgboost import dask as dxgb
+
+    weight = None
+    if classification and params.get("objective") == "balanced":  # as the zoo: class weights as row weights
+        counts = y.value_counts().compute()
+        table = {int(c): len(y) / (len(counts) * int(n)) for c, n in counts.items()} if len(counts) else {}
+        weight = y.map(table, meta=(y.name, "float64"))
+    cls = dxgb.DaskXGBClassifier if classification else dxgb.DaskXGBRegressor
+    estimator = cls(**kwargs)
+    estimator.client = client
+    estimator.fit(X, y, sample_weight=weight)
+    local = (xgb.XGBClassifier if classification else xgb.XGBRegressor)()
+    with tempfile.TemporaryDirectory(prefix="lamarck-xgb-") as tmp:
+        path = Path(tmp) / "model.ubj"
+        estimator.save_model(path)
+        local.load_model(path)
+    local.set_params(n_jobs=1, enable_categorical=True)
+    return local
 
 
 def _score(model: Any, holdout: pd.DataFrame, spec: Any) -> float:

@@ -495,16 +495,10 @@ class XGBoostLearner(Learner):
         base = self.portfolio(task)[0]
         return [{**base, "learning_rate": lr, "max_depth": d} for lr in (0.03, 0.1) for d in (3, 6, 9)]
 
-    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
-        import xgboost as xgb
-
-        deadline = ctx.deadline
-
-        class StopAtDeadline(xgb.callback.TrainingCallback):
-            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-                return time.monotonic() > deadline
-
-        est_cls = xgb.XGBClassifier if ctx.is_classification else xgb.XGBRegressor
+    def estimator_params(self, params: dict[str, Any], ctx: FitContext, y: np.ndarray) -> dict[str, Any]:
+        """The keyword arguments of ``xgboost.XGBClassifier`` / ``XGBRegressor`` (or their Dask estimators)
+        for a configuration of this search space; class weights (``balanced``) are the caller's sample
+        weights."""
         p: dict[str, Any] = {
             "n_estimators": 3000,
             "tree_method": "hist",
@@ -520,6 +514,19 @@ class XGBoostLearner(Learner):
             p["objective"] = self.native[objective]
             if objective == "huber":
                 p["huber_slope"] = huber_delta(y)
+        return p
+
+    def fit(self, params, X, y, ctx, X_val=None, y_val=None):
+        import xgboost as xgb
+
+        deadline = ctx.deadline
+
+        class StopAtDeadline(xgb.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                return time.monotonic() > deadline
+
+        est_cls = xgb.XGBClassifier if ctx.is_classification else xgb.XGBRegressor
+        p = self.estimator_params(params, ctx, y)
         callbacks: list[Any] = [StopAtDeadline()]
         fit_kwargs: dict[str, Any] = {"verbose": False}
         if ctx.is_classification and ctx.class_weight:
