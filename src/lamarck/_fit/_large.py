@@ -181,7 +181,8 @@ def _on_every_row(
     params, trees = config
     n_classes = len(model.classes_) if classification else 0
     ctx = FitContext(task=spec.task, n_classes=n_classes, seed=seed, n_jobs=1)
-    kwargs = LEARNERS[learner].estimator_params(params, ctx, sample_y)
+    booster: Any = LEARNERS[learner]  # LightGBM's and XGBoost's learners give their estimators' arguments
+    kwargs = booster.estimator_params(params, ctx, sample_y)
     kwargs.update(n_estimators=max(trees, 50), n_jobs=1)
     fitted = (_lightgbm if learner == "lightgbm" else _xgboost)(client, kwargs, X, y, classification, params)
     member = Member(learner=learner, params=params, models=[fitted], weight=1.0, trial=-1, score=math.nan)
