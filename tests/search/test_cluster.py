@@ -140,3 +140,16 @@ def test_a_table_lost_on_the_cluster_is_sent_again(cluster, monkeypatch):
     assert len(sent) >= 2  # sent again
     assert sum(t.status == "complete" for t in result.trials) >= 3
     assert result.best_score > 0.85 and result.members
+
+
+def test_trials_on_the_workers_stop_after_a_fold_below_the_top_quarter(cluster):
+    X, y = _table(1200, seed=2)
+    with distributed.Client(cluster) as client:
+        result = AutoSearch(
+            task="binary", metric="roc_auc", time_budget_s=10, cluster=client, learners=["knn", "linear"],
+            sampler="random", seed=0,
+        ).fit(X, y)  # fmt: skip
+    n_folds = max(len(t.fold_scores) for t in result.trials if t.status == "complete")
+    stopped = [t for t in result.trials if t.status == "pruned" and 0 < len(t.fold_scores) < n_folds]
+    assert stopped, [(t.status, len(t.fold_scores)) for t in result.trials]
+    assert sum(t.status == "complete" for t in result.trials) >= 6  # pruning starts after six completed

@@ -9,12 +9,18 @@ left, not a clock reading, so a worker on another machine keeps its own deadline
 search waits a short grace for the trials still running (their fits stop at the deadline too), then
 cancels them. A worker that dies takes its running trial with it: Dask runs the trial again on another
 worker (``distributed.scheduler.allowed-failures``), and a trial that kills workers again and again is
-recorded as failed. Per-fold pruning does not run on the cluster (every fold of a trial runs).
+recorded as failed.
+
+Per-fold pruning runs on the workers with the study's rule as numbers (:func:`pruning_bars`): each trial
+takes, per fold, the value Optuna's ``PercentilePruner`` would compare it with when it was submitted, and
+stops after a fold where its best running mean falls below; the coordinator then reports the trial's
+running means to the study, so the next trials' bars count it, as in one process.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -59,16 +65,54 @@ def connect(cluster: Any) -> tuple[Any, bool]:
         ) from e
 
 
+def pruning_bars(study: optuna.Study, *, percentile: float, startup: int) -> dict[int, float]:
+    """Optuna's ``PercentilePruner(percentile, n_startup_trials=startup)`` as numbers a worker applies
+    without the study: per fold, the value at the pruner's percentile of the completed trials' reported
+    values there (the top ``percentile`` per cent keep going); empty before ``startup`` trials completed."""
+    completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not completed or len(completed) < startup:
+        return {}
+    q = 100 - percentile if study.direction == optuna.study.StudyDirection.MAXIMIZE else percentile
+    bars: dict[int, float] = {}
+    for step in sorted({s for t in completed for s in t.intermediate_values}):
+        values = [t.intermediate_values[step] for t in completed if step in t.intermediate_values]
+        bars[step] = float(np.nanpercentile(np.asarray(values, dtype=float), q))
+    return bars
+
+
+def _pruner(bars: dict[int, float], reported: list[tuple[int, float]]) -> Callable[[float, int], bool]:
+    """``run_folds``' report hook on a worker: whether the trial's best running mean so far (a maximised,
+    signed value) is below the bar of this fold, as ``PercentilePruner.prune`` decides."""
+    best = -math.inf
+
+    def report(value: float, step: int) -> bool:
+        nonlocal best
+        reported.append((step, value))
+        if math.isnan(value):
+            return True
+        best = max(best, value)
+        bar = bars.get(step)
+        return bar is not None and not math.isnan(bar) and best < bar
+
+    return report
+
+
 def _run(
     token: str, data: tuple[pd.DataFrame, np.ndarray], job: dict[str, Any], artifacts: str, number: int
 ) -> FoldRun:
     """On a worker: the trial's folds, with this worker's cache of what learners made of the table; with
-    ``artifacts``, a complete trial's fold models are written there and only their address comes back."""
+    ``artifacts``, a complete trial's fold models are written there and only their address comes back.
+    ``job["bars"]`` (``None``: never pruned): the pruning rule's value per fold (:func:`pruning_bars`)."""
     X, y = data
     if token not in _PREPARED:
         _PREPARED.clear()  # one table at a time per worker
         _PREPARED[token] = {}
-    run = run_folds(X=X, y=y, prepared=_PREPARED[token], report=None, **job)
+    bars = job.get("bars")
+    reported: list[tuple[int, float]] = []
+    report = None if bars is None else _pruner(bars, reported)
+    args = {k: v for k, v in job.items() if k != "bars"}
+    run = run_folds(X=X, y=y, prepared=_PREPARED[token], report=report, **args)
+    run.reported = reported
     if artifacts and run.status == "complete":
         import cloudpickle
         import fsspec
@@ -120,9 +164,13 @@ def drive(
     max_trials: int | None,
     artifacts: str = "",
     kept: dict[int, tuple[list[Any], np.ndarray, float]] | None = None,
+    prunable: Callable[[str], bool] = lambda source: False,
+    pruner: tuple[float, int] = (25.0, 6),
 ) -> str:
     """Run the search's trials on ``cluster`` until ``done`` says stop, the deadline or ``max_trials``;
-    returns a note for the report (workers, threads, trials run)."""
+    returns a note for the report (workers, threads, trials run). ``prunable(source)``: whether trials of
+    that source may stop after a fold; ``pruner``: the study's ``PercentilePruner`` (percentile, startup
+    trials)."""
     from distributed import wait
 
     client, owned = connect(cluster)
@@ -154,11 +202,14 @@ def drive(
                 if costly is not None:  # not started, and not a trial of the records: as in process
                     halt = done(study.tell(trial, state=optuna.trial.TrialState.PRUNED)) or costly[1]
                     continue
+                bars = (
+                    pruning_bars(study, percentile=pruner[0], startup=pruner[1]) if prunable(source) else None
+                )
                 future = client.submit(
                     _run,
                     token,
                     data,
-                    job(name, params, left),
+                    {**job(name, params, left), "bars": bars},
                     artifacts,
                     trial.number,
                     pure=False,
@@ -190,6 +241,8 @@ def drive(
                     run = FoldRun("failed", error=f"{type(e).__name__}: {e}")
                 if run.models_at:  # its fold models wait in shared storage
                     run.models = StoredModels(run.models_at)
+                for step, value in run.reported:  # what the study's pruner reads for the next trials
+                    trial.report(value, step)
                 s = record(trial.number, name, params, source, run)
                 finished += 1
                 if s is None:

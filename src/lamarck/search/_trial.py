@@ -43,6 +43,8 @@ class FoldRun:
     seconds: float = 0.0
     #: where the fold models were written instead of travelling with the run (a path or fsspec URL)
     models_at: str = ""
+    #: (fold, value) a worker's pruning rule was given, for the coordinator to report to the study
+    reported: list[tuple[int, float]] = field(default_factory=list)
 
 
 def run_folds(
