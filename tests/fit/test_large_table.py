@@ -27,15 +27,18 @@ def _parts(folder, n_parts: int = 4, rows: int = 4000) -> str:
     return str(folder / "part-*.parquet")
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as local:
+        yield local
+
+
 @pytest.mark.slow
-def test_a_glob_of_parquet_files_trains_on_the_cluster_and_serves_like_any_model(tmp_path):
+def test_a_glob_of_parquet_files_trains_on_the_cluster_and_serves_like_any_model(tmp_path, cluster):
     source = _parts(tmp_path)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with distributed.Client(cluster) as client:
         project = Project(tmp_path / "p")
         result = project.fit(source, "predict y, in 10 seconds", cluster=client, report=False, seed=0)
     note = result.notes[-1]
@@ -55,18 +58,13 @@ def test_a_glob_without_a_cluster_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_xgboost_trains_on_every_row_with_its_own_dask_estimator(tmp_path):
+def test_xgboost_trains_on_every_row_with_its_own_dask_estimator(tmp_path, cluster):
     import re
 
     import xgboost as xgb
 
     source = _parts(tmp_path, n_parts=3, rows=3000)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with distributed.Client(cluster) as client:
         project = Project(tmp_path / "p")
         result = project.fit(
             source, "predict y, in 10 seconds", cluster=client, report=False, seed=0, learners=["xgboost"]
