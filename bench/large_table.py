@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=6_000_000)
     parser.add_argument("--memory-limit", default="1.5GiB")
     parser.add_argument("--output", default="bench/results/large-table")
+    parser.add_argument(
+        "--learner",
+        choices=("lightgbm", "xgboost"),
+        help="search and train on every row with this booster only",
+    )
     args = parser.parse_args(argv)
     from distributed import Client, LocalCluster
 
@@ -79,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             "predict y, optimize AUC, in 60 seconds",
             cluster=client,
             report=False,
+            learners=[args.learner] if args.learner else None,
         )
         wall = time.monotonic() - t0
         peaks = sorted(client.run(_peak_rss_mb).values())
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# A table on Parquet files, trained on a Dask cluster of two workers",
         "",
-        f"Command: `.venv/bin/python bench/large_table.py --rows {args.rows} --memory-limit {args.memory_limit}`.",
+        f"Command: `.venv/bin/python bench/large_table.py --rows {args.rows} --memory-limit {args.memory_limit}"
+        + (f" --learner {args.learner}`." if args.learner else "`."),
         "",
         "| figure | value |",
         "|---|---|",

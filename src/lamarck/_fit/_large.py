@@ -91,7 +91,7 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
         target = sample[spec.target].dropna()
         sample_y = target.to_numpy(dtype=float) if spec.task == "regression" else np.zeros(1)
         every_row = {}
-        for learner in BOOSTERS:
+        for learner in (b for b in BOOSTERS if options.learners is None or b in options.learners):
             config = _best_config(model, small, learner)
             if config is not None:
                 every_row[learner] = _on_every_row(
@@ -107,7 +107,10 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
             if options.register
             else None
         )
-        fulls = ", ".join(f"{_NAMES[k]} on every row {spec.metric} {scores[k]:.4f}" for k in every_row)
+        fulls = (
+            ", ".join(f"{_NAMES[k]} on every row {spec.metric} {scores[k]:.4f}" for k in every_row)
+            or "no booster among the fit's learners"
+        )
         which = "sampled fit" if chosen == "sample" else f"{_NAMES[chosen]} model of every row"
         note = (
             f"large table {source}: {n_train:,} training rows on the cluster, {len(holdout):,} held-out rows "
@@ -128,7 +131,7 @@ def _class_index(model: Any) -> dict[str, int]:
 
 
 #: the boosters trained on every row with their own Dask estimators (LightGBM always; XGBoost when its
-#: trials completed in the sampled search)
+#: trials completed in the sampled search), among the fit's learners when it names them
 BOOSTERS = ("lightgbm", "xgboost")
 _NAMES = {"lightgbm": "LightGBM", "xgboost": "XGBoost"}
 
