@@ -80,3 +80,23 @@ def test_xgboost_trains_on_every_row_with_its_own_dask_estimator(tmp_path, clust
     rows = pd.read_parquet(tmp_path / "part-0.parquet").head(50)
     predicted, _ = project.predict(rows.drop(columns=["y"]))
     assert (predicted["prediction"] == rows["y"]).mean() > 0.7
+
+
+@pytest.mark.slow
+def test_a_model_of_every_row_that_fails_leaves_the_sampled_fit(tmp_path, cluster, monkeypatch):
+    # seen with 12 M rows on workers capped at 1.3 GiB: a worker restarted, XGBoost's allreduce failed
+    from lamarck._fit import _large
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("Ring Allreduce failed.\nmore lines")
+
+    monkeypatch.setattr(_large, "_lightgbm", out_of_memory)
+    source = _parts(tmp_path, n_parts=2, rows=2000)
+    with distributed.Client(cluster) as client:
+        project = Project(tmp_path / "p")
+        result = project.fit(
+            source, "predict y, in 8 seconds", cluster=client, report=False, seed=0, learners=["lightgbm"]
+        )
+    note = result.notes[-1]
+    assert "LightGBM on every row failed (RuntimeError: Ring Allreduce failed.)" in note, note
+    assert note.endswith("the champion is the sampled fit") and result.champion_version == "1"

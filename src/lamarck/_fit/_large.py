@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from lamarck.project import Project
 
 __all__ = ["HOLDOUT_ROWS", "SAMPLE_ROWS", "fit_large"]
+
+log = logging.getLogger(__name__)
 
 #: rows of the training part brought to this process for the sampled fit, and of the held-out part scored
 SAMPLE_ROWS = 50_000
@@ -90,13 +93,19 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
         holdout = holdout[holdout[spec.target].notna()]
         target = sample[spec.target].dropna()
         sample_y = target.to_numpy(dtype=float) if spec.task == "regression" else np.zeros(1)
-        every_row = {}
+        every_row, failed = {}, []
         for learner in (b for b in BOOSTERS if options.learners is None or b in options.learners):
             config = _best_config(model, small, learner)
-            if config is not None:
+            if config is None:
+                continue
+            try:
                 every_row[learner] = _on_every_row(
                     client, train, model, small, seed, learner, config, sample_y
                 )
+            except Exception as e:  # a worker out of memory, a lost worker: the sampled fit still stands
+                why = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+                log.warning("%s on every row failed", learner, exc_info=True)
+                failed.append(f"{_NAMES[learner]} on every row failed ({type(e).__name__}: {why})")
         # the models of every row first: on a tie they win
         candidates = {**every_row, "sample": model}
         scores = {name: _score(m, holdout, spec) for name, m in candidates.items()}
@@ -108,7 +117,9 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
             else None
         )
         fulls = (
-            ", ".join(f"{_NAMES[k]} on every row {spec.metric} {scores[k]:.4f}" for k in every_row)
+            ", ".join(
+                [*(f"{_NAMES[k]} on every row {spec.metric} {scores[k]:.4f}" for k in every_row), *failed]
+            )
             or "no booster among the fit's learners"
         )
         which = "sampled fit" if chosen == "sample" else f"{_NAMES[chosen]} model of every row"
