@@ -26,6 +26,18 @@ def free_port() -> int:
     return _unused_port()
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask LocalCluster of two single-thread worker processes on 127.0.0.1, for a test module."""
+    distributed = pytest.importorskip(
+        "distributed", reason="the cluster extra (lamarck[cluster]) is not installed"
+    )
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as local:
+        yield local
+
+
 @pytest.fixture
 def serve_process(tmp_path):
     """``start(project, *flags, command="serve") -> (process, base URL)``: ``lamarck serve`` (or ``ui``) in its own process group on a

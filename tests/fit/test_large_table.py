@@ -27,12 +27,19 @@ def _parts(folder, n_parts: int = 4, rows: int = 4000) -> str:
     return str(folder / "part-*.parquet")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as local:
-        yield local
+def _fit_on(cluster, tmp_path, source: str, learner: str, seconds: int):
+    """A project fitted on ``source`` through the cluster, searching ``learner`` alone."""
+    with distributed.Client(cluster) as client:
+        project = Project(tmp_path / "p")
+        result = project.fit(
+            source,
+            f"predict y, in {seconds} seconds",
+            cluster=client,
+            report=False,
+            seed=0,
+            learners=[learner],
+        )
+    return project, result
 
 
 @pytest.mark.slow
@@ -63,12 +70,7 @@ def test_xgboost_trains_on_every_row_with_its_own_dask_estimator(tmp_path, clust
 
     import xgboost as xgb
 
-    source = _parts(tmp_path, n_parts=3, rows=3000)
-    with distributed.Client(cluster) as client:
-        project = Project(tmp_path / "p")
-        result = project.fit(
-            source, "predict y, in 10 seconds", cluster=client, report=False, seed=0, learners=["xgboost"]
-        )
+    project, result = _fit_on(cluster, tmp_path, _parts(tmp_path, n_parts=3, rows=3000), "xgboost", 10)
     note = result.notes[-1]
     # the fit names XGBoost alone: it alone trains on every row, and answers the held-out rows through the
     # zoo's predict path
@@ -85,18 +87,13 @@ def test_xgboost_trains_on_every_row_with_its_own_dask_estimator(tmp_path, clust
 @pytest.mark.slow
 def test_a_model_of_every_row_that_fails_leaves_the_sampled_fit(tmp_path, cluster, monkeypatch):
     # seen with 12 M rows on workers capped at 1.3 GiB: a worker restarted, XGBoost's allreduce failed
-    from lamarck._fit import _large
+    import lightgbm as lgb
 
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("Ring Allreduce failed.\nmore lines")
 
-    monkeypatch.setattr(_large, "_lightgbm", out_of_memory)
-    source = _parts(tmp_path, n_parts=2, rows=2000)
-    with distributed.Client(cluster) as client:
-        project = Project(tmp_path / "p")
-        result = project.fit(
-            source, "predict y, in 8 seconds", cluster=client, report=False, seed=0, learners=["lightgbm"]
-        )
+    monkeypatch.setattr(lgb.DaskLGBMClassifier, "fit", out_of_memory)
+    _, result = _fit_on(cluster, tmp_path, _parts(tmp_path, n_parts=2, rows=2000), "lightgbm", 8)
     note = result.notes[-1]
     assert "LightGBM on every row failed (RuntimeError: Ring Allreduce failed.)" in note, note
     assert note.endswith("the champion is the sampled fit") and result.champion_version == "1"

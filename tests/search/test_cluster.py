@@ -28,14 +28,6 @@ def _table(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return X, y
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as local:
-        yield local
-
-
 def test_trials_run_on_the_workers_and_the_search_keeps_the_study_and_the_ensemble(cluster):
     X, y = _table()
     with distributed.Client(cluster) as client:
