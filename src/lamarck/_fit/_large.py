@@ -9,9 +9,10 @@ cluster=...)`` (a glob of Parquet or CSV files, read as a Dask dataframe).
    on every training row with LightGBM's own Dask estimator, and so does XGBoost's best with XGBoost's
    when its trials completed in the sampled search; the sample's processor is applied to each partition
    on the workers: no process holds the table, each worker holds its partitions' features.
-4. The models answer a sample of the held-out rows (at most :data:`HOLDOUT_ROWS`); the better one by the
-   metric is registered and becomes the champion, and a note gives both scores. Predictions, feedback and
-   evolution then work on it as on any model.
+4. The models answer a sample of the held-out rows (at most :data:`HOLDOUT_ROWS`); the best one by the
+   metric is registered and becomes the champion, and a note gives every score (and why a model of every
+   row is missing when its training failed). Predictions, feedback and evolution then work on it as on any
+   model.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def fit_large(project: Project, source: str, options: FitOptions) -> FitResult:
                     client, train, model, small, seed, learner, config, sample_y
                 )
             except Exception as e:  # a worker out of memory, a lost worker: the sampled fit still stands
-                why = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+                lines = str(e).strip().splitlines()
+                why = lines[0][:200] if lines else ""
                 log.warning("%s on every row failed", learner, exc_info=True)
                 failed.append(f"{_NAMES[learner]} on every row failed ({type(e).__name__}: {why})")
         # the models of every row first: on a tie they win
@@ -227,8 +229,9 @@ def _xgboost(client: Any, kwargs: dict[str, Any], X: Any, y: Any, classification
 
     weight = None
     if classification and params.get("objective") == "balanced":  # as the zoo: class weights as row weights
-        counts = y.value_counts().compute()
-        table = {int(c): len(y) / (len(counts) * int(n)) for c, n in counts.items()} if len(counts) else {}
+        counts = y.value_counts().compute()  # one pass; len(y) of a Dask series would be a second one
+        total = int(counts.sum())
+        table = {int(c): total / (len(counts) * int(n)) for c, n in counts.items()}
         weight = y.map(table, meta=(y.name, "float64"))
     cls = dxgb.DaskXGBClassifier if classification else dxgb.DaskXGBRegressor
     estimator = cls(**kwargs)
