@@ -149,6 +149,7 @@ class Project:
     def evolver(self, policy: Any = None) -> Any:
         """The :class:`lamarck.evolve.Evolver` of this project (fresh searches go through :meth:`fit`)."""
         from lamarck.evolve import EvolutionPolicy, Evolver
+        from lamarck.search import LEARNERS
 
         def fresh_fit(frame: pd.DataFrame, budget_s: float) -> Any:
             info = self.registry.info("champion")
@@ -165,7 +166,11 @@ class Project:
                 time_budget_s=budget_s,
                 register=False,
                 report=False,
-                warm_configs=[(m.learner, dict(m.params), source) for m in members],
+                warm_configs=[
+                    (m.learner, dict(m.params), source)
+                    for m in members
+                    if getattr(LEARNERS.get(m.learner), "searchable", False)  # a zero-shot member: none
+                ],
             ).model
 
         return Evolver(
@@ -319,12 +324,22 @@ class Project:
         ``llm=True`` plans with the configured LLM endpoint, ``False`` with the rule planner, ``None`` (the
         default) with the LLM when an endpoint is configured. LLM exchanges are kept in ``<project>/llm/``.
         """
-        from lamarck.plan import make_plan, planner_for
+        from lamarck._fit import zero_shot_spec
+        from lamarck.plan import Reason, make_plan, planner_for
 
         frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        zero, holding = zero_shot_spec(frame, sentence, overrides, self.settings.default_time_budget_s)
+        if zero is not None:  # the sentence names classes that no column holds: no labels to learn from
+            return zero
+        if holding is not None:  # the column holding the classes the sentence names is the target
+            overrides["target"] = holding
         overrides.setdefault("default_time_budget_s", self.settings.default_time_budget_s)
         planner = planner_for(self.settings, llm=llm, audit_dir=self.path / "llm")
-        return make_plan(frame, sentence, planner=planner, **overrides)
+        spec = make_plan(frame, sentence, planner=planner, **overrides)
+        if holding is not None and spec.target == holding:
+            why = Reason(source="sentence", text=f"column {holding!r} holds the classes the sentence names")
+            spec = spec.with_changes(why, target=holding)
+        return spec
 
     # ------------------------------------------------------------------ fit
 

@@ -167,3 +167,15 @@ def test_a_reanswer_asks_only_the_members_whose_vote_weighs_and_answers_as_all_o
             assert now == pytest.approx(full, rel=1e-5)
         else:
             assert now.keys() == full.keys() and all(abs(now[k] - full[k]) < 1e-5 for k in full)
+
+
+def test_free_text_is_not_a_category_the_members_see():
+    layer = OnlineLayer(
+        n_classes=2, learner=StreamLearner(population=2, hybrid=True, hybrid_every=100, seed=0)
+    )
+    rng = np.random.default_rng(3)
+    for t in range(400):
+        note = f"ticket {t}: " + " ".join(rng.choice(["printer", "invoice", "login", "refund"], 12))
+        _, seen = layer.answer([{"note": note, "code": "A" if t % 2 else "B"}], np.array([[0.5, 0.5]]))
+        assert "note" not in seen[0].x and seen[0].x["code"] in ("A", "B")  # a short value stays a category
+        layer.learn(t % 2, seen=seen[0])

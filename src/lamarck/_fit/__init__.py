@@ -12,6 +12,7 @@ that the next steps read.
 from lamarck._fit._large import fit_large
 from lamarck._fit._pipeline import run_fit
 from lamarck._fit._types import FitOptions, FitResult, StageCallback, TrialCallback, as_tuple
+from lamarck._fit._zero_shot import zero_shot_spec
 
 __all__ = [
     "FitOptions",
@@ -21,4 +22,5 @@ __all__ = [
     "as_tuple",
     "fit_large",
     "run_fit",
+    "zero_shot_spec",
 ]

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lamarck._fit._evaluate import evaluate, finding_dict
@@ -20,6 +21,7 @@ from lamarck._fit._prepare import prepare
 from lamarck._fit._register import register
 from lamarck._fit._report import write_report
 from lamarck._fit._types import FitOptions, FitResult, ReportInputs
+from lamarck._fit._zero_shot import zero_shot_fit
 
 if TYPE_CHECKING:
     from lamarck.project import Project
@@ -32,12 +34,15 @@ log = logging.getLogger(__name__)
 def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
     """Fit ``data`` in ``project`` with ``options``; see :meth:`lamarck.project.Project.fit`."""
     t_start = time.monotonic() if options.started_at is None else options.started_at
+    seed = project.settings.seed if options.seed is None else options.seed
+    options = dataclasses.replace(options, seed=seed)
+    zero, data, options = _zero_shot(project, data, options, t_start)
+    if zero is not None:  # a zero-shot fit searches nothing: no registry to warm meanwhile
+        return zero
     warm = None
     if options.register:  # open the registry (import MLflow, create its tables) while the search runs
         warm = threading.Thread(target=_warm_registry, args=(project,), daemon=True)
         warm.start()
-    seed = project.settings.seed if options.seed is None else options.seed
-    options = dataclasses.replace(options, seed=seed)
 
     prepared = prepare(project, data, options, seed)
     processed = process_features(project, prepared, options, t_start)
@@ -91,6 +96,47 @@ def run_fit(project: Project, data: Any, options: FitOptions) -> FitResult:
         warm_start=learned.warm.to_dict() if learned.warm is not None else None,
         model=assembled.model,
     )
+
+
+def _zero_shot(
+    project: Project, data: Any, options: FitOptions, t_start: float
+) -> tuple[FitResult | None, Any, FitOptions]:
+    """The zero-shot fit when the plan is one (the sentence names classes that no column holds); else
+    ``None`` and the data (read once here when it had to be planned, with its plan in the options)."""
+    from lamarck.text import named_classes
+
+    spec = options.spec
+    if spec is None and (options.target is not None or named_classes(options.sentence) is None):
+        return None, data, options
+    if spec is not None and not spec.zero_shot_classes:
+        return None, data, options
+    import pandas as pd
+
+    from lamarck.data import named_columns
+
+    options.stage("reading data")
+    if options.dataset_name is None:
+        name = "DataFrame" if isinstance(data, pd.DataFrame) else Path(str(data)).name
+        options = dataclasses.replace(options, dataset_name=name)
+    frame = named_columns(data) if isinstance(data, pd.DataFrame) else project._read(data)
+    if spec is None:
+        options.stage("planning")
+        spec = project.plan(
+            frame,
+            options.sentence,
+            target=options.target,
+            task=options.task,
+            metric=options.metric,
+            time_budget_s=options.time_budget_s,
+            exclude=list(options.exclude) if options.exclude else None,
+            positive_class=options.positive_class,
+            max_latency_ms=options.max_latency_ms,
+            llm=options.llm,
+        )
+        options = dataclasses.replace(options, spec=spec)
+    if not spec.zero_shot_classes:
+        return None, frame, options
+    return zero_shot_fit(project, frame, spec, options, t_start), frame, options
 
 
 def _warm_registry(project: Project) -> None:

@@ -138,6 +138,9 @@ def fit(
     """Plan, check the data, search models within the budget, register the champion, write a report.
 
     Example: lamarck fit houses.csv "how much will the house sell for, minimize MAE, in 2 minutes"
+
+    Without labels (zero-shot, needs the neural extra): lamarck fit tickets.csv "sort these tickets into
+    billing, bug and feature request" classifies the text column by meaning; labels sent back teach it.
     """
     started_at = time.monotonic()  # the budget is the whole command's: reading and planning count
     from lamarck.data import is_table_pattern

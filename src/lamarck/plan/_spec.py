@@ -49,6 +49,11 @@ class TaskSpec(BaseModel):
         description="Largest time the served model may take to answer one row, in milliseconds (none: no limit); "
         "the ensemble keeps only members that fit within it together.",
     )
+    zero_shot_classes: list[str] | None = Field(
+        default=None,
+        description="The classes the sentence names when no column holds labels: a zero-shot fit of the table's "
+        "text column (the target is then a new column, filled by feedback).",
+    )
     sentence: str = Field(default="", description="The sentence the plan came from.")
     reasons: dict[str, Reason] = Field(default_factory=dict, description="Field name → why it has its value.")
     planner: str = Field(

@@ -6,6 +6,7 @@ from lamarck.search._decision import DecisionRule, choose_rule
 from lamarck.search._ensemble import caruana_weights
 from lamarck.search._latency import latency_probe, timings
 from lamarck.search._learners import LEARNERS, FitContext, Learner
+from lamarck.search._learners import register as register_learner
 from lamarck.search._model import LamarckModel
 from lamarck.search._objective import (
     TargetShape,
@@ -42,6 +43,7 @@ __all__ = [
     "fit_threads",
     "latency_probe",
     "objectives_for",
+    "register_learner",
     "select_features",
     "target_shape",
     "time_to_quality",

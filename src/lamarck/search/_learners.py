@@ -99,6 +99,8 @@ class Learner(ABC):
     stops_at_deadline: ClassVar[bool] = True
     #: in the default search (a fit that names no learners); an optional one is asked for by name
     default: ClassVar[bool] = True
+    #: has a search space (a fresh search may try its configuration); False for one made without a search
+    searchable: ClassVar[bool] = True
 
     @classmethod
     def supports(cls, task: str) -> bool:

@@ -131,6 +131,8 @@ class BoostedMember:
         if not regression and len(classes) < 2:
             return
         features = sorted((c for c in frame.columns if c not in ("_label_", "_weight_")), key=str)
+        if not features:  # events without a feature (only free text, which the layer does not pass on)
+            return
         X = frame[features].to_numpy(dtype=float)
         if regression:
             y = frame["_label_"].to_numpy(dtype=float)

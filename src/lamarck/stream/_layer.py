@@ -111,13 +111,17 @@ def sign_test(better: int, worse: int) -> float:
 
 class OnlineLayer:
     """Online members over a base model's outputs; serves the base model until the combination is
-    significantly better on recent labels.
+        significantly better on recent labels.
 
-    ``n_classes``: the base model's number of classes (``None`` for a regression). ``window``: the recent
-    labels the guard compares on; ``level``: its one-sided test level; ``keep``: snapshots kept for labels
-    still to come; ``max_features``: the row's features the members see (the first ones, in the order
-    given; the base model's output always).
+        ``n_classes``: the base model's number of classes (``None`` for a regression). ``window``: the recent
+        labels the guard compares on; ``level``: its one-sided test level; ``keep``: snapshots kept for labels
+        still to come; ``max_features``: the row's features the members see (the first ones, in the order
+        given; the base model's output always); ``max_category_chars``: a text value longer than this is free text,
+    not a category, and the members do not see it.
     """
+
+    #: the class default reads a checkpoint pickled before the option existed
+    max_category_chars: int = 64
 
     def __init__(
         self,
@@ -128,6 +132,7 @@ class OnlineLayer:
         level: float = 0.05,
         keep: int = 50_000,
         max_features: int = 64,
+        max_category_chars: int = 64,
         base_features: bool = False,
         sticky: bool = True,
         stale_after: int | None = None,
@@ -142,6 +147,7 @@ class OnlineLayer:
                 f"{n_classes}. Fix: StreamLearner(regression={n_classes is None})."
             )
         self.window, self.level, self.keep, self.max_features = window, level, keep, max_features
+        self.max_category_chars = max_category_chars
         self.base_features = base_features
         self.sticky = sticky
         #: a delayed label is scored on the combination's answer *now* once more than this many labels
@@ -171,6 +177,8 @@ class OnlineLayer:
                 break
             if v is None or (isinstance(v, float) and math.isnan(v)) or isinstance(v, list | dict):
                 continue
+            if isinstance(v, str) and len(v) > self.max_category_chars:
+                continue  # free text: every value a new category, nothing a tree could split on
             x[name if isinstance(name, str) else str(name)] = v
         if not self.base_features:
             return x
