@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=True,
         description="Seed each search with the configurations of the nearest earlier tasks (the knowledge "
         "base first, then the portfolio shipped with Lamarck).",
+    )
+    text_encoding: Literal["auto", "tfidf", "embedding"] = Field(
+        default="auto",
+        description="How free-text columns become features: TF-IDF + SVD, sentence embeddings + PCA (the "
+        "neural extra), or auto: embeddings when they score better out of fold on a sample and encoding "
+        "every row costs at most a quarter of the budget.",
     )
     seed: int = Field(default=0, description="Seed of every random choice.")
     n_jobs: int = Field(default=2, ge=1, le=512, description="Threads a learner may use.")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lamarck._fit._text import TextChoice, choose_text_encoding
 from lamarck._fit._types import FitOptions, Prepared, Processed
 from lamarck.plan import TaskSpec
 
@@ -21,19 +22,45 @@ log = logging.getLogger(__name__)
 
 
 def process_features(project: Project, prepared: Prepared, options: FitOptions, t_start: float) -> Processed:
-    """Fit the feature processor on the clean rows; ``llm_features`` first asks the LLM for derived ones."""
+    """Fit the feature processor on the clean rows; text columns as TF-IDF or sentence embeddings (chosen
+    out of fold, ``_text.py``); ``llm_features`` first asks the LLM for derived ones."""
     from lamarck.data import FeatureProcessor
 
     seed = prepared.seed
     X = prepared.X
     processor: Any = FeatureProcessor(columns=prepared.features, kinds=prepared.kinds, seed=seed)
+    if any(prepared.kinds.get(c) == "text" for c in X.columns):
+        options.stage("choosing the text features")
+    spec = prepared.spec
+    text = choose_text_encoding(
+        X,
+        prepared.y,
+        kinds=prepared.kinds,
+        task=spec.task,
+        metric=spec.metric,
+        setting=project.settings.text_encoding,
+        budget_s=spec.time_budget_s,
+        t_start=t_start,
+        seed=seed,
+        max_text_columns=processor.max_text_columns,
+    )
+    processor.set_params(text_encoding=text.encoding, text_encoder=text.encoder)
     trials: list[dict[str, Any]] = []
     if options.llm_features:
         options.stage("LLM feature proposals")
         processor, trials = _llm_features(
-            project, X, prepared.y, prepared.spec, prepared.kinds, seed, t_start
+            project, X, prepared.y, spec, prepared.kinds, seed, t_start, text=text
         )
-    return Processed(processor=processor, X=processor.fit_transform(X), llm_features=trials)
+    frame = processor.fit_transform(X)
+    if text.encoder is not None:  # the sample's remembered embeddings stay out of the saved model
+        _inner(processor).set_params(text_encoder=text.saved_encoder)
+    notes = [text.note] if text.note else []
+    return Processed(processor=processor, X=frame, llm_features=trials, notes=notes)
+
+
+def _inner(processor: Any) -> Any:
+    """The ``FeatureProcessor`` of ``processor`` (itself, or the one behind the derived features)."""
+    return processor.processor if hasattr(processor, "derived") else processor
 
 
 def _llm_features(
@@ -44,6 +71,8 @@ def _llm_features(
     kinds: dict[str, str],
     seed: int,
     t_start: float,
+    *,
+    text: TextChoice,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Ask the LLM for derived features, keep those that beat the fold noise; the processor that adds them."""
     from lamarck.data import DerivedFeatures, FeatureProcessor, WithDerivedFeatures
@@ -53,7 +82,8 @@ def _llm_features(
 
     settings = project.settings
     client = configured_client(settings, flag="--llm-features")
-    base = FeatureProcessor(columns=list(X.columns), kinds=kinds, seed=seed)
+    encoding = {"text_encoding": text.encoding, "text_encoder": text.encoder}
+    base = FeatureProcessor(columns=list(X.columns), kinds=kinds, seed=seed, **encoding)
     try:
         proposals = propose_features(
             client,
@@ -88,6 +118,7 @@ def _llm_features(
             columns=[*X.columns, *(f.name for f in kept)],
             kinds={**kinds, **{f.name: "numeric" for f in kept}},
             seed=seed,
+            **encoding,
         ),
     )
     return processor, records

@@ -136,7 +136,7 @@ def assemble(prepared: Prepared, processed: Processed, result: Any) -> Assembled
     return Assembled(
         model=model,
         leaderboard=[final, *trials, *failed_rows(result.failures, spec.metric)],
-        notes=[*spec.notes, *processor_notes(processed.processor), *result.notes],
+        notes=[*spec.notes, *processor_notes(processed.processor), *processed.notes, *result.notes],
     )
 
 

@@ -99,11 +99,13 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Processed:
-    """The ``features`` step's output: the fitted processor, the processed frame, the LLM feature trials."""
+    """The ``features`` step's output: the fitted processor, the processed frame, the LLM feature trials,
+    and what the step chose to say (how text columns are encoded)."""
 
     processor: Any
     X: pd.DataFrame
     llm_features: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

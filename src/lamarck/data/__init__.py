@@ -8,13 +8,14 @@ from lamarck.data._expr import (
     evaluate_feature,
     parse_feature,
 )
-from lamarck.data._features import FeatureProcessor, fingerprint, schema_of
+from lamarck.data._features import TEXT_ENCODINGS, FeatureProcessor, fingerprint, schema_of
 from lamarck.data._io import is_table_pattern, named_columns, read_table
 from lamarck.data._profile import ColumnProfile, DataProfile, profile
 from lamarck.data._quality import Finding, QualityReport, check_quality
 from lamarck.data._rows import RowEncoder
 
 __all__ = [
+    "TEXT_ENCODINGS",
     "ColumnProfile",
     "DataProfile",
     "DerivedFeatures",

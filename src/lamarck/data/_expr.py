@@ -499,7 +499,8 @@ class WithDerivedFeatures:
         return self.processor.transform(self.derived.transform(X))
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
-        return self.fit(X).transform(X)
+        # the processor's own fit_transform: text embeddings are encoded once
+        return self.processor.fit_transform(self.derived.fit(X).transform(X))
 
     @property
     def feature_names_out_(self) -> list[str]:

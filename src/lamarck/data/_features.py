@@ -1,7 +1,9 @@
 """``FeatureProcessor``: raw columns → the numeric + ``category`` frame every learner takes.
 
 Categories are fixed at fit time (unseen values become missing, rare levels beyond ``max_categories``
-become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF + SVD components, for
+become ``__other__``); datetimes are expanded to parts; free text becomes TF-IDF + SVD components
+(``<column>__svd<j>``), or with ``text_encoding="embedding"`` the sentence embeddings of a ``text_encoder``
+(e.g. ``lamarck.text.encoder()``) reduced by a PCA fitted on the training rows (``<column>__emb<j>``), for
 the first ``max_text_columns`` text columns: any further one enters as its length in characters (a table
 of 2,000 text columns would otherwise make 32,000 features; ``notes_`` says so).
 The output columns have names every learner accepts (:func:`lamarck.data._names.safe_names`: a name
@@ -30,11 +32,23 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from lamarck.data._names import safe_names
+from lamarck.errors import ConfigError
 
-__all__ = ["FeatureProcessor", "fingerprint", "schema_of"]
+__all__ = ["TEXT_ENCODINGS", "FeatureProcessor", "fingerprint", "schema_of"]
+
+#: what a text column becomes: TF-IDF + truncated SVD, or sentence embeddings + PCA
+TEXT_ENCODINGS = ("tfidf", "embedding")
 
 
 class FeatureProcessor(TransformerMixin, BaseEstimator):
+    """Raw columns → the learners' frame (see the module).
+
+    ``text_encoding`` is one of :data:`TEXT_ENCODINGS`; ``"embedding"`` needs ``text_encoder``, an object
+    whose ``encode(texts)`` gives one row per text (``lamarck.text.encoder()``: this package imports no
+    model, the caller passes one). The encoder is pickled with the processor (``lamarck.text``'s pickles
+    without its model and loads it again on first use).
+    """
+
     def __init__(
         self,
         *,
@@ -43,6 +57,8 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         max_categories: int = 200,
         text_components: int = 16,
         max_text_columns: int = 20,
+        text_encoding: str = "tfidf",
+        text_encoder: Any = None,
         seed: int = 0,
     ) -> None:
         self.columns = columns
@@ -50,11 +66,43 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         self.max_categories = max_categories
         self.text_components = text_components
         self.max_text_columns = max_text_columns
+        self.text_encoding = text_encoding
+        self.text_encoder = text_encoder
         self.seed = seed
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # pickles made before text_encoding existed: TF-IDF, no encoder (get_params and repr read them)
+        state.setdefault("text_encoding", "tfidf")
+        state.setdefault("text_encoder", None)
+        super().__setstate__(state)
+
+    def _check_text_encoding(self) -> None:
+        if self.text_encoding not in TEXT_ENCODINGS:
+            raise ConfigError(
+                f"text_encoding={self.text_encoding!r}: a text column is encoded one of the ways "
+                f"{', '.join(map(repr, TEXT_ENCODINGS))}. Fix: pass one of them."
+            )
+        if self.text_encoding == "embedding" and not callable(getattr(self.text_encoder, "encode", None)):
+            raise ConfigError(
+                f"text_encoding='embedding' with text_encoder={self.text_encoder!r}: embeddings need an "
+                "encoder with encode(texts). Fix: pass text_encoder=lamarck.text.encoder() (the neural "
+                "extra), or text_encoding='tfidf'."
+            )
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> FeatureProcessor:
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        """``fit(X).transform(X)``, encoding each text column's embeddings once."""
+        embedded = self._fit(X)
+        return self._frame(X, embedded)
+
+    def _fit(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Learn the processor's state; the embeddings of ``X``'s text columns (with ``"embedding"``)."""
         from lamarck.data._profile import profile
 
+        self._check_text_encoding()
         cols = list(self.columns) if self.columns is not None else list(X.columns)
         kinds = dict(self.kinds) if self.kinds else {}
         missing_kinds = [c for c in cols if c not in kinds]
@@ -66,13 +114,16 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         self.categories_: dict[str, list[Any]] = {}
         self.text_: dict[str, Any] = {}
         self.datetime_parts_: dict[str, list[str]] = {}
+        self.embedded_: dict[str, Any] = {}  # text column → the PCA of its embeddings
+        embeddings: dict[str, np.ndarray] = {}
         text_columns = [c for c in cols if self.kinds_[c] == "text"]
         # text columns beyond the limit: their length in characters, measured all at once
         self.text_lengths_: list[str] = text_columns[self.max_text_columns :]
         self.notes_: list[str] = []
         if self.text_lengths_:
             self.notes_.append(
-                f"{len(text_columns):,} text columns: TF-IDF + SVD on the first {self.max_text_columns} "
+                f"{len(text_columns):,} text columns: {_ENCODING_NAMES[self.text_encoding]} on the first "
+                f"{self.max_text_columns} "
                 f"({text_columns[0]!r} … {text_columns[self.max_text_columns - 1]!r}); "
                 f"the other {len(self.text_lengths_):,} "
                 "enter as their length in characters only (max_text_columns)"
@@ -94,6 +145,13 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
                 if (d.dt.hour.fillna(0) != 0).any():
                     parts.append("hour")
                 self.datetime_parts_[c] = parts
+            elif kind == "text" and self.text_encoding == "embedding":
+                from sklearn.decomposition import PCA
+
+                emb = self._encode(X[c])
+                k = max(1, min(self.text_components, emb.shape[0], emb.shape[1]))
+                self.embedded_[c] = PCA(n_components=k, random_state=self.seed).fit(emb)
+                embeddings[c] = emb
             elif kind == "text":
                 from sklearn.decomposition import TruncatedSVD
                 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -113,20 +171,31 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
                 self.text_[c] = (tfidf, svd)
         # the learners' names: safe ones as they are, the others sanitised (see lamarck.data._names);
         # origins_ maps each back to the input column it is made of (importance is shown per input)
-        made = self._parts(X.head(2))
+        made = self._parts(X.head(2), {c: e[:2] for c, e in embeddings.items()})
         self.feature_names_out_ = safe_names([name for _, name, _ in made])
         self.origins_ = {out: c for out, (c, _, _) in zip(self.feature_names_out_, made, strict=True)}
-        return self
+        return embeddings
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """The learners' frame: one column per name of ``feature_names_out_``, in that order."""
-        parts = self._parts(X)
+        return self._frame(X)
+
+    def _frame(self, X: pd.DataFrame, embedded: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        parts = self._parts(X, embedded)
         if not hasattr(self, "origins_"):  # pickled before the renaming: the names it was trained on
             return pd.DataFrame({name: values for _, name, values in parts}, index=X.index)
         return _as_frame(self.feature_names_out_, [values for _, _, values in parts], X.index)
 
-    def _parts(self, X: pd.DataFrame) -> list[tuple[str, str, Any]]:
-        """``(input column, output name before renaming, values)`` for every output column."""
+    def _encode(self, col: pd.Series) -> np.ndarray:
+        """A text column's embeddings (missing text as the empty string), float64."""
+        texts = col.fillna("").astype(str).tolist()
+        return np.asarray(self.text_encoder.encode(texts), dtype=np.float64).reshape(len(texts), -1)
+
+    def _parts(
+        self, X: pd.DataFrame, embedded: Mapping[str, np.ndarray] | None = None
+    ) -> list[tuple[str, str, Any]]:
+        """``(input column, output name before renaming, values)`` for every output column; ``embedded``:
+        the embeddings of ``X``'s text columns where they are known already."""
         # numeric inputs that are numbers already are converted at once: on a wide table, column by
         # column costs more than the model itself
         dtypes = dict(zip(X.columns, X.dtypes, strict=True))
@@ -150,6 +219,7 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
         objects = X[grouped].to_numpy(dtype=object) if grouped else np.empty((len(X), 0), dtype=object)
         present = ~pd.isna(objects)
         where = {c: j for j, c in enumerate(grouped)}
+        pcas = getattr(self, "embedded_", {})  # pickles made before the embeddings have none
         parts: list[tuple[str, str, Any]] = []
         for c in self.feature_names_in_:
             kind = self.kinds_[c]
@@ -176,6 +246,11 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
                         parts.append((c, f"{c}__epoch_days", days))
                     else:
                         parts.append((c, f"{c}__{p}", getattr(d.dt, p).astype("float64")))
+            elif kind == "text" and c in pcas:
+                emb = embedded[c] if embedded is not None and c in embedded else self._encode(col)
+                comps = pcas[c].transform(emb)
+                for j in range(comps.shape[1]):
+                    parts.append((c, f"{c}__emb{j}", comps[:, j]))
             elif kind == "text" and c in self.text_:
                 tfidf, svd = self.text_[c]
                 comps = svd.transform(tfidf.transform(col.fillna("").astype(str)))
@@ -206,6 +281,9 @@ class FeatureProcessor(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_out_, dtype=object)
+
+
+_ENCODING_NAMES = {"tfidf": "TF-IDF + SVD", "embedding": "sentence embeddings + PCA"}
 
 
 def _as_frame(names: Sequence[str], values: Sequence[Any], index: pd.Index) -> pd.DataFrame:

@@ -14,8 +14,8 @@ number read from ``1`` or ``1.0`` as the float, a category from ``str(value)`` (
 frame of several rows pandas gives a column one type, so a ``1`` beside a ``1.5`` becomes ``"1.0"`` in a
 category column: the frame's answer for a row can depend on its neighbours; the encoder's never does.)
 
-Processors with datetime or TF-IDF text columns, or derived (LLM) features, have no encoder
-(:meth:`RowEncoder.of` gives ``None``): their rows take the frame path.
+Processors with datetime or text columns (TF-IDF or embedding components), or derived (LLM) features,
+have no encoder (:meth:`RowEncoder.of` gives ``None``): their rows take the frame path.
 
     >>> import pandas as pd
     >>> from lamarck.data._features import FeatureProcessor
@@ -76,7 +76,7 @@ class RowEncoder:
 
         if type(processor) is not FeatureProcessor or not hasattr(processor, "origins_"):
             return None  # derived features, or a processor pickled before the output names
-        if processor.text_ or processor.datetime_parts_:
+        if processor.text_ or processor.datetime_parts_ or getattr(processor, "embedded_", None):
             return None
         long_text = set(getattr(processor, "text_lengths_", []))
         specs: list[tuple[str, int, Any]] = []
