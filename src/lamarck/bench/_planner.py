@@ -1,7 +1,7 @@
 """``lamarck bench --part planner``: does the planner understand what users type?
 
 For every case of the suite, the original instruction and its paraphrases (``bench/planner_paraphrases.yaml``)
-are planned on the case's table (the ``heldout`` paraphrases were never used to tune the rule planner); target, task and metric are compared with the case's. The rule planner
+are planned on the case's table (the ``heldout*`` paraphrases were never used to tune the rule planner; the first two were seen once the matching by meaning was tuned, the third was written after it); target, task and metric are compared with the case's. The rule planner
 always runs; the LLM planner runs when an endpoint is configured (``LAMARCK_LLM_BASE_URL`` and
 ``LAMARCK_LLM_MODEL``) and is reported as skipped, with the reason, otherwise. Writes ``results.csv``
 (one row per sentence and planner) and ``results.md`` (accuracy tables and every miss).
@@ -69,6 +69,8 @@ def summarize_planner(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[st
             "original": [],
             "paraphrase": [],
             "heldout": [],
+            "heldout2": [],
+            "heldout3": [],
             "all": mine,
         }
         for r in mine:
@@ -103,7 +105,7 @@ def _markdown(rows: list[dict[str, Any]], skipped: dict[str, str], command: str)
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for planner, kinds in summary.items():
-        for kind in ("original", "paraphrase", "heldout", "all"):
+        for kind in ("original", "paraphrase", "heldout", "heldout2", "heldout3", "all"):
             s = kinds.get(kind)
             if s:
                 lines.append(
@@ -141,10 +143,14 @@ def run(args: Any, console: Any) -> None:
     para_path = repo_file("bench/planner_paraphrases.yaml")
     paraphrases: dict[str, list[str]] = {}
     heldout: dict[str, list[str]] = {}
+    heldout2: dict[str, list[str]] = {}
+    heldout3: dict[str, list[str]] = {}
     if para_path is not None:
         raw = yaml.safe_load(para_path.read_text(encoding="utf-8"))
         paraphrases = dict(raw.get("paraphrases") or {})
         heldout = dict(raw.get("heldout") or {})
+        heldout2 = dict(raw.get("heldout2") or {})
+        heldout3 = dict(raw.get("heldout3") or {})
     output = Path(args.output)
     if output == Path("bench/results/batch"):  # the command's default is the batch folder
         output = Path("bench/results/planner")
@@ -171,6 +177,8 @@ def run(args: Any, console: Any) -> None:
             ("original", case.instruction),
             *(("paraphrase", s) for s in paraphrases.get(case.name, [])),
             *(("heldout", s) for s in heldout.get(case.name, [])),
+            *(("heldout2", s) for s in heldout2.get(case.name, [])),
+            *(("heldout3", s) for s in heldout3.get(case.name, [])),
         ]
         for kind, sentence in sentences:
             for name, planner in planners.items():

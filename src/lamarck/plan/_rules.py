@@ -26,7 +26,9 @@ __all__ = [
     "check_metric_words",
     "closest_columns",
     "closest_metrics",
+    "column_description",
     "infer_task",
+    "nearest_by_meaning",
     "parse_budget",
     "parse_exclusions",
     "parse_latency",
@@ -380,6 +382,103 @@ def _match_column(phrase: str, columns: list[str]) -> str | None:
     return containing[0] if len(containing) == 1 else None
 
 
+#: labels that say nothing of what a column holds
+_GENERIC_VALUES = {"yes", "no", "true", "false", "y", "n", "0", "1", "t", "f", "none", "other", "unknown"}
+
+
+def _listed_values(sentence: str, frame: pd.DataFrame, candidates: list[str]) -> tuple[str, Reason] | None:
+    """The column of labels of which the sentence names two or more (as words, three letters or more, not
+    yes / no), when exactly one column has the most of them.
+
+    >>> f = pd.DataFrame({"vote": ["bush", "clinton", "perot"] * 3, "age": range(9)})
+    >>> _listed_values("1992: bush, clinton or perot?", f, ["vote", "age"])[0]
+    'vote'
+    """
+    words = set(_tokens(sentence))
+    found: list[tuple[int, str, list[str]]] = []
+    for c in candidates:
+        col = frame[c]
+        if not (col.dtype == object or isinstance(col.dtype, pd.StringDtype | pd.CategoricalDtype)):
+            continue
+        values = [str(v) for v in col.dropna().unique()[:51]]
+        if len(values) > 50:
+            continue
+        named = [v for v in values if len(v) >= 3 and v.lower() not in _GENERIC_VALUES and _norm(v) in words]
+        if len(named) >= 2:
+            found.append((len(named), c, named))
+    found.sort(reverse=True)
+    if not found or (len(found) > 1 and found[1][0] == found[0][0]):
+        return None
+    n, column, labels = found[0]
+    return column, Reason(
+        source="sentence", text=f"the sentence names {n} of column {column!r}'s labels: {labels}"
+    )
+
+
+#: the least cosine similarity between a sentence and a column's description that names the column by meaning
+MEANING_MIN_SIMILARITY = 0.2
+
+
+def column_description(name: str, col: pd.Series) -> str:
+    """A column as words: its name split at case changes, ``_`` and ``.``, and a few of its values when it
+    holds a handful of labels (``vote: bush, clinton, perot``).
+
+    >>> column_description("childHeight", pd.Series([1.0, 2.0]))
+    'child height'
+    >>> column_description("vote", pd.Series(["bush", "perot", "clinton", "bush"]))
+    'vote: bush, perot, clinton'
+    """
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name)
+    words = re.sub(r"[_.\-]+", " ", words).strip().lower()
+    if col.dtype == object or isinstance(col.dtype, pd.StringDtype | pd.CategoricalDtype):
+        values = [str(v) for v in col.dropna().unique()[:21]]
+        if {v.lower() for v in values} <= _GENERIC_VALUES:  # yes / no says nothing of what the column is
+            return words
+        if 2 <= len(values) <= 20 and all(len(v) <= 30 for v in values):
+            return f"{words}: {', '.join(values[:8])}"
+    return words
+
+
+def nearest_by_meaning(
+    frame: pd.DataFrame,
+    sentence: str,
+    candidates: list[str],
+    metric: str | None,
+    *,
+    min_similarity: float | None = None,
+) -> tuple[str, Reason] | None:
+    """The column whose description is nearest in meaning to ``sentence`` (sentence embeddings, the
+    ``neural`` extra), among the columns whose task fits the metric the sentence names; ``None`` without
+    the extra, or when no column comes within :data:`MEANING_MIN_SIMILARITY`. Used when no word of the
+    sentence names a column ("will the bank refuse the loan?" for ``deny``)."""
+    if not candidates:
+        return None
+    try:
+        from lamarck.text import available, encoder
+    except ImportError:  # pragma: no cover - the package is always there; its extra may not be
+        return None
+    if not available():
+        return None
+    pool = candidates
+    if metric is not None and metric in METRICS:
+        fitting = [c for c in candidates if METRICS[metric].fits(infer_task(frame[c])[0])]
+        pool = fitting or candidates
+    found = parse_metric(sentence)
+    asked = sentence.replace(found[1], " ") if found and found[1] in sentence else sentence
+    texts = [asked, *(column_description(c, frame[c]) for c in pool)]
+    emb = encoder().encode(texts)
+    sims = emb[1:] @ emb[0]
+    order = sims.argsort()[::-1]
+    best = int(order[0])
+    if float(sims[best]) < (MEANING_MIN_SIMILARITY if min_similarity is None else min_similarity):
+        return None
+    text = f"by meaning, {asked.strip()!r} is nearest to column {pool[best]!r} "
+    text += f"(cosine {float(sims[best]):.2f}"
+    if len(order) > 1:
+        text += f"; runner-up {pool[int(order[1])]!r} {float(sims[int(order[1])]):.2f}"
+    return pool[best], Reason(source="sentence", text=text + ")")
+
+
 def parse_exclusions(sentence: str, columns: list[str]) -> list[tuple[str, str]]:
     """(column, words) pairs for "ignore the id column", "don't use age or sex", "exclude a and b"."""
     out: list[tuple[str, str]] = []
@@ -513,7 +612,11 @@ class RulePlanner:
             col = _match_column(m.group(1), candidates)
             if col is not None:
                 return col, Reason(source="sentence", text=f"column named explicitly: {m.group(0)!r}")
-        # 2. words of the target clause: after the verb, before "from/using/given"
+        # 2. a column whose labels the sentence lists ("bush, clinton or perot?")
+        listed = _listed_values(sentence, frame, candidates)
+        if listed is not None:
+            return listed
+        # 3. words of the target clause: after the verb, before "from/using/given"
         clause = re.split(
             r"\b(from|using|given|based on|with the help of|for each|for every|per)\b|[;]",
             sentence,
@@ -530,6 +633,9 @@ class RulePlanner:
         position = {c: i for i, c in enumerate(columns)}
         ranked = sorted(candidates, key=lambda c: (-scores[c], position[c]))
         if not ranked or scores[ranked[0]] <= 0:
+            by_meaning = nearest_by_meaning(frame, sentence, candidates, metric)
+            if by_meaning is not None:
+                return by_meaning
             near = closest_columns(clause, columns)
             raise PlanError(
                 f"cannot tell which column to predict from {_quoted(sentence)}. Closest columns: "
@@ -550,6 +656,15 @@ class RulePlanner:
             if len(ranked) > 1 and scores[ranked[1]] >= 0.8 * scores[best] and scores[ranked[1]] > 0
             else None
         )
+        if runner is not None and not fits_metric:  # words tie: their meaning decides, where it can
+            tied = [c for c in ranked if scores[c] >= 0.8 * scores[best] and scores[c] > 0]
+            by_meaning = nearest_by_meaning(frame, sentence, tied, metric, min_similarity=-1.0)
+            if by_meaning is not None:
+                col, why = by_meaning
+                return col, Reason(
+                    source="sentence",
+                    text=f"words of {focus.strip()!r} match columns {tied} about as well; {why.text}",
+                )
         text = f"words of {focus.strip()!r} match column {best!r}{fits_metric}"
         if runner:
             text += f" (runner-up: {runner!r})"
