@@ -75,3 +75,13 @@ def test_bbc_news_zero_shot_beats_the_majority_and_few_shot_beats_zero_shot():
     few_acc = np.mean(few.predict(test_texts) == y[sample])
     assert zero_acc > 0.2 + 0.3  # five topics of about a fifth each
     assert few_acc > zero_acc
+
+
+def test_a_pickled_encoder_is_the_shared_one_where_it_lands():
+    import pickle
+
+    from lamarck.text import TextEncoder, encoder
+
+    assert pickle.loads(pickle.dumps(encoder())) is encoder()
+    other = pickle.loads(pickle.dumps(TextEncoder(batch_size=8)))
+    assert other is not encoder() and other.batch_size == 8

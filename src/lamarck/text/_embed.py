@@ -70,14 +70,20 @@ class TextEncoder:
         )
         return np.asarray(out, dtype=np.float32)
 
-    def __getstate__(self) -> dict[str, Any]:  # a pickled encoder loads its model again where it lands
-        return {"batch_size": self.batch_size, "threads": self.threads}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
+    def __reduce__(self) -> tuple[Any, tuple[int, int | None]]:
+        # a pickled encoder is its settings: unpickled, it is the process's shared encoder when the settings
+        # are the same (every model that embeds text shares one loaded model), else a new one
+        return (_restore, (self.batch_size, self.threads))
 
 
 _SHARED: dict[str, TextEncoder] = {}
+
+
+def _restore(batch_size: int, threads: int | None) -> TextEncoder:
+    shared = encoder()
+    if (shared.batch_size, shared.threads) == (batch_size, threads):
+        return shared
+    return TextEncoder(batch_size=batch_size, threads=threads)
 
 
 def encoder() -> TextEncoder:

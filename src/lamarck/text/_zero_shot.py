@@ -45,16 +45,6 @@ class ZeroShotClassifier:
         self.centroids_: np.ndarray | None = None
         self.labelled_ = dict.fromkeys(names, 0)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        shared = encoder()
-        mine = state.get("encoder")
-        if isinstance(mine, TextEncoder) and (mine.batch_size, mine.threads) == (
-            shared.batch_size,
-            shared.threads,
-        ):
-            self.encoder = shared  # every unpickled classifier shares the process's loaded model
-
     def _anchors(self) -> np.ndarray:
         if self.anchors_ is None:
             self.anchors_ = self.encoder.encode([self.descriptions[c] for c in self.classes_])
