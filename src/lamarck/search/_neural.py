@@ -7,17 +7,25 @@ mini-batches, early stopped on the fold's validation rows (as the boosters are) 
 weights kept. It obeys the deadline between batches. Classification minimises cross-entropy (class weights
 when balanced), regression the squared error of the standardised target.
 
+A warm start (the evolver's, :meth:`MLPLearner.warm_start`) fine-tunes a copy of the previous fold model's
+network on the new rows, through the previous model's fitted preprocessing, with a retention term that keeps
+what the network knew (:class:`FineTuning`: elastic weight consolidation, distillation towards the previous
+network's answers, both, or none); :func:`widen` grows the hidden layers keeping the function (Net2Net).
+
 Not in the default learner set (``--learners ...,mlp`` or the setting ``learners`` asks for it): the extra
 is optional, and a fit's default search stays the same whether or not PyTorch is installed.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 import time
 import warnings
-from typing import Any, ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import optuna
@@ -26,7 +34,16 @@ from sklearn.base import BaseEstimator
 from lamarck.errors import ConfigError
 from lamarck.search._learners import FitContext, Learner, _dense_pipeline, _DenseModel, register
 
-__all__ = ["NEEDS_TORCH", "MLPLearner", "TorchMLP", "available", "warm"]
+__all__ = [
+    "NEEDS_TORCH",
+    "RETENTION_MODES",
+    "FineTuning",
+    "MLPLearner",
+    "TorchMLP",
+    "available",
+    "warm",
+    "widen",
+]
 
 #: what a fit that asks for the MLP is told where PyTorch is missing
 NEEDS_TORCH = (
@@ -57,6 +74,199 @@ def warm() -> None:
 
 
 _WARM: list[bool] = []
+
+
+Retention = Literal["none", "ewc", "distill", "ewc+distill"]
+#: the retention terms a fine-tuning may add to the task loss
+RETENTION_MODES: tuple[str, ...] = ("none", "ewc", "distill", "ewc+distill")
+Anchor = Literal["rows", "pseudo"]
+#: where the retention terms measure the previous network
+ANCHORS: tuple[str, ...] = ("rows", "pseudo")
+
+#: each option of :class:`FineTuning`: what it must satisfy (said in the error) and the check
+_FINE_TUNING_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "retention": (" or ".join(RETENTION_MODES), lambda v: v in RETENTION_MODES),
+    "ewc_strength": ("ewc_strength >= 0", lambda v: v >= 0),
+    "distill_weight": ("distill_weight >= 0", lambda v: v >= 0),
+    "temperature": ("temperature > 0", lambda v: v > 0),
+    "max_epochs": ("max_epochs >= 0", lambda v: v >= 0),
+    "patience": ("patience >= 1", lambda v: v >= 1),
+    "lr_scale": ("0 < lr_scale <= 10", lambda v: 0 < v <= 10),
+    "fisher_rows": ("fisher_rows >= 1", lambda v: v >= 1),
+    "anchor": (" or ".join(ANCHORS), lambda v: v in ANCHORS),
+    "pseudo_rows": ("pseudo_rows >= 16", lambda v: v >= 16),
+}
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    """How a warm start fine-tunes the previous network on new rows.
+
+    The objective is the task loss on the new rows (sample weights honoured) plus the ``retention`` terms:
+
+    - ``ewc`` (elastic weight consolidation): ``λ/2 Σ F_i (θ_i − θ*_i)²`` with ``θ*`` the previous weights
+      and ``F`` the diagonal Fisher information of the previous network, computed on the rows at hand
+      (at most ``fisher_rows``) in expectation over its own output distribution, so no old label is needed
+      (binary: ``p(1−p)(∂z/∂θ)²``; classes: ``Σ_c p_c (∂ log p_c/∂θ)²``; regression: a Gaussian whose
+      variance is the network's validation error). ``λ = ewc_strength × n_old / n_new``: the Laplace
+      approximation of the posterior after the ``n_old`` rows that trained the network, divided by the
+      ``n_new`` rows whose mean loss the task term is, so that old rows and new rows count row for row;
+    - ``distill`` (learning without forgetting): ``distill_weight`` × the soft cross-entropy (× T²) towards
+      the previous network's answers at ``temperature`` on the same inputs (regression: the squared
+      difference to its outputs);
+    - ``ewc+distill``: both; ``none``: plain fine-tuning.
+
+    ``anchor`` says where those terms measure the previous network: ``rows``, the rows at hand; ``pseudo``,
+    ``pseudo_rows`` unlabelled inputs drawn from the previous training rows' marginals, which its fitted
+    preprocessing keeps (pseudo-rehearsal: the quantiles of its quantile transform, each number drawn
+    independently; the other columns copied from random rows at hand). On rows of a new concept the
+    previous answers are what must change, so distilling there fights the new labels; pseudo-rows keep
+    the old region's answers without a stored old row.
+
+    AdamW at ``lr_scale`` × the network's own learning rate, cosine-annealed over ``max_epochs`` epochs,
+    early stopped (``patience``) on the objective of a tenth of the new rows held out, the previous
+    weights counting as epoch 0 (``max_epochs=0`` gives back the previous network's answers).
+    The default (``distill``) is the one that won ``bench/mlp_retention.py``.
+
+        >>> FineTuning(retention="ewc").retention
+        'ewc'
+        >>> FineTuning(retention="l2")
+        Traceback (most recent call last):
+        ...
+        lamarck.errors.ConfigError: FineTuning retention='l2' is not allowed: it must be none or ewc or distill or ewc+distill.
+    """
+
+    retention: Retention = "distill"
+    ewc_strength: float = 1.0
+    distill_weight: float = 0.1
+    temperature: float = 2.0
+    max_epochs: int = 30
+    patience: int = 5
+    lr_scale: float = 0.5
+    fisher_rows: int = 1024
+    anchor: Anchor = "rows"
+    pseudo_rows: int = 2000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            rule, ok = _FINE_TUNING_RULES[f.name]
+            value = getattr(self, f.name)
+            if not ok(value):
+                raise ConfigError(f"FineTuning {f.name}={value!r} is not allowed: it must be {rule}.")
+
+    @property
+    def ewc(self) -> bool:
+        return self.retention in ("ewc", "ewc+distill") and self.ewc_strength > 0
+
+    @property
+    def distill(self) -> bool:
+        return self.retention in ("distill", "ewc+distill") and self.distill_weight > 0
+
+
+def widen(net: Any, new_width: int) -> Any:
+    """A copy of an MLP network (:meth:`TorchMLP._network`'s layout) whose hidden layers have
+    ``new_width`` units and which computes the same function (Net2WiderNet): each hidden unit is
+    replicated ``k = new_width / width`` times, its outgoing weights divided by ``k``. ``new_width`` must be
+    a multiple of the width: LayerNorm normalises over the units, and only a uniform replication keeps
+    their mean and variance. Dropout and the optimiser break the copies' symmetry once training resumes.
+    """
+    import torch
+    import torch.nn as nn
+
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    width = linears[0].out_features
+    if new_width < width or new_width % width:
+        raise ConfigError(
+            f"widen new_width={new_width} is not allowed: it must be a multiple of the width {width} "
+            "(LayerNorm keeps the function only under a uniform replication of the units)."
+        )
+    k = new_width // width
+    idx = torch.arange(width).repeat_interleave(k)
+    layers: list[Any] = []
+    seen = 0
+    with torch.no_grad():
+        for m in net:
+            new: Any
+            if isinstance(m, nn.Linear):
+                W, b = m.weight.detach().clone(), m.bias.detach().clone()
+                if seen > 0:  # its inputs are replicated hidden units: share each one's weight among copies
+                    W = W[:, idx] / k
+                if seen < len(linears) - 1:  # its outputs are hidden units: replicate them
+                    W, b = W[idx], b[idx]
+                new = nn.Linear(W.shape[1], W.shape[0])
+                new.weight.copy_(W)
+                new.bias.copy_(b)
+                seen += 1
+            elif isinstance(m, nn.LayerNorm):
+                new = nn.LayerNorm(new_width, eps=m.eps)
+                new.weight.copy_(m.weight[idx])
+                new.bias.copy_(m.bias[idx])
+            else:
+                new = copy.deepcopy(m)
+            layers.append(new)
+    out = nn.Sequential(*layers)
+    out.train(net.training)
+    return out
+
+
+def _pseudo_rows(prepare: Any, rows: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+    """``n`` preprocessed inputs drawn from the marginals of the rows the preprocessing was fitted on (see
+    :class:`FineTuning`'s ``anchor``): the numbers' block from its quantile transform's quantiles, each
+    column independently, through the same transform and scaler; the other columns from random ``rows``
+    (already preprocessed)."""
+    rng = np.random.default_rng(seed)
+    out = np.array(rows[rng.integers(len(rows), size=n)], dtype=np.float64)
+    columns = prepare[-1]  # the zoo's ColumnTransformer (see ``_dense_pipeline``)
+    numbers = getattr(columns, "named_transformers_", {}).get("num")
+    if numbers is None:
+        return out
+    quantile = numbers[1]
+    u = rng.random((n, quantile.quantiles_.shape[1]))
+    drawn = np.column_stack(
+        [np.interp(u[:, j], quantile.references_, quantile.quantiles_[:, j]) for j in range(u.shape[1])]
+    )
+    out[:, columns.output_indices_["num"]] = numbers[1:].transform(drawn)
+    return out
+
+
+def _fisher_diagonal(
+    net: Any, X: Any, *, task: str, n_classes: int, noise: float = 1.0, chunk_values: int = 20_000_000
+) -> dict[str, Any]:
+    """The diagonal Fisher information of ``net`` (eval mode) on the rows ``X``, in expectation over its own
+    output distribution (see :class:`FineTuning`), one entry per named parameter."""
+    import torch
+    from torch.func import functional_call, grad, vmap
+
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    n_params = sum(v.numel() for v in params.values())
+    chunk = max(1, chunk_values // max(n_params, 1))  # per-row gradients of a chunk fit in memory
+
+    def output(p: dict[str, Any], x: Any) -> Any:
+        return functional_call(net, p, (x.unsqueeze(0),)).squeeze(0)
+
+    total = {k: torch.zeros_like(v) for k, v in params.items()}
+    with torch.no_grad():
+        out = net(X)
+    for start in range(0, len(X), chunk):
+        xs, o = X[start : start + chunk], out[start : start + chunk]
+        if task == "regression" or n_classes == 2:
+            g = vmap(grad(lambda p, x: output(p, x)[0]), in_dims=(None, 0))(params, xs)
+            if task == "regression":
+                scale = torch.full((len(xs),), 1.0 / noise)
+            else:
+                p1 = torch.sigmoid(o[:, 0])
+                scale = p1 * (1 - p1)
+            for k in total:
+                total[k] += torch.einsum("n,n...->...", scale, g[k] ** 2)
+        else:
+            prob = torch.softmax(o, dim=1)
+            for c in range(o.shape[1]):
+                g = vmap(
+                    grad(lambda p, x, c=c: torch.log_softmax(output(p, x), dim=0)[c]), in_dims=(None, 0)
+                )(params, xs)
+                for k in total:
+                    total[k] += torch.einsum("n,n...->...", prob[:, c], g[k] ** 2)
+    return {k: v / max(len(X), 1) for k, v in total.items()}
 
 
 class TorchMLP(BaseEstimator):
@@ -143,7 +353,7 @@ class TorchMLP(BaseEstimator):
         if self.task == "regression":
             self.y_mean_, self.y_scale_ = float(np.mean(y)), float(np.std(y) or 1.0)
             y, y_val = (y - self.y_mean_) / self.y_scale_, (y_val - self.y_mean_) / self.y_scale_
-        self.n_in_ = X.shape[1]
+        self.n_in_, self.n_rows_ = X.shape[1], len(X)
         net = self._network(self.n_in_)
         optimiser = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         batch = int(min(self.batch_size, max(16, len(X))))
@@ -211,6 +421,181 @@ class TorchMLP(BaseEstimator):
             return np.asarray(self._raw(X)[:, 0] * self.y_scale_ + self.y_mean_)
         return np.asarray(self.predict_proba(X).argmax(axis=1))
 
+    # ------------------------------------------------------------------ continual learning
+
+    def _row_loss(self, logits: Any, target: Any) -> Any:
+        """The task loss of each row (no class weights: the caller weighs the rows)."""
+        import torch.nn.functional as F
+
+        if self.task == "regression":
+            return (logits.squeeze(1) - target) ** 2
+        if self.n_classes == 2:
+            return F.binary_cross_entropy_with_logits(logits.squeeze(1), target, reduction="none")
+        return F.cross_entropy(logits, target.long(), reduction="none")
+
+    def _distill_loss(self, logits: Any, old: Any, temperature: float) -> Any:
+        """Each row's distance to the previous network's answers (soft cross-entropy × T², or squared)."""
+        import torch
+        import torch.nn.functional as F
+
+        if self.task == "regression":
+            return (logits.squeeze(1) - old.squeeze(1)) ** 2
+        t = temperature
+        if self.n_classes == 2:
+            soft = torch.sigmoid(old.squeeze(1) / t)
+            return F.binary_cross_entropy_with_logits(logits.squeeze(1) / t, soft, reduction="none") * t * t
+        soft = torch.softmax(old / t, dim=1)
+        return -(soft * torch.log_softmax(logits / t, dim=1)).sum(dim=1) * t * t
+
+    def fine_tuned(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        sample_weight: np.ndarray | None = None,
+        tuning: FineTuning | None = None,
+        deadline: float = math.inf,
+        seed: int | None = None,
+        n_jobs: int | None = None,
+        class_weight: dict[int, float] | None = None,
+        anchors: np.ndarray | None = None,
+    ) -> TorchMLP:
+        """A copy of this fitted network fine-tuned on ``(X, y)`` (already preprocessed) from its weights,
+        with the retention terms of ``tuning`` (see :class:`FineTuning`); this estimator is left as it was.
+        Rows weigh ``sample_weight`` × ``class_weight[y]``; the deadline is obeyed between batches; a
+        regression target keeps this network's standardisation (its outputs keep their meaning).
+        ``anchors`` (preprocessed inputs, unlabelled) are where the retention terms measure the previous
+        network (its Fisher information, the answers distilled, one anchor batch beside each batch of rows);
+        None: the rows at hand."""
+        import torch
+
+        tuning = tuning or FineTuning()
+        new = copy.deepcopy(self)
+        new.deadline, new.class_weight = deadline, class_weight
+        if seed is not None:
+            new.seed = seed
+        if n_jobs is not None:
+            new.n_jobs = n_jobs
+        torch.manual_seed(new.seed)
+        torch.set_num_threads(max(1, int(new.n_jobs)))
+        rng = np.random.default_rng(new.seed)
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float64)
+        if self.task == "regression":
+            y = (y - self.y_mean_) / self.y_scale_
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if class_weight and self.task != "regression":
+            w = w * np.array([class_weight.get(int(k), 1.0) for k in y])
+        new.fine_tune_epochs_ = 0
+        if len(X) < 2 or tuning.max_epochs == 0 or time.monotonic() > deadline:
+            return new
+        previous, net = self.net_, new.net_
+        previous.eval()
+        Xall = torch.from_numpy(X)
+        with torch.no_grad():
+            old_all = previous(Xall)
+        order = rng.permutation(len(X))
+        cut = len(X) // 10 if len(X) >= 20 else 0  # a tenth held out to stop early (all rows when tiny)
+        val, fit = (order[:cut], order[cut:]) if cut else (order, order)
+        Xt, yt = Xall[fit], torch.from_numpy(y[fit].astype(np.float32))
+        wt, ot = torch.from_numpy(w[fit].astype(np.float32)), old_all[fit]
+        Xv, yv = Xall[val], torch.from_numpy(y[val].astype(np.float32))
+        wv, ov = torch.from_numpy(w[val].astype(np.float32)), old_all[val]
+        if anchors is None:
+            At = Av = None
+        else:
+            A = torch.from_numpy(np.asarray(anchors, dtype=np.float32))
+            with torch.no_grad():
+                old_A = previous(A)
+            a_order = rng.permutation(len(A))
+            a_cut = len(A) // 10 if len(A) >= 20 else 0
+            a_val, a_fit = (a_order[:a_cut], a_order[a_cut:]) if a_cut else (a_order, a_order)
+            At, oAt, Av, oAv = A[a_fit], old_A[a_fit], A[a_val], old_A[a_val]
+        anchor = {k: v.detach().clone() for k, v in previous.named_parameters()}
+        fisher: dict[str, Any] = {}
+        lam = 0.0
+        n_old = int(getattr(self, "n_rows_", len(fit)))  # pickles from before it was kept: row for row
+        if tuning.ewc:
+            where = Xt if At is None else At
+            rows = rng.permutation(len(where))[: tuning.fisher_rows]
+            noise = float(getattr(self, "best_val_loss_", 1.0))
+            noise = max(noise if math.isfinite(noise) else 1.0, 1e-3)
+            fisher = _fisher_diagonal(
+                previous, where[rows], task=self.task, n_classes=self.n_classes, noise=noise
+            )
+            lam = tuning.ewc_strength * n_old / max(float(w[fit].sum()), 1.0)
+        new.ewc_lambda_ = lam
+
+        def objective(x: Any, target: Any, weight: Any, old: Any, xa: Any = None, oa: Any = None) -> Any:
+            logits = net(x)
+            loss = (self._row_loss(logits, target) * weight).sum() / weight.sum().clamp_min(1e-12)
+            if tuning.distill and xa is None:  # on the rows themselves, weighted as they are
+                dist = (self._distill_loss(logits, old, tuning.temperature) * weight).sum()
+                loss = loss + tuning.distill_weight * dist / weight.sum().clamp_min(1e-12)
+            elif tuning.distill:  # on anchors, each counting as much as an average row
+                loss = (
+                    loss + tuning.distill_weight * self._distill_loss(net(xa), oa, tuning.temperature).mean()
+                )
+            if fisher:
+                penalty = sum((fisher[k] * (p - anchor[k]) ** 2).sum() for k, p in net.named_parameters())
+                loss = loss + 0.5 * lam * penalty
+            return loss
+
+        optimiser = torch.optim.AdamW(
+            net.parameters(), lr=self.lr * tuning.lr_scale, weight_decay=self.weight_decay
+        )
+        batch = int(min(self.batch_size, max(16, len(Xt))))
+        steps = max(1, math.ceil(len(Xt) / batch))
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps * tuning.max_epochs)
+        net.eval()
+        with torch.no_grad():
+            best = float(objective(Xv, yv, wv, ov, Av, None if Av is None else oAv))
+        best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        waited = 0
+        for _epoch in range(tuning.max_epochs):
+            net.train()
+            shuffled = torch.from_numpy(rng.permutation(len(Xt)))
+            for k in range(steps):
+                if time.monotonic() > deadline:
+                    break
+                rows_k = shuffled[k * batch : (k + 1) * batch]
+                if len(rows_k) < 2:
+                    continue
+                optimiser.zero_grad()
+                xa = oa = None
+                if At is not None:
+                    pick = torch.from_numpy(rng.integers(len(At), size=len(rows_k)))
+                    xa, oa = At[pick], oAt[pick]
+                objective(Xt[rows_k], yt[rows_k], wt[rows_k], ot[rows_k], xa, oa).backward()
+                optimiser.step()
+                scheduler.step()
+            new.fine_tune_epochs_ += 1
+            net.eval()
+            with torch.no_grad():
+                v = float(objective(Xv, yv, wv, ov, Av, None if Av is None else oAv))
+            if v < best - 1e-6:
+                best, waited = v, 0
+                best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
+            else:
+                waited += 1
+            if waited >= tuning.patience or time.monotonic() > deadline:
+                break
+        net.load_state_dict(best_state)
+        net.eval()
+        with torch.no_grad():  # the task loss alone (a later warm start's regression noise)
+            new.best_val_loss_ = float((self._row_loss(net(Xv), yv) * wv).sum() / wv.sum().clamp_min(1e-12))
+        # the rows the network has now learned from (a later warm start's EWC weighs them)
+        new.n_rows_ = n_old + len(fit)
+        return new
+
+    def widened(self, new_width: int) -> TorchMLP:
+        """A copy whose hidden layers have ``new_width`` units, answering the same (see :func:`widen`)."""
+        new = copy.deepcopy(self)
+        new.net_ = widen(self.net_, new_width)
+        new.net_.eval()
+        new.width = new_width
+        return new
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         net = state.pop("net_", None)
@@ -238,6 +623,10 @@ class MLPLearner(Learner):
     max_rows = 500_000
     objectives = ("balanced",)
     default: ClassVar[bool] = False  # asked for by name only (see the module)
+
+    def __init__(self, *, fine_tuning: FineTuning | None = None) -> None:
+        #: how :meth:`warm_start` fine-tunes (the zoo's instance: :class:`FineTuning`'s defaults)
+        self.fine_tuning = fine_tuning or FineTuning()
 
     def search_space(self, trial: optuna.Trial, task: str, n_rows: int) -> dict[str, Any]:
         return {
@@ -279,6 +668,40 @@ class MLPLearner(Learner):
             Xv = prepare.transform(X_val) if X_val is not None and y_val is not None else None
             est.fit(Xt, np.asarray(y), Xv, None if Xv is None else np.asarray(y_val))
         return _DenseModel(pipe)
+
+    def warm_start(self, previous, X, y, ctx: FitContext, *, sample_weight=None):  # type: ignore[no-untyped-def]
+        """The previous fold model's network fine-tuned on these rows (see :class:`FineTuning`), behind the
+        previous model's preprocessing as it was fitted: refitting the quantile transform and the scaler
+        would move every input the weights were trained on, so that the old network, its Fisher information
+        and its answers would no longer describe the same points. The previous model is left unchanged;
+        ``ctx.deadline``, ``ctx.seed``, ``ctx.n_jobs`` and ``ctx.class_weight`` are obeyed."""
+        from sklearn.pipeline import Pipeline
+
+        if not available():
+            raise ConfigError(NEEDS_TORCH)
+        pipe = getattr(previous, "pipeline", None)
+        if pipe is None or not isinstance(pipe[-1], TorchMLP):
+            raise NotImplementedError(f"mlp cannot warm-start from a {type(previous).__name__}")
+        prepare = copy.deepcopy(pipe[:-1])
+        tuning = self.fine_tuning
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Xt = prepare.transform(X)
+            anchors = None
+            if tuning.anchor == "pseudo" and tuning.retention != "none" and len(Xt):
+                anchors = _pseudo_rows(prepare, np.asarray(Xt), tuning.pseudo_rows, seed=ctx.seed)
+        est = pipe[-1].fine_tuned(
+            Xt,
+            np.asarray(y),
+            sample_weight=sample_weight,
+            tuning=tuning,
+            deadline=ctx.deadline,
+            seed=ctx.seed,
+            n_jobs=ctx.n_jobs,
+            class_weight=dict(ctx.class_weight) if ctx.class_weight else None,
+            anchors=anchors,
+        )
+        return _DenseModel(Pipeline([*prepare.steps, (pipe.steps[-1][0], est)]))
 
 
 register(
