@@ -66,7 +66,8 @@ def test_regression_corrects_a_biased_base_model():
 
 def test_rebase_keeps_what_the_members_learned_and_restarts_the_guard():
     rng = np.random.default_rng(3)
-    layer = OnlineLayer(n_classes=2, learner=_small(), window=200)
+    # eager: every answer asks the members, so the combination's answers can be read while the base serves
+    layer = OnlineLayer(n_classes=2, learner=_small(), window=200, lazy=False)
     wrong = np.array([[0.9, 0.1]])  # the first base model always says class 0
     for _ in range(1000):
         x = {"a": float(rng.normal())}
@@ -179,3 +180,42 @@ def test_free_text_is_not_a_category_the_members_see():
         _, seen = layer.answer([{"note": note, "code": "A" if t % 2 else "B"}], np.array([[0.5, 0.5]]))
         assert "note" not in seen[0].x and seen[0].x["code"] in ("A", "B")  # a short value stays a category
         layer.learn(t % 2, seen=seen[0])
+
+
+def _drifting(n: int, seed: int) -> list[tuple[dict[str, float], int]]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(n):
+        x = {"a": float(rng.normal()), "b": float(rng.normal())}
+        rows.append((x, int(x["a"] > 0) if t < n // 2 else int(x["b"] > 0)))
+    return rows
+
+
+def test_lazy_answers_learn_as_eager_ones_with_immediate_labels():
+    lazy, eager = (OnlineLayer(n_classes=2, learner=_small(), lazy=flag) for flag in (True, False))
+    base = np.array([[0.7, 0.3]])
+    served = {True: [], False: []}
+    for x, y in _drifting(1200, seed=4):
+        for layer in (lazy, eager):
+            out, seen = layer.answer([x], base)
+            served[layer.lazy].append(out[0].tolist())
+            if layer.lazy and not layer.serving_combined:
+                assert seen[0].members is None  # no member was asked
+            layer.learn(y, seen=seen[0])
+    assert served[True] == served[False]  # the same answers, the same guard, the same members
+    assert lazy.figures() == eager.figures() | {"cpu_seconds": lazy.figures()["cpu_seconds"]}
+    assert lazy.serving_combined
+
+
+def test_a_lazy_row_whose_label_comes_late_is_answered_by_the_members_of_then():
+    layer = OnlineLayer(n_classes=2, learner=_small())
+    base = np.array([[0.5, 0.5]])
+    _, first = layer.answer([{"a": 1.0}], base)  # the base serves bare: nothing asked
+    layer.remember(["p1"], first)
+    for x, y in _drifting(200, seed=5)[:100]:
+        _, seen = layer.answer([x], base)
+        layer.learn(y, seen=seen[0])
+    assert first[0].members is None and not any(k.startswith("_last") for k in first[0].z)
+    layer.rebase()  # a promotion in between: the lazy snapshot stays, without the old base output
+    layer.learn(1, key="p1")  # the members answer it now (before learning it), with its context of then
+    assert layer.n_learned_ == 101 and not layer.pending_

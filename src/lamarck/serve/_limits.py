@@ -226,17 +226,29 @@ def clean_rows(
             "Send them in smaller requests.",
         )
     out = []
+    names: set[str] = set()  # column names checked once per request (every row repeats them)
+    short_text = limits.value_bytes // 4  # a UTF-8 character is at most 4 bytes: no need to count them
     for i, row in enumerate(rows):
         changed: dict[str, Any] | None = None
         for name, value in row.items():
-            size = _utf8_bytes(name, f"{field}[{i}] column name {_short(name)!r}")
-            if size > limits.column_name_bytes:
-                raise HTTPException(
-                    413,
-                    f"{field}[{i}]: a column name of {size} bytes ({_short(name)!r}); "
-                    f"the limit is {limits.column_name_bytes} (setting max_column_name_bytes)",
-                )
-            if value is None or isinstance(value, bool):
+            if name not in names:
+                size = _utf8_bytes(name, f"{field}[{i}] column name {_short(name)!r}")
+                if size > limits.column_name_bytes:
+                    raise HTTPException(
+                        413,
+                        f"{field}[{i}]: a column name of {size} bytes ({_short(name)!r}); "
+                        f"the limit is {limits.column_name_bytes} (setting max_column_name_bytes)",
+                    )
+                names.add(name)
+            kind = type(value)
+            # the common values pass without a call: finite floats, 64-bit integers, short ASCII strings
+            if (
+                value is None
+                or kind is bool
+                or (kind is float and value - value == 0.0)
+                or (kind is int and -_INT64 <= value < _INT64)
+                or (kind is str and len(value) <= short_text and value.isascii())
+            ):
                 continue
             new = clean_value(value, limits, f"{field}[{i}] column {_short(name)!r}")
             if new is not value and new != value:

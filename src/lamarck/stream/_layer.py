@@ -67,7 +67,9 @@ class Seen:
 
     x: dict[str, Any]
     z: dict[str, Any]
-    members: dict[str, Any]
+    #: ``None`` (with ``combined``) for a row answered while the base model served bare: the members
+    #: answer when its label arrives (``OnlineLayer.lazy``)
+    members: dict[str, Any] | None
     combined: Any
     base: Any  # None after a rebase: the model that answered no longer serves
     #: labels the layer had learned when it answered (a later label makes the snapshot's outputs stale)
@@ -120,8 +122,12 @@ class OnlineLayer:
     not a category, and the members do not see it.
     """
 
-    #: the class default reads a checkpoint pickled before the option existed
+    #: the class defaults read a checkpoint pickled before the options existed
     max_category_chars: int = 64
+    #: while the base model serves bare, a row is answered without asking the members (its event and
+    #: context are kept); they answer when its label arrives, before learning it. A row whose label never
+    #: comes costs no member anything (most served rows, in production)
+    lazy: bool = True
 
     def __init__(
         self,
@@ -136,6 +142,7 @@ class OnlineLayer:
         base_features: bool = False,
         sticky: bool = True,
         stale_after: int | None = None,
+        lazy: bool = True,
     ) -> None:
         if n_classes is not None and n_classes < 2:
             raise ConfigError(f"OnlineLayer n_classes={n_classes}: a classifier has at least 2 classes.")
@@ -148,6 +155,7 @@ class OnlineLayer:
             )
         self.window, self.level, self.keep, self.max_features = window, level, keep, max_features
         self.max_category_chars = max_category_chars
+        self.lazy = lazy
         self.base_features = base_features
         self.sticky = sticky
         #: a delayed label is scored on the combination's answer *now* once more than this many labels
@@ -195,10 +203,13 @@ class OnlineLayer:
             learner._ensure()
             self.base_ = _Base(self.n_classes)
             learner.members_.append(Member("base", None, self.base_, "raw", regression=self.regression))
+        base_out = float(base) if self.regression else {k: float(base[k]) for k in range(len(base))}
+        if self.lazy and not self.serving_combined:  # the base model serves: the members answer later
+            x, z, _, _ = learner.observe_pending(self._event(row, base))
+            return Seen(x, z, None, None, base_out, self.n_learned_ + self.n_warm_)
         self.base_.current = base
         _, (x, z, members, combined) = learner.predict_pending(self._event(row, base))
         self.base_.current = None
-        base_out = float(base) if self.regression else {k: float(base[k]) for k in range(len(base))}
         return Seen(x, z, members, combined, base_out, self.n_learned_ + self.n_warm_)
 
     def answer(self, rows: Sequence[Mapping[str, Any]], base: np.ndarray) -> tuple[np.ndarray, list[Seen]]:
@@ -259,6 +270,9 @@ class OnlineLayer:
         for pair in list(guard)[-self.window :]:
             self._pair(*pair)
         for key, s in self.pending_.items():
+            if s.members is None:  # answered lazily: the members answer when the label comes
+                self.pending_[key] = replace(s, base=None)
+                continue
             members = {name: out for name, out in s.members.items() if name != "base"}
             self.pending_[key] = replace(s, members=members, base=None)
         if not hasattr(self, "base_"):
@@ -323,6 +337,13 @@ class OnlineLayer:
         members' own scores keep the answer they gave then, as the stream learner's do."""
         y = float(y) if self.regression else int(y)
         pending = Pending(seen.x, seen.z, seen.members, seen.combined)
+        if seen.members is None:  # answered lazily: the members answer now, before they learn it
+            self.base_.current = seen.base
+            pending = self.learner.answer_pending(pending)
+            self.base_.current = None
+            self._score(seen, y, pending.combined)
+            self.learner.learn_pending(pending, y)
+            return
         combined = seen.combined
         stale = self.n_learned_ + self.n_warm_ - seen.learned
         if seen.base is not None and seen.learned >= 0 and stale > getattr(self, "stale_after", 0):

@@ -125,11 +125,12 @@ class Member:
 
 
 class Pending(NamedTuple):
-    """What the learner saw when it predicted an event whose label is still to come."""
+    """What the learner saw when it predicted an event whose label is still to come (``members`` and
+    ``combined`` are ``None`` when it was seen without asking the members: :meth:`StreamLearner.observe_pending`)."""
 
     x: dict[str, Any]
     z: dict[str, Any]
-    members: dict[str, Any]
+    members: dict[str, Any] | None
     combined: Any
 
 
@@ -377,6 +378,26 @@ class StreamLearner:
         self.t_ += 1
         return self._decide(proba), Pending(x, z, member_p, proba)
 
+    def observe_pending(self, x: Mapping[str, Any]) -> Pending:
+        """An arriving event whose label comes later, seen without asking the members: its context now
+        (the labels released so far) and the context's averages moved, as :meth:`predict_pending` does;
+        the members answer when the label arrives (:meth:`answer_pending`, or :meth:`learn_pending`), which
+        is still before they learn it. Nothing to serve, at a fraction of the cost (no member is asked)."""
+        self._ensure()
+        x = _named(x)
+        z = self.context_.features(x)
+        self.context_.observe_inputs(x)
+        self.t_ += 1
+        return Pending(x, z, None, None)
+
+    def answer_pending(self, pending: Pending) -> Pending:
+        """``pending`` with every member's output and the combined output for its event and context, asked
+        now (unchanged when it has them already); moves nothing."""
+        if pending.members is not None:
+            return pending
+        probas = [(m, m.predict(pending.x, pending.z)) for m in self.members_]
+        return Pending(pending.x, pending.z, {m.name: p for m, p in probas}, self._combine(probas))
+
     def background_cpu_seconds(self) -> float:
         """CPU seconds its members spent training in background threads (the LightGBM refreshes)."""
         members = getattr(self, "members_", ())
@@ -411,8 +432,11 @@ class StreamLearner:
         return (score - top) / self.temperature
 
     def learn_pending(self, pending: Pending, y: Any) -> None:
-        """Learn the label of an event predicted by :meth:`predict_pending`."""
-        self._learn(pending.x, pending.z, y, pending.members)
+        """Learn the label of an event predicted by :meth:`predict_pending` (or seen by
+        :meth:`observe_pending`: the members answer it first, so their scores stay prequential)."""
+        answered = self.answer_pending(pending)
+        assert answered.members is not None
+        self._learn(answered.x, answered.z, y, answered.members)
 
     def flush(self) -> None:
         """Learn every label still waiting for its delay (end of a finite stream)."""
