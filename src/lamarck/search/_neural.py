@@ -126,7 +126,10 @@ class FineTuning:
     AdamW at ``lr_scale`` × the network's own learning rate, cosine-annealed over ``max_epochs`` epochs,
     early stopped (``patience``) on the objective of a tenth of the new rows held out, the previous
     weights counting as epoch 0 (``max_epochs=0`` gives back the previous network's answers).
-    The default (``distill``) is the one that won ``bench/mlp_retention.py``.
+    The defaults (``distill`` on pseudo-rows, weight 0.1) won ``bench/mlp_retention.py`` (agrawal-recurring,
+    3 seeds): fine-tuned on 2,000 rows of a new concept, the old concept's accuracy fell 18.6 points
+    instead of 32.0 (plain), at 0.8 point of the new one's; on 500 rows 17.1 instead of 22.2, at 1.2; with
+    1,000 old rows replayed beside them it adds 0.5 to 2.1 points. EWC at its Laplace weight added nothing.
 
         >>> FineTuning(retention="ewc").retention
         'ewc'
@@ -144,7 +147,7 @@ class FineTuning:
     patience: int = 5
     lr_scale: float = 0.5
     fisher_rows: int = 1024
-    anchor: Anchor = "rows"
+    anchor: Anchor = "pseudo"
     pseudo_rows: int = 2000
 
     def __post_init__(self) -> None:
