@@ -17,7 +17,7 @@ from lamarck._fit._evaluate import evaluate, finding_dict
 from lamarck._fit._features import process_features
 from lamarck._fit._meta import learn, remember
 from lamarck._fit._model import assemble, search
-from lamarck._fit._prepare import prepare
+from lamarck._fit._prepare import plan, prepare
 from lamarck._fit._register import register
 from lamarck._fit._report import write_report
 from lamarck._fit._types import FitOptions, FitResult, ReportInputs
@@ -120,19 +120,7 @@ def _zero_shot(
         options = dataclasses.replace(options, dataset_name=name)
     frame = named_columns(data) if isinstance(data, pd.DataFrame) else project._read(data)
     if spec is None:
-        options.stage("planning")
-        spec = project.plan(
-            frame,
-            options.sentence,
-            target=options.target,
-            task=options.task,
-            metric=options.metric,
-            time_budget_s=options.time_budget_s,
-            exclude=list(options.exclude) if options.exclude else None,
-            positive_class=options.positive_class,
-            max_latency_ms=options.max_latency_ms,
-            llm=options.llm,
-        )
+        spec = plan(project, frame, options)
         options = dataclasses.replace(options, spec=spec)
     if not spec.zero_shot_classes:
         return None, frame, options

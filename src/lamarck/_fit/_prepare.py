@@ -16,7 +16,7 @@ from lamarck.plan import TaskSpec
 if TYPE_CHECKING:
     from lamarck.project import Project
 
-__all__ = ["WIDE_COLUMNS", "encode_target", "encoded", "prepare"]
+__all__ = ["WIDE_COLUMNS", "encode_target", "encoded", "plan", "prepare"]
 
 #: above this many columns the table is copied into one block per dtype before any work
 WIDE_COLUMNS = 100
@@ -35,19 +35,7 @@ def prepare(project: Project, data: Any, options: FitOptions, seed: int) -> Prep
     dataset_name = options.dataset_name
     if dataset_name is None:
         dataset_name = Path(str(data)).name if not isinstance(data, pd.DataFrame) else "DataFrame"
-    options.stage("planning")
-    spec = options.spec or project.plan(
-        frame,
-        options.sentence,
-        target=options.target,
-        task=options.task,
-        metric=options.metric,
-        time_budget_s=options.time_budget_s,
-        exclude=list(options.exclude) if options.exclude else None,
-        positive_class=options.positive_class,
-        max_latency_ms=options.max_latency_ms,
-        llm=options.llm,
-    )
+    spec = options.spec or plan(project, frame, options)
     options.stage("checking data quality")
     prof = profile(frame, target=spec.target, exclude=spec.exclude_columns)
     quality = check_quality(frame, target=spec.target, task=spec.task, profile=prof, seed=seed)
@@ -75,6 +63,23 @@ def prepare(project: Project, data: Any, options: FitOptions, seed: int) -> Prep
         quarantine_path=quarantine_path,
         classes=classes,
         y=y,
+    )
+
+
+def plan(project: Project, frame: pd.DataFrame, options: FitOptions) -> TaskSpec:
+    """The plan of ``frame`` for the options' sentence and flags (``Project.plan``)."""
+    options.stage("planning")
+    return project.plan(
+        frame,
+        options.sentence,
+        target=options.target,
+        task=options.task,
+        metric=options.metric,
+        time_budget_s=options.time_budget_s,
+        exclude=list(options.exclude) if options.exclude else None,
+        positive_class=options.positive_class,
+        max_latency_ms=options.max_latency_ms,
+        llm=options.llm,
     )
 
 
