@@ -8,6 +8,7 @@ from lamarck.search._latency import latency_probe, timings
 from lamarck.search._learners import LEARNERS, FitContext, Learner
 from lamarck.search._learners import register as register_learner
 from lamarck.search._model import LamarckModel
+from lamarck.search._neural import FineTuning, widen
 from lamarck.search._objective import (
     TargetShape,
     fit_learner,
@@ -27,6 +28,7 @@ __all__ = [
     "DecisionRule",
     "EarlyStop",
     "FeatureTrial",
+    "FineTuning",
     "FitContext",
     "LamarckModel",
     "Learner",
@@ -49,4 +51,5 @@ __all__ = [
     "time_to_quality",
     "timings",
     "warm_start_learner",
+    "widen",
 ]
