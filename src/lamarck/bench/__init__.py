@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lamarck.bench._batch import FIELDS, run_batch, shared_score, split_case, summarize
+from lamarck.bench._batch import (
+    FIELDS,
+    fit_lamarck,
+    run_batch,
+    score_lamarck,
+    shared_score,
+    split_case,
+    summarize,
+)
 from lamarck.bench._drifting import CASES as DRIFT_CASES
 from lamarck.bench._drifting import TARGET as DRIFT_TARGET
 from lamarck.bench._kafka import BrokerUnavailableError, create_topics, kafka_broker, produce_rows
@@ -130,6 +138,7 @@ __all__ = [
     "elec2_csv",
     "ensure_peer",
     "excluded_names",
+    "fit_lamarck",
     "free_port",
     "install_peers",
     "kafka_broker",
@@ -141,6 +150,7 @@ __all__ = [
     "public_suite",
     "run_batch",
     "run_loop",
+    "score_lamarck",
     "server",
     "serving_case",
     "shared_file",
