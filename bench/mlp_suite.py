@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                 w = csv.DictWriter(f, fieldnames=FIELDS)
                 w.writeheader()
                 w.writerows(rows)
-    command = "python bench/mlp_suite.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    (args.output / "results.md").write_text(_markdown(rows, args.budget, command.strip()))
+    command = f"python bench/mlp_suite.py --budget {args.budget:g} --output {args.output}"
+    (args.output / "results.md").write_text(_markdown(rows, args.budget, command))
     return 0
 
 
