@@ -118,3 +118,17 @@ def test_feedback_is_counted_after_a_cursor_without_reading_it(store):
     first = int(store.labelled()["feedback_id"].min())
     assert store.count_feedback() == 8 and store.count_feedback(exclude_source="stream") == 5
     assert store.count_feedback(after_id=first, exclude_source="stream") == 4
+
+
+def test_prediction_ids_sort_by_time_and_json_goes_through_orjson(tmp_path):
+    import uuid
+
+    from lamarck.store import EventStore
+
+    store = EventStore(f"sqlite:///{tmp_path / 'e.db'}")
+    first = store.log_predictions([{"a": 1.5, "b": "x"}], predictions=["yes"], model_version="1")
+    second = store.log_predictions([{"a": 2**70 + 1, "b": None}], predictions=["no"], model_version="1")
+    assert uuid.UUID(first[0]).version == 7 and first[0] < second[0]
+    found = store.predictions_by_id([*first, *second])
+    assert found[first[0]]["inputs"] == {"a": 1.5, "b": "x"}
+    assert found[second[0]]["inputs"] == {"a": 2**70 + 1, "b": None}  # beyond 64 bits: the stdlib, both ways
