@@ -7,7 +7,9 @@ cluster=...)`` (a glob of Parquet or CSV files, read as a Dask dataframe).
    cluster, the ensemble), unregistered: the *sampled single-machine fit*.
 3. The search's best LightGBM configuration (its tree count from the fold models' early stopping) trains
    on every training row with LightGBM's own Dask estimator, and so does XGBoost's best with XGBoost's
-   when its trials completed in the sampled search; the sample's processor is applied to each partition
+   when its trials completed in the sampled search (XGBoost may grow to :data:`EXTRA_TREES` times the
+   sample's tree count, early stopping on :data:`VALID_SHARE` of the training rows: more rows hold more
+   trees, and the sample's count underfit them); the sample's processor is applied to each partition
    on the workers: no process holds the table, each worker holds its partitions' features.
 4. The models answer a sample of the held-out rows (at most :data:`HOLDOUT_ROWS`); the best one by the
    metric is registered and becomes the champion, and a note gives every score (and why a model of every
@@ -40,6 +42,10 @@ log = logging.getLogger(__name__)
 SAMPLE_ROWS = 50_000
 HOLDOUT_ROWS = 200_000
 HOLDOUT_SHARE = 0.1
+#: XGBoost on every row: the share of the training rows its early stopping watches, and how many times the
+#: sample's tree count it may grow to
+VALID_SHARE = 0.02
+EXTRA_TREES = 4
 
 
 def _read(source: str) -> Any:
@@ -186,21 +192,38 @@ def _on_every_row(
     frame = train[[*columns, spec.target]].dropna(subset=[spec.target])
     classification = spec.task != "regression"
     if classification:
-        index = _class_index(model)
-        frame = frame[frame[spec.target].astype(str).isin(list(index))]
-        y = frame[spec.target].astype(str).map(index, meta=(spec.target, "int64"))
-    else:
-        y = frame[spec.target].astype(float)
+        frame = frame[frame[spec.target].astype(str).isin(list(_class_index(model)))]
     processor = model.processor
     meta = processor.transform(frame[columns].head(2, npartitions=-1)).iloc[:0]
-    X = frame[columns].map_partitions(processor.transform, meta=meta)
     params, trees = config
     n_classes = len(model.classes_) if classification else 0
     ctx = FitContext(task=spec.task, n_classes=n_classes, seed=seed, n_jobs=1)
     booster: Any = LEARNERS[learner]  # LightGBM's and XGBoost's learners give their estimators' arguments
     kwargs = booster.estimator_params(params, ctx, sample_y)
     kwargs.update(n_estimators=max(trees, 50), n_jobs=1)
-    fitted = (_lightgbm if learner == "lightgbm" else _xgboost)(client, kwargs, X, y, classification, params)
+
+    def xy(part: Any) -> tuple[Any, Any]:
+        target = part[spec.target]
+        labels = (
+            target.astype(str).map(index, meta=(spec.target, "int64"))
+            if classification
+            else target.astype(float)
+        )
+        return part[columns].map_partitions(processor.transform, meta=meta), labels
+
+    index = _class_index(model) if classification else {}
+    if learner == "xgboost":
+        # the sample's tree count underfits every row (more rows hold more trees): up to EXTRA_TREES times
+        # as many, early stopping on a share of the training rows held out for it
+        fit_part, valid_part = frame.random_split([1 - VALID_SHARE, VALID_SHARE], random_state=seed)
+        X, y = xy(fit_part)
+        kwargs.update(
+            n_estimators=max(trees, 50) * EXTRA_TREES, early_stopping_rounds=max(20, min(trees, 200) // 4)
+        )
+        fitted = _xgboost(client, kwargs, X, y, classification, params, valid=xy(valid_part))
+    else:
+        X, y = xy(frame)
+        fitted = _lightgbm(client, kwargs, X, y, classification, params)
     member = Member(learner=learner, params=params, models=[fitted], weight=1.0, trial=-1, score=math.nan)
     big = copy.copy(model)
     big.members, big.rule, big.version = [member], None, None
@@ -218,9 +241,13 @@ def _lightgbm(client: Any, kwargs: dict[str, Any], X: Any, y: Any, classificatio
     return estimator.to_local()
 
 
-def _xgboost(client: Any, kwargs: dict[str, Any], X: Any, y: Any, classification: bool, params: dict) -> Any:
-    """XGBoost's Dask estimator on every row; returned as the local estimator the zoo's fold models are
-    (through its saved model, which keeps the scikit-learn attributes)."""
+def _xgboost(
+    client: Any, kwargs: dict[str, Any], X: Any, y: Any, classification: bool, params: dict,
+    valid: tuple[Any, Any] | None = None,
+) -> Any:  # fmt: skip
+    """XGBoost's Dask estimator on every row (early stopping on ``valid``, when given); returned as the
+    local estimator the zoo's fold models are (through its saved model, which keeps the scikit-learn
+    attributes and the best iteration)."""
     import tempfile
     from pathlib import Path
 
@@ -236,7 +263,7 @@ def _xgboost(client: Any, kwargs: dict[str, Any], X: Any, y: Any, classification
     cls = dxgb.DaskXGBClassifier if classification else dxgb.DaskXGBRegressor
     estimator = cls(**kwargs)
     estimator.client = client
-    estimator.fit(X, y, sample_weight=weight)
+    estimator.fit(X, y, sample_weight=weight, eval_set=[valid] if valid is not None else None, verbose=False)
     local = (xgb.XGBClassifier if classification else xgb.XGBRegressor)()
     with tempfile.TemporaryDirectory(prefix="lamarck-xgb-") as tmp:
         path = Path(tmp) / "model.ubj"
