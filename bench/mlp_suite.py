@@ -59,7 +59,7 @@ def _run(case: Any, system: str, budget: float, seed: int) -> dict[str, Any]:
     return {
         "oof": result.score,
         "test": score_lamarck(case, result.model, Xte, ytr, yte),
-        "mlp_weight": round(weight, 3),
+        "mlp_weight": round(float(weight), 3),
         "mlp_trials": mlp_trials,
         "trials": result.n_trials,
         "seconds": round(seconds, 1),
@@ -79,7 +79,7 @@ def _markdown(rows: list[dict[str, str]], budget: float, command: str) -> str:
         "| case | metric | OOF default | OOF +mlp | test default | test +mlp | mlp weight | mlp trials | seconds (default / +mlp) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    better = helped = over = both = 0
+    better = helped = over = both = test_better = 0
     for c in cases:
         a, b = by.get((c, "default")), by.get((c, "default+mlp"))
         if a is None or b is None or a["error"] or b["error"]:
@@ -96,6 +96,7 @@ def _markdown(rows: list[dict[str, str]], budget: float, command: str) -> str:
         mlp_in = float(b["mlp_weight"] or 0) > 0
         helped += gain > 0 and mlp_in
         over += float(b["seconds"]) > float(b["budget"]) * 1.05
+        test_better += signed(metric, float(b["test"])) > signed(metric, float(a["test"]))
         mark = "**" if gain > 0 and mlp_in else ""
         lines.append(
             f"| {c} | {metric} | {float(a['oof']):.4f} | {mark}{float(b['oof']):.4f}{mark} | {float(a['test']):.4f} | "
@@ -105,7 +106,8 @@ def _markdown(rows: list[dict[str, str]], budget: float, command: str) -> str:
         "",
         f"The MLP improves the ensemble out of fold (better, with a weight in it) on **{helped} of {both}** "
         f"cases (bold); the fit with the MLP allowed is better out of fold on {better} (with or without the "
-        f"MLP in its ensemble); {over} fit(s) with the MLP ran over the budget by more than 5 %.",
+        f"MLP in its ensemble); {over} fit(s) with the MLP ran over the budget by more than 5 %. On the test "
+        f"split the fit with the MLP allowed scores better on {test_better} of {both}.",
     ]
     return "\n".join(lines) + "\n"
 
