@@ -132,3 +132,15 @@ def test_prediction_ids_sort_by_time_and_json_goes_through_orjson(tmp_path):
     found = store.predictions_by_id([*first, *second])
     assert found[first[0]]["inputs"] == {"a": 1.5, "b": "x"}
     assert found[second[0]]["inputs"] == {"a": 2**70 + 1, "b": None}  # beyond 64 bits: the stdlib, both ways
+
+
+def test_numbers_logged_as_predictions_read_back(tmp_path):
+    from lamarck.store import EventStore
+
+    store = EventStore(f"sqlite:///{tmp_path / 'e.db'}")
+    ids = store.log_predictions(
+        [{"a": 1}, {"a": 2}], predictions=[1, 2.5], probas=[[0.1, 0.9], [0.5, 0.5]], model_version="1"
+    )  # SQLite stores a bare JSON number as a number, not as text
+    found = store.predictions_by_id(ids)
+    assert [found[i]["prediction"] for i in ids] == [1, 2.5]
+    assert store.add_feedback([{"prediction_id": ids[0], "label": 1}]) == 1

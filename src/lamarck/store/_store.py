@@ -179,13 +179,17 @@ def _dumps(value: Any) -> str:
 _LONG_DIGITS = re.compile(r"\d{19}")
 
 
-def _loads(text: str | bytes) -> Any:
+def _loads(text: Any) -> Any:
     """A stored JSON value (orjson, or the stdlib decoder where a number may not fit 64 bits).
 
     >>> _loads('{"a": [1, 2.5, null]}'), _loads("[1180591620717411303425]")
     ({'a': [1, 2.5, None]}, [1180591620717411303425])
     """
-    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()):
+    if isinstance(text, bytes | bytearray):
+        text = text.decode()
+    if not isinstance(text, str):  # SQLite hands back a bare number as a number: SQLAlchemy keeps it
+        raise TypeError(f"not JSON text: {type(text).__name__}")
+    if _LONG_DIGITS.search(text):
         return json.loads(text)
     return orjson.loads(text)
 
