@@ -68,7 +68,9 @@ def test_two_processes_never_run_a_pass_at_the_same_time(tmp_path):
         p.join(timeout=30)
     ran = sorted(span for spans, _ in records for span in spans)
     held = sum(reason.startswith(HELD) for _, reasons in records for reason in reasons)
-    assert len(ran) >= 4 and held >= 1, (len(ran), held)  # both tried, and the lease turned some away
+    # passes ran, and the lease turned some away (on a loaded machine two processes' 5 s may hold only
+    # two passes: a fresh clone's full suite ran 2, with 4,340 attempts turned away)
+    assert len(ran) >= 2 and held >= 1, (len(ran), held)
     for (_, end), (start, _) in itertools.pairwise(ran):
         assert start >= end, "two passes overlapped"  # timed inside the lease, on one machine's clock
 

@@ -417,6 +417,11 @@ def _listed_values(sentence: str, frame: pd.DataFrame, candidates: list[str]) ->
 
 #: the least cosine similarity between a sentence and a column's description that names the column by meaning
 MEANING_MIN_SIMILARITY = 0.2
+#: ... and by at least this much more than the next column's; a sentence of fewer than two words (three
+#: letters or more, at most MEANING_MAX_WORD) or longer than MEANING_MAX_CHARS is not read for meaning
+MEANING_MIN_MARGIN = 0.02
+MEANING_MAX_WORD = 30
+MEANING_MAX_CHARS = 1000
 
 
 def column_description(name: str, col: pd.Series) -> str:
@@ -446,6 +451,7 @@ def nearest_by_meaning(
     metric: str | None,
     *,
     min_similarity: float | None = None,
+    min_margin: float | None = None,
 ) -> tuple[str, Reason] | None:
     """The column whose description is nearest in meaning to ``sentence`` (sentence embeddings, the
     ``neural`` extra), among the columns whose task fits the metric the sentence names; ``None`` without
@@ -465,6 +471,9 @@ def nearest_by_meaning(
         pool = fitting or candidates
     found = parse_metric(sentence)
     asked = sentence.replace(found[1], " ") if found and found[1] in sentence else sentence
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", asked) if len(w) <= MEANING_MAX_WORD]
+    if len(words) < 2 or len(asked) > MEANING_MAX_CHARS:  # nothing to mean: no guess (an empty sentence,
+        return None  # emoji, one word, a pasted document)
     texts = [asked, *(column_description(c, frame[c]) for c in pool)]
     emb = encoder().encode(texts)
     sims = emb[1:] @ emb[0]
@@ -472,6 +481,9 @@ def nearest_by_meaning(
     best = int(order[0])
     if float(sims[best]) < (MEANING_MIN_SIMILARITY if min_similarity is None else min_similarity):
         return None
+    margin = MEANING_MIN_MARGIN if min_margin is None else min_margin
+    if len(order) > 1 and float(sims[best] - sims[int(order[1])]) < margin:
+        return None  # two columns about as near: a guess, not a reading
     text = f"by meaning, {asked.strip()!r} is nearest to column {pool[best]!r} "
     text += f"(cosine {float(sims[best]):.2f}"
     if len(order) > 1:
@@ -658,7 +670,9 @@ class RulePlanner:
         )
         if runner is not None and not fits_metric:  # words tie: their meaning decides, where it can
             tied = [c for c in ranked if scores[c] >= 0.8 * scores[best] and scores[c] > 0]
-            by_meaning = nearest_by_meaning(frame, sentence, tied, metric, min_similarity=-1.0)
+            by_meaning = nearest_by_meaning(
+                frame, sentence, tied, metric, min_similarity=-1.0, min_margin=0.0
+            )
             if by_meaning is not None:
                 col, why = by_meaning
                 return col, Reason(

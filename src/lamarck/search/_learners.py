@@ -7,7 +7,7 @@ A learner turns the feature frame made by :class:`lamarck.data.FeatureProcessor`
 ``category`` columns) into a fitted estimator. Adding a model means adding one class here and listing it
 in :data:`LEARNERS`::
 
-    >>> sorted(LEARNERS)
+    >>> sorted(n for n, learner in LEARNERS.items() if learner.searchable)
     ['catboost', 'extra_trees', 'knn', 'lightgbm', 'linear', 'mlp', 'random_forest', 'xgboost']
     >>> LEARNERS["lightgbm"].supports("regression")
     True
