@@ -263,3 +263,35 @@ def test_timings_profile_both_paths_and_kernels_can_be_switched_off() -> None:
         "whole model through a DataFrame",
     } == set(after)
     assert all(v > 0 for v in [*before.values(), *after.values()])
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_the_neighbours_kernel_answers_as_scikit_learn_ties_and_duplicates_included(
+    weights: str, k: int
+) -> None:
+    """k-NN's kernel gives scikit-learn's probabilities and values to 1e-12 on a few rows at a time:
+    duplicated training rows with other labels (a tie at the k-th distance), queries on a training row
+    (distance zero) and next to one; it answers most rows itself (scikit-learn only for the unsure ones)."""
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    from lamarck.search._compiled import _Neighbours
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 6))
+    X[100:200] = X[:100]  # duplicates, labelled independently
+    y, values = rng.integers(0, 3, 3000), rng.normal(size=3000)
+    queries = np.vstack([rng.normal(size=(120, 6)), X[:40], X[:40] + 1e-13])
+    clf = KNeighborsClassifier(n_neighbors=k, weights=weights).fit(X, y)
+    reg = KNeighborsRegressor(n_neighbors=k, weights=weights).fit(X, values)
+    kernel_c, kernel_r = _Neighbours(clf, "classification"), _Neighbours(reg, "regression")
+    asked: list[int] = []
+    own = kernel_c._own
+    kernel_c._own = lambda z: (asked.append(len(z)), own(z))[1]  # type: ignore[method-assign]
+    got_c = np.vstack([kernel_c(queries[i : i + 7]) for i in range(0, len(queries), 7)])
+    got_r = np.concatenate([kernel_r(queries[i : i + 7]) for i in range(0, len(queries), 7)])
+    np.testing.assert_allclose(got_c, clf.predict_proba(queries), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got_r, reg.predict(queries), rtol=0, atol=1e-12)
+    assert sum(asked) < len(queries) / 2  # the random rows are the kernel's own
+    big = rng.normal(size=(_Neighbours.SMALL + 1, 6))  # beyond SMALL rows: scikit-learn's search
+    np.testing.assert_allclose(kernel_c(big), clf.predict_proba(big), rtol=0, atol=1e-12)
