@@ -636,7 +636,8 @@ class _Neighbours:
             out = (self.y[idx] * w).sum(axis=1) / w.sum(axis=1)
         else:
             out = np.zeros((len(z), self.n_classes))
-            np.add.at(out, (np.repeat(np.arange(len(z)), k), self.y[idx].ravel()), w.ravel())
+            labels = np.asarray(self.y[idx], dtype=np.intp).ravel()
+            np.add.at(out, (np.repeat(np.arange(len(z)), k), labels), w.ravel())
             out /= out.sum(axis=1, keepdims=True)
         if unsure.any():
             out[unsure] = self._own(z[unsure])
