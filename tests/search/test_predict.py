@@ -295,3 +295,18 @@ def test_the_neighbours_kernel_answers_as_scikit_learn_ties_and_duplicates_inclu
     assert sum(asked) < len(queries) / 2  # the random rows are the kernel's own
     big = rng.normal(size=(_Neighbours.SMALL + 1, 6))  # beyond SMALL rows: scikit-learn's search
     np.testing.assert_allclose(kernel_c(big), clf.predict_proba(big), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_forests_answer_many_rows_tree_by_tree_as_scikit_learn(task: str) -> None:
+    """Beyond FOREST_ROWS rows the forest kernel walks each tree in scikit-learn's C code and adds the trees
+    in scikit-learn's order: the estimators' own predict to 1e-12 (their threads may add in another order)."""
+    from lamarck.search import _compiled
+    from lamarck.search._model import _fast
+
+    model = _model(task, ["random_forest", "extra_trees"])
+    X = _raw(_compiled.FOREST_ROWS + 90, seed=5)
+    layout = _fast(model.processor)[1]  # type: ignore[index]
+    got = model.predict(X) if task == "regression" else model.predict_proba(X)
+    np.testing.assert_allclose(got, _reference(model, X), rtol=0, atol=1e-12)
+    assert all(_compiled.member_kernel(m.models, layout, task) is not None for m in model.members)
