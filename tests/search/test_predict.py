@@ -310,3 +310,21 @@ def test_forests_answer_many_rows_tree_by_tree_as_scikit_learn(task: str) -> Non
     got = model.predict(X) if task == "regression" else model.predict_proba(X)
     np.testing.assert_allclose(got, _reference(model, X), rtol=0, atol=1e-12)
     assert all(_compiled.member_kernel(m.models, layout, task) is not None for m in model.members)
+
+
+def test_without_treelite_forests_walk_their_trees_in_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where treelite cannot import a forest, a few rows walk every tree one level per numpy step: the same
+    answers as each fold model on a frame of the row, to 1e-12."""
+    from lamarck.search import _compiled
+    from lamarck.search._model import _fast
+
+    monkeypatch.setattr(_compiled._Forest, "_compiled", lambda self: None)
+    _compiled._KERNELS.clear()
+    model = _model("multiclass", ["random_forest", "extra_trees"])
+    rows = _json_rows()
+    got = model.outputs(rows)
+    for i, row in enumerate(rows):
+        own = model.predict_proba(pd.DataFrame.from_records([row]))
+        np.testing.assert_allclose(got[i], own[0], rtol=0, atol=1e-12, err_msg=f"row {i}: {row}")
+    layout = _fast(model.processor)[1]  # type: ignore[index]
+    assert all(_compiled.member_kernel(m.models, layout, "multiclass") is not None for m in model.members)
