@@ -47,12 +47,14 @@ def _ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
 
-def _variants(modes: list[str], anchors: list[str]) -> list[str]:
-    """Each mode, a retention mode once per anchor (``distill@pseudo``)."""
+def _variants(modes: list[str], anchors: list[str], grow: list[str] = ("off",)) -> list[str]:  # type: ignore[assignment]
+    """Each mode, a retention mode once per anchor (``distill@pseudo``), a warm start once per growth
+    setting (``distill@pseudo+grow``: the capacity gate on, ``FineTuning.grow``)."""
     return [
-        m if m in ("none", "refit") else f"{m}@{a}"
+        (m if m in ("none", "refit") else f"{m}@{a}") + ("+grow" if g == "on" and m != "refit" else "")
         for m in modes
         for a in (anchors if m not in ("none", "refit") else [""])
+        for g in (grow if m != "refit" else ["off"])
     ]
 
 
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 keep = np.sort(rng.choice(len(XA), size=min(replay, len(XA)), replace=False))
                 X = pd.concat([XB, XA.iloc[keep]], ignore_index=True)
                 y = np.concatenate([yB, yA[keep]])
-                for label in _variants(args.modes, args.anchors):
+                for label in _variants(args.modes, args.anchors, args.grow):
+                    label, _, grow = label.partition("+")
                     mode, _, anchor = label.partition("@")
                     t0 = time.process_time()
                     with warnings.catch_warnings():
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                                 ewc_strength=args.ewc_strength,
                                 distill_weight=args.distill_weight,
                                 temperature=args.temperature,
+                                grow=grow == "grow",
                             )
                             model = warm_start_learner(tuned, base, X, y, ctx, sample_weight=np.ones(len(y)))
                     cpu = time.process_time() - t0
@@ -114,7 +118,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                         "seed": seed,
                         "new_rows": n_new,
                         "replay": len(keep),
-                        "mode": label,
+                        "mode": label + ("+grow" if grow else ""),
                         "a_before": round(a_before, 4),
                         "a_after": round(a_after, 4),
                         "bwt": round(a_after - a_before, 4),
@@ -143,6 +147,8 @@ def report(rows: list[dict[str, Any]], command: str) -> str:
         "BWT: accuracy on probe A after − before (backward transfer); B after: accuracy on probe B after.",
         "mode@rows: retention measured on the rows at hand; mode@pseudo: on pseudo-rows drawn from the first",
         "model's preprocessing (FineTuning.anchor). refit: a new network on the same rows (no warm start).",
+        "+grow: the capacity gate on (FineTuning.grow: a copy widened to twice the units, kept when it fits the",
+        "new rows' held-out tenth 2 % better); without it, the network keeps its size.",
         "",
         "| new B rows | replay A rows | mode | BWT (A after − before) | A after | B after | CPU s |",
         "|---|---|---|---|---|---|---|",
@@ -201,6 +207,12 @@ def main() -> None:
         type=lambda t: t.split(","),
         default=["rows", "pseudo"],
         help="where retention measures the old network (rows at hand, pseudo-rows), comma-separated",
+    )
+    parser.add_argument(
+        "--grow",
+        type=lambda t: t.split(","),
+        default=["off"],
+        help="the capacity gate (FineTuning.grow) off, on, or off,on: each warm start once per setting",
     )
     mlp: Any = LEARNERS["mlp"]
     tuning = mlp.fine_tuning

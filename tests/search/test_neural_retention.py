@@ -110,8 +110,9 @@ def test_ewc_keeps_the_weights_closer_to_the_previous_ones(previous):  # type: i
         params = _net(model).net_.named_parameters()
         return sum(float((fisher[k] * (p.detach() - star[k]) ** 2).sum()) for k, p in params)
 
-    plain = _learner(retention="none").warm_start(previous, X, _new_rule(X), CTX)
-    ewc = _learner(retention="ewc", ewc_strength=100.0).warm_start(previous, X, _new_rule(X), CTX)
+    # in the previous network's weights (no growth: a widened network has other weights)
+    plain = _learner(retention="none", grow=False).warm_start(previous, X, _new_rule(X), CTX)
+    ewc = _learner(retention="ewc", ewc_strength=100.0, grow=False).warm_start(previous, X, _new_rule(X), CTX)
     assert _net(ewc).ewc_lambda_ > 0
     assert moved(ewc) < 0.5 * moved(plain)
 
@@ -171,3 +172,29 @@ def test_fine_tuning_options_are_checked():
     with pytest.raises(ConfigError, match="temperature > 0"):
         _neural.FineTuning(temperature=0.0)
     assert LEARNERS["mlp"].fine_tuning == _neural.FineTuning()  # type: ignore[attr-defined]
+
+
+def _ring(X: pd.DataFrame) -> np.ndarray:
+    return (X["a"] ** 2 + X["b"] ** 2 < 1.4).to_numpy(dtype=int)
+
+
+def test_a_network_too_small_for_the_new_rows_grows_and_one_large_enough_does_not():  # type: ignore[no-untyped-def]
+    """The capacity gate: two hidden units cannot draw a ring; the copy widened to four (the same function
+    to start with) fits the new rows' held-out tenth better and replaces it, and learns the ring better
+    than the network kept at its size. Capped by ``max_width``, it stays as it was."""
+    X = pd.concat([_rows(400, 0, -1.0), _rows(30, 1, 1.0)], ignore_index=True)
+    small = {**PARAMS, "width": 2, "depth": 1, "lr": 3e-2}
+    old = LEARNERS["mlp"].fit(small, X, _old_rule(X), CTX)
+    new = _rows(1500, 6, 1.0)
+    grown = _learner(retention="none", max_epochs=60, lr_scale=2.0).warm_start(old, new, _ring(new), CTX)
+    kept = _learner(retention="none", max_epochs=60, lr_scale=2.0, grow=False).warm_start(
+        old, new, _ring(new), CTX
+    )
+    capped = _learner(retention="none", max_epochs=60, lr_scale=2.0, max_width=3).warm_start(
+        old, new, _ring(new), CTX
+    )
+    assert _net(grown).width == 4 and _net(grown).grew_from_ == 2
+    assert _net(kept).width == 2 and _net(kept).grew_from_ is None
+    assert _net(capped).width == 2
+    test = _rows(1000, 7, 1.0)
+    assert np.mean(grown.predict(test) == _ring(test)) > np.mean(kept.predict(test) == _ring(test)) + 0.03

@@ -19,6 +19,7 @@ is optional, and a fit's default search stays the same whether or not PyTorch is
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import math
 import time
@@ -95,7 +96,14 @@ _FINE_TUNING_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "fisher_rows": ("fisher_rows >= 1", lambda v: v >= 1),
     "anchor": (" or ".join(ANCHORS), lambda v: v in ANCHORS),
     "pseudo_rows": ("pseudo_rows >= 16", lambda v: v >= 16),
+    "grow": ("True or False", lambda v: isinstance(v, bool)),
+    "max_width": ("max_width >= 1", lambda v: isinstance(v, int) and v >= 1),
+    "grow_margin": ("0 <= grow_margin < 1", lambda v: 0 <= v < 1),
 }
+
+
+#: the growth's symmetry breaking (see :func:`widen`): copies' incoming weights moved by 1 % of the layer's spread
+GROW_NOISE = 0.01
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,12 @@ class FineTuning:
     instead of 32.0 (plain), at 0.8 point of the new one's; on 500 rows 17.1 instead of 22.2, at 1.2; with
     1,000 old rows replayed beside them it adds 0.5 to 2.1 points. EWC at its Laplace weight added nothing.
 
+    Growth (``grow``): the capacity gate. Beside the fine-tuned network, a copy widened to twice its units
+    (:func:`widen`, the same function to start with; at most ``max_width``) is fine-tuned the same way on the
+    same rows; it replaces the fine-tuned one only when its task loss on the held-out tenth of the new rows
+    is lower by more than ``grow_margin`` (relative): a network grows when it was too small for what the
+    new rows ask, and keeps its size otherwise. It doubles a warm start's cost; the deadline holds for both.
+
         >>> FineTuning(retention="ewc").retention
         'ewc'
         >>> FineTuning(retention="l2")
@@ -149,6 +163,9 @@ class FineTuning:
     fisher_rows: int = 1024
     anchor: Anchor = "pseudo"
     pseudo_rows: int = 2000
+    grow: bool = True
+    max_width: int = 1024
+    grow_margin: float = 0.02
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -166,12 +183,15 @@ class FineTuning:
         return self.retention in ("distill", "ewc+distill") and self.distill_weight > 0
 
 
-def widen(net: Any, new_width: int) -> Any:
+def widen(net: Any, new_width: int, *, noise: float = 0.0, seed: int = 0) -> Any:
     """A copy of an MLP network (:meth:`TorchMLP._network`'s layout) whose hidden layers have
     ``new_width`` units and which computes the same function (Net2WiderNet): each hidden unit is
     replicated ``k = new_width / width`` times, its outgoing weights divided by ``k``. ``new_width`` must be
     a multiple of the width: LayerNorm normalises over the units, and only a uniform replication keeps
-    their mean and variance. Dropout and the optimiser break the copies' symmetry once training resumes.
+    their mean and variance. Copies receive the same gradients, so without dropout they would stay copies
+    for ever: ``noise`` > 0 adds Gaussian noise of that many times each layer's weight deviation to the
+    incoming weights of every copy after the first (Net2Net's symmetry breaking; the function then moves by
+    about that much), drawn with ``seed``.
     """
     import torch
     import torch.nn as nn
@@ -185,6 +205,7 @@ def widen(net: Any, new_width: int) -> Any:
         )
     k = new_width // width
     idx = torch.arange(width).repeat_interleave(k)
+    gen = torch.Generator().manual_seed(int(seed))
     layers: list[Any] = []
     seen = 0
     with torch.no_grad():
@@ -196,6 +217,10 @@ def widen(net: Any, new_width: int) -> Any:
                     W = W[:, idx] / k
                 if seen < len(linears) - 1:  # its outputs are hidden units: replicate them
                     W, b = W[idx], b[idx]
+                    if noise > 0 and k > 1:
+                        copies = torch.arange(new_width) % k != 0  # every copy after the first
+                        scale = noise * float(W.std()) if W.numel() > 1 else noise
+                        W[copies] += scale * torch.randn(W[copies].shape, generator=gen)
                 new = nn.Linear(W.shape[1], W.shape[0])
                 new.weight.copy_(W)
                 new.bias.copy_(b)
@@ -591,10 +616,11 @@ class TorchMLP(BaseEstimator):
         new.n_rows_ = n_old + len(fit)
         return new
 
-    def widened(self, new_width: int) -> TorchMLP:
-        """A copy whose hidden layers have ``new_width`` units, answering the same (see :func:`widen`)."""
+    def widened(self, new_width: int, *, noise: float = 0.0) -> TorchMLP:
+        """A copy whose hidden layers have ``new_width`` units, answering the same (see :func:`widen`; with
+        ``noise``, nearly the same, its copies free to learn apart)."""
         new = copy.deepcopy(self)
-        new.net_ = widen(self.net_, new_width)
+        new.net_ = widen(self.net_, new_width, noise=noise, seed=self.seed)
         new.net_.eval()
         new.width = new_width
         return new
@@ -693,9 +719,11 @@ class MLPLearner(Learner):
             anchors = None
             if tuning.anchor == "pseudo" and tuning.retention != "none" and len(Xt):
                 anchors = _pseudo_rows(prepare, np.asarray(Xt), tuning.pseudo_rows, seed=ctx.seed)
-        est = pipe[-1].fine_tuned(
-            Xt,
-            np.asarray(y),
+        old: TorchMLP = pipe[-1]
+        tune = functools.partial(
+            TorchMLP.fine_tuned,
+            X=Xt,
+            y=np.asarray(y),
             sample_weight=sample_weight,
             tuning=tuning,
             deadline=ctx.deadline,
@@ -704,6 +732,21 @@ class MLPLearner(Learner):
             class_weight=dict(ctx.class_weight) if ctx.class_weight else None,
             anchors=anchors,
         )
+        est = tune(old)
+        est.grew_from_ = None
+        wider = 2 * int(old.width)
+        if (
+            tuning.grow
+            and tuning.max_epochs > 0
+            and wider <= tuning.max_width
+            and time.monotonic() < ctx.deadline
+        ):
+            # the same seed: the same held-out tenth of the rows decides between the two
+            grown = tune(old.widened(wider, noise=GROW_NOISE))
+            small, large = float(est.best_val_loss_), float(grown.best_val_loss_)
+            if math.isfinite(large) and large < small * (1.0 - tuning.grow_margin):
+                grown.grew_from_ = int(old.width)
+                est = grown
         return _DenseModel(Pipeline([*prepare.steps, (pipe.steps[-1][0], est)]))
 
 
