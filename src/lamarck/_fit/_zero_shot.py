@@ -71,7 +71,9 @@ def zero_shot_fit(
             f"the sentence names the classes {classes} and the table has no column holding them, so this "
             f"is a zero-shot fit, and {NEEDS_TEXT}"
         )
-    column = text_column(frame, classes)
+    # the plan's choice (the one column it did not exclude), or the longest text (a spec written by hand)
+    kept = [str(c) for c in frame.columns if str(c) not in set(spec.exclude_columns) and c != spec.target]
+    column = kept[0] if len(kept) == 1 else text_column(frame, classes)
     options.stage(f"zero-shot: classifying {column!r} into {', '.join(classes)}")
     params = {"classes": classes, "column": column, "temperature": 0.05, "prior": 2.0}
     task = spec.task

@@ -55,11 +55,6 @@ class ZeroShotFold:
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.predict_proba(X).argmax(axis=1))
 
-    @property
-    def labelled(self) -> dict[str, int]:
-        """Labelled texts per class the centres moved to (all 0: zero-shot)."""
-        return dict(self.classifier.labelled_)
-
 
 class ZeroShotLearner(Learner):
     """Classes described in words (``params``: ``classes``, ``descriptions``, ``column``, ``temperature``,
