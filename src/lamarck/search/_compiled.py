@@ -14,10 +14,11 @@ codes of the processor's levels); :func:`member_kernel` gives one for all the fo
   the estimator uses (the best iteration after early stopping), on one thread below 2,000 rows;
 - LightGBM: its single-row C function (``LGBM_BoosterPredictForMatSingleRowFast``) up to 64 rows, the
   booster's ``predict`` beyond, where the booster's categories are the layout's;
-- random forest / extra trees: up to 32 rows treelite's C++ runtime (GTIL) on the forest treelite imports
-  from each fold (without treelite, every tree of every fold walked one level per NumPy step up to 8 rows);
-  beyond, each tree walks the rows in scikit-learn's C code (``Tree.apply``, without the estimator's checks
-  and dispatch); the leaves' class fractions added tree after tree as scikit-learn adds them;
+- random forest / extra trees: one row walks every tree of every fold one level per NumPy step; 2 to 16 rows
+  go through treelite's C++ runtime (GTIL) on the forest treelite imports from each fold (the numpy walk
+  where treelite cannot); beyond, each tree walks the rows in scikit-learn's C code (``Tree.apply``, without
+  the estimator's checks and dispatch); the leaves' class fractions added tree after tree as scikit-learn
+  adds them;
 - the dense pipeline of the linear and k-NN learners, the folds side by side: median imputation and
   missing indicators, the quantile transform (:func:`interp_columns`, numpy's ``interp`` both ways for
   every column at once, then the normal quantile function), scaling, and the one-hot encoding as a table
@@ -368,11 +369,12 @@ MAX_FOREST_NODES = 4_000_000
 #: estimator's checks and per-tree dispatch: 6.8 against 18.5 ms for 100 rows and 200 trees); up to it, every
 #: tree advances one level at a time in numpy, which pays on few rows (5 folds of 200 extra trees, depth 44,
 #: numpy against ``Tree.apply``: 1 row 1.4 against 5.4 ms, 8 rows 7.6 against 9.7, 64 rows 71 against 24)
-FOREST_ROWS = 8
-#: up to this many rows the forests answer through treelite's C++ runtime (GTIL, one thread), the same floats
-#: as scikit-learn's (5 folds of 200 extra trees, one row: 0.6 ms, against 1.4 walked in numpy and 60 through
-#: scikit-learn); beyond, ``Tree.apply`` (100 rows: 6.8 ms a fold against GTIL's 9.0)
-GTIL_ROWS = 32
+FOREST_ROWS = 16
+#: from 2 up to this many rows the forests answer through treelite's C++ runtime (GTIL, one thread), the same
+#: floats as scikit-learn's. Measured on 5 folds x 200 extra trees (880,000 nodes), the other core busy: 8 rows
+#: 6.1 ms against 10.3 walked in numpy; one row 2.0 against 0.87 (0.77 against 0.64 on a quiet machine: a
+#: single row's walk touches few nodes), 32 rows 30 against 23 through ``Tree.apply``
+GTIL_ROWS = 16
 
 
 class _Forest:
@@ -449,7 +451,7 @@ class _Forest:
 
     def __call__(self, matrix: np.ndarray) -> list[np.ndarray]:
         x32 = matrix.astype(np.float32)
-        if len(matrix) <= GTIL_ROWS and (compiled := self._compiled()) is not None:
+        if 1 < len(matrix) <= GTIL_ROWS and (compiled := self._compiled()) is not None:
             import treelite
 
             outputs = []
