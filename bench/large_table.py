@@ -7,7 +7,7 @@ sample.
 The table is generated (``--rows`` rows, ten numeric columns and a binary target whose rule mixes them),
 written as 12 Parquet files. First a separate process loads it whole with pandas and reports its peak
 RSS: what one process needs just to hold it. Then ``Project.fit("part-*.parquet", ..., cluster=...)``
-runs on a LocalCluster of two single-thread workers, each capped at ``--memory-limit``; each worker's peak
+runs on a LocalCluster of ``--workers`` (two) single-thread workers, each capped at ``--memory-limit``; each worker's peak
 RSS is read from the worker itself (``ru_maxrss``).
 """
 
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=6_000_000)
     parser.add_argument("--memory-limit", default="1.5GiB")
+    parser.add_argument("--workers", type=int, default=2, help="single-thread worker processes")
     parser.add_argument("--output", default="bench/results/large-table")
     parser.add_argument(
         "--learner",
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     loaded_rows, one_process_mb = load.stdout.split()
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
             memory_limit=args.memory_limit,
         ) as cluster,
         Client(cluster) as client,
@@ -92,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     lines = [
-        "# A table on Parquet files, trained on a Dask cluster of two workers",
+        f"# A table on Parquet files, trained on a Dask cluster of {args.workers} workers",
         "",
         f"Command: `.venv/bin/python bench/large_table.py --rows {args.rows} --memory-limit {args.memory_limit}"
+        + (f" --workers {args.workers}" if args.workers != 2 else "")
         + (f" --learner {args.learner}`." if args.learner else "`."),
         "",
         "| figure | value |",
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| the table in pandas | {in_memory / 2**20:,.0f} MiB |",
         f"| one process loading it whole: peak RSS | {float(one_process_mb):,.0f} MiB |",
         f"| each worker's memory limit | {args.memory_limit} |",
-        f"| peak RSS per worker (2 workers) | {', '.join(f'{p:,.0f} MiB' for p in peaks)} |",
+        f"| peak RSS per worker ({args.workers} workers) | {', '.join(f'{p:,.0f} MiB' for p in peaks)} |",
         f"| fitting process peak RSS | {_peak_rss_mb():,.0f} MiB |",
         f"| wall time of the fit | {wall:.0f} s |",
         f"| result | {note} |",
